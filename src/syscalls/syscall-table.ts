@@ -1,0 +1,243 @@
+/**
+ * Syscall number <-> name, per ABI, from the committed syscall-tables/*.json (generated from the
+ * kernel's own .tbl files by syscall-tables/generate.ts). Numbers are those the kernel logs in
+ * syscall=, so x32 numbers include 0x40000000 and mips numbers 4000/5000/6000.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  ARCH_NAMES,
+  AUDIT_ARCH_AARCH64,
+  AUDIT_ARCH_ARM,
+  AUDIT_ARCH_I386,
+  AUDIT_ARCH_LOONGARCH64,
+  AUDIT_ARCH_MIPS,
+  AUDIT_ARCH_MIPS64,
+  AUDIT_ARCH_MIPS64N32,
+  AUDIT_ARCH_MIPSEL,
+  AUDIT_ARCH_MIPSEL64,
+  AUDIT_ARCH_MIPSEL64N32,
+  AUDIT_ARCH_PPC64,
+  AUDIT_ARCH_PPC64LE,
+  AUDIT_ARCH_RISCV64,
+  AUDIT_ARCH_S390X,
+  AUDIT_ARCH_X86_64,
+  X32_SYSCALL_BIT,
+  auditArchOf,
+  type ArchName,
+} from './audit-arch.js';
+
+export * from './audit-arch.js';
+
+/**
+ * src/syscalls/syscall-table.ts and dist/syscalls/syscall-table.js are both two levels below the
+ * package root, so one relative URL serves tsx, tests and the built daemon alike.
+ */
+const TABLE_DIR = new URL('../../syscall-tables/', import.meta.url);
+
+/**
+ * Numbers further apart than this start a new dense segment. Real tables have holes of at most
+ * a few dozen numbers; only ARM's private calls (0x0f0001..) sit far away, and a single array
+ * reaching them would hold a million empty slots.
+ */
+const MAX_GAP = 1024;
+
+interface Segment {
+  readonly base: number;
+  readonly names: ReadonlyArray<string | null>;
+}
+
+/** One ABI's table, shaped for lookups by number on the per-record path. */
+export interface SyscallTable {
+  readonly arch: ArchName;
+  readonly auditArch: number;
+  readonly kernel: string;
+  readonly source: string;
+  readonly size: number;
+  /** Segment 0 is split out so the common case is one range check and one array index. */
+  readonly base: number;
+  readonly names: ReadonlyArray<string | null>;
+  readonly more: readonly Segment[];
+  readonly numbers: ReadonlyMap<string, number>;
+}
+
+class TableFileError extends Error {
+  constructor(file: string, problem: string) {
+    super(
+      `syscall table ${file}: ${problem}. The files in syscall-tables/ are generated and committed; ` +
+        'regenerate them with `npm run gen:syscalls`.',
+    );
+    this.name = 'TableFileError';
+  }
+}
+
+const NAME_RE = /^[A-Za-z0-9_]+$/;
+const NUMBER_RE = /^(0|[1-9][0-9]{0,9})$/;
+
+/**
+ * Reads and checks one table file. Exported for tests and tools; the module itself loads every
+ * table at import time so that a broken install fails at start, not on the first odd record.
+ */
+export function readSyscallTable(file: string | URL, arch: ArchName): SyscallTable {
+  const path = typeof file === 'string' ? file : fileURLToPath(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new TableFileError(path, e.code === 'ENOENT' ? 'file is missing' : `cannot be read (${e.message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new TableFileError(path, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new TableFileError(path, 'expected a JSON object');
+  }
+  const d = data as Record<string, unknown>;
+  if (d.abi !== arch) throw new TableFileError(path, `"abi" is ${JSON.stringify(d.abi)}, expected "${arch}"`);
+  const auditArch = auditArchOf(arch);
+  const auditHex = auditArch.toString(16).padStart(8, '0');
+  if (d.auditArch !== auditHex) {
+    throw new TableFileError(path, `"auditArch" is ${JSON.stringify(d.auditArch)}, expected "${auditHex}"`);
+  }
+  if (typeof d.kernel !== 'string' || typeof d.source !== 'string') {
+    throw new TableFileError(path, '"kernel" and "source" must be strings');
+  }
+  const syscalls = d.syscalls;
+  if (typeof syscalls !== 'object' || syscalls === null || Array.isArray(syscalls)) {
+    throw new TableFileError(path, '"syscalls" must be an object of number -> name');
+  }
+
+  const entries: Array<[number, string]> = [];
+  const numbers = new Map<string, number>();
+  for (const [key, name] of Object.entries(syscalls as Record<string, unknown>)) {
+    if (!NUMBER_RE.test(key) || Number(key) > 0xffffffff) {
+      throw new TableFileError(path, `key ${JSON.stringify(key)} is not a syscall number`);
+    }
+    if (typeof name !== 'string' || !NAME_RE.test(name)) {
+      throw new TableFileError(path, `name for ${key} is ${JSON.stringify(name)}`);
+    }
+    const nr = Number(key);
+    const prev = numbers.get(name);
+    if (prev !== undefined) throw new TableFileError(path, `"${name}" is listed twice (${prev} and ${nr})`);
+    numbers.set(name, nr);
+    entries.push([nr, name]);
+  }
+  if (entries.length === 0) throw new TableFileError(path, '"syscalls" is empty');
+  entries.sort((a, b) => a[0] - b[0]);
+
+  const segments: Segment[] = [];
+  let start = 0;
+  for (let i = 1; i <= entries.length; i++) {
+    if (i < entries.length && entries[i]![0] - entries[i - 1]![0] <= MAX_GAP) continue;
+    const base = entries[start]![0];
+    const names: Array<string | null> = new Array<string | null>(entries[i - 1]![0] - base + 1).fill(null);
+    for (let j = start; j < i; j++) names[entries[j]![0] - base] = entries[j]![1];
+    segments.push({ base, names });
+    start = i;
+  }
+  const [first, ...more] = segments as [Segment, ...Segment[]];
+
+  return {
+    arch,
+    auditArch,
+    kernel: d.kernel,
+    source: d.source,
+    size: entries.length,
+    base: first.base,
+    names: first.names,
+    more,
+    numbers,
+  };
+}
+
+function load(arch: ArchName): SyscallTable {
+  return readSyscallTable(new URL(`${arch}.json`, TABLE_DIR), arch);
+}
+
+const TABLES = Object.fromEntries(ARCH_NAMES.map((a) => [a, load(a)])) as Readonly<Record<ArchName, SyscallTable>>;
+/** A Map, not TABLES, for names that come from input: "__proto__" must not find Object.prototype. */
+const TABLE_BY_NAME: ReadonlyMap<string, SyscallTable> = new Map(ARCH_NAMES.map((a) => [a, TABLES[a]]));
+
+// Held in consts so syscallName's switch reaches a table without a keyed lookup.
+const X86_64 = TABLES.x86_64;
+const X32 = TABLES.x32;
+const I386 = TABLES.i386;
+const AARCH64 = TABLES.aarch64;
+const ARM = TABLES.arm;
+const PPC64LE = TABLES.ppc64le;
+const PPC64 = TABLES.ppc64;
+const S390X = TABLES.s390x;
+const RISCV64 = TABLES.riscv64;
+const LOONGARCH64 = TABLES.loongarch64;
+const MIPS = TABLES.mips;
+const MIPSEL = TABLES.mipsel;
+const MIPS64 = TABLES.mips64;
+const MIPSEL64 = TABLES.mips64el;
+const MIPS64N32 = TABLES.mips64n32;
+const MIPSEL64N32 = TABLES.mipsel64n32;
+
+function nameIn(t: SyscallTable, nr: number): string | null {
+  const i = nr - t.base;
+  if (i >= 0 && i < t.names.length) return t.names[i] ?? null;
+  for (let s = 0; s < t.more.length; s++) {
+    const seg = t.more[s]!;
+    const j = nr - seg.base;
+    if (j >= 0 && j < seg.names.length) return seg.names[j] ?? null;
+  }
+  return null;
+}
+
+/** The syscall's name, or null when the audit arch or the number is unknown. Allocation-free. */
+export function syscallName(auditArch: number, nr: number): string | null {
+  switch (auditArch) {
+    case AUDIT_ARCH_X86_64:
+      return nameIn((nr & X32_SYSCALL_BIT) !== 0 ? X32 : X86_64, nr);
+    case AUDIT_ARCH_AARCH64:
+      return nameIn(AARCH64, nr);
+    case AUDIT_ARCH_I386:
+      return nameIn(I386, nr);
+    case AUDIT_ARCH_ARM:
+      return nameIn(ARM, nr);
+    case AUDIT_ARCH_PPC64LE:
+      return nameIn(PPC64LE, nr);
+    case AUDIT_ARCH_PPC64:
+      return nameIn(PPC64, nr);
+    case AUDIT_ARCH_S390X:
+      return nameIn(S390X, nr);
+    case AUDIT_ARCH_RISCV64:
+      return nameIn(RISCV64, nr);
+    case AUDIT_ARCH_LOONGARCH64:
+      return nameIn(LOONGARCH64, nr);
+    case AUDIT_ARCH_MIPS:
+      return nameIn(MIPS, nr);
+    case AUDIT_ARCH_MIPSEL:
+      return nameIn(MIPSEL, nr);
+    case AUDIT_ARCH_MIPS64:
+      return nameIn(MIPS64, nr);
+    case AUDIT_ARCH_MIPSEL64:
+      return nameIn(MIPSEL64, nr);
+    case AUDIT_ARCH_MIPS64N32:
+      return nameIn(MIPS64N32, nr);
+    case AUDIT_ARCH_MIPSEL64N32:
+      return nameIn(MIPSEL64N32, nr);
+    default:
+      return null;
+  }
+}
+
+/**
+ * The number the kernel would log for this name on this ABI (x32 and mips numbers included
+ * as logged), or null when the ABI has no such syscall.
+ */
+export function syscallNumber(arch: ArchName, name: string): number | null {
+  return TABLE_BY_NAME.get(arch)?.numbers.get(name) ?? null;
+}
+
+/** The loaded table of an ABI, for callers that need to enumerate it (profiles, reports). */
+export function syscallTable(arch: ArchName): SyscallTable {
+  return TABLES[arch];
+}

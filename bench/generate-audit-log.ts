@@ -1,0 +1,42 @@
+import { openSync, writeSync, closeSync } from 'node:fs';
+
+/**
+ * Writes a synthetic node log for benchmarks: seccomp records in the forms nodes produce
+ * (syslog-prefixed printk, auditd raw), across `containers` processes and a realistic syscall
+ * mix, with a share of unrelated lines that must be skipped. Deterministic for a given size.
+ */
+export function generateAuditLog(path: string, lines: number, options: { otherShare?: number; processes?: number } = {}): number {
+  const otherShare = options.otherShare ?? 0.1;
+  const processes = options.processes ?? 48;
+  const syscalls = [0, 1, 3, 9, 10, 11, 12, 13, 14, 16, 17, 21, 39, 56, 59, 60, 61, 72, 202, 231, 257, 262, 270, 288, 318, 334, 435];
+  const fd = openSync(path, 'w');
+  let bytes = 0;
+  let serial = 1000;
+  const parts: string[] = [];
+  let x = 12345;
+  const rand = (n: number): number => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+  for (let i = 0; i < lines; i++) {
+    const secs = 1795759595 + Math.floor(i / 5000);
+    if (rand(1000) < otherShare * 1000) {
+      parts.push(`Nov 27 07:21:26 node-1 kubelet[812]: I1127 07:21:26.123456  812 kubelet.go:2345] "SyncLoop (probe)" probe="readiness" status="ready" pod="default/web-${i % 97}"\n`);
+    } else {
+      const pid = 20000 + rand(processes) * 7;
+      const nr = syscalls[rand(syscalls.length)]!;
+      const fields = `auid=4294967295 uid=0 gid=0 ses=4294967295 pid=${pid} comm="worker-${pid % 13}" exe="/usr/local/bin/app-${pid % 13}" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f3c012e467b code=0x7ffc0000`;
+      serial++;
+      parts.push(i % 2 === 0
+        ? `Nov 27 07:21:26 node-1 kernel: [  270.853767] audit: type=1326 audit(${secs}.502:${serial}): ${fields}\n`
+        : `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\n`);
+    }
+    if (parts.length === 4096 || i === lines - 1) {
+      const chunk = parts.join('');
+      bytes += writeSync(fd, chunk);
+      parts.length = 0;
+    }
+  }
+  closeSync(fd);
+  return bytes;
+}

@@ -1,0 +1,127 @@
+import type { ParsedRecord } from './parsed-record.js';
+import { actionOfCode } from './seccomp-action.js';
+
+/**
+ * The fast path for the field order every kernel since 4.14 prints (audit_seccomp):
+ * `auid= uid= gid= ses= [subj=] pid= comm= exe= sig= arch= syscall= compat= ip=0x code=0x`.
+ * Instead of scanning every byte for '=' and ' ', it checks each expected key in place, reads
+ * numbers digit by digit and jumps over comm and exe with native memchr (`indexOf(byte)`). At
+ * the first surprise it returns false and the caller runs the general parser (raw-fields.ts),
+ * so odd input is never wrong, only slower.
+ */
+
+const PID_NEEDLE = Buffer.from(' pid=');
+
+/**
+ * End of a comm/exe value: quoted (no spaces or quotes inside, by the kernel's rule) or hex up
+ * to a space. A byte loop: these values are short, shorter than a native call's overhead.
+ */
+function strEnd(b: Buffer, p: number, end: number): number {
+  if (b[p] === 0x22) {
+    for (let i = p + 1; i < end; i++) if (b[i] === 0x22) return i + 1;
+    return -1;
+  }
+  for (let i = p; i < end; i++) if (b[i] === 0x20) return i;
+  return -1;
+}
+
+export function parseCanonicalFields(b: Buffer, p: number, end: number, r: ParsedRecord): boolean {
+  // Each key is recognised by its first byte and its '=' (the kernel's order is fixed, so two
+  // reads tell a surprise apart); each number is read once, digit by digit.
+  if (b[p] !== 0x61 || b[p + 4] !== 0x3d) return false; // auid=
+  p += 5;
+  let n = 0, c = 0, s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.auid = n;
+  if (b[p + 1] !== 0x75 || b[p + 4] !== 0x3d) return false; // ' uid='
+  p += 5; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.uid = n;
+  if (b[p + 1] !== 0x67 || b[p + 4] !== 0x3d) return false; // ' gid='
+  p += 5; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.gid = n;
+  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return false; // ' ses='
+  p += 5; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.ses = n;
+  if (b[p + 1] === 0x73 && b[p + 5] === 0x3d) { // ' subj=': labels may hold spaces; pid= always follows
+    const pidAt = b.indexOf(PID_NEEDLE, p + 6);
+    if (pidAt < 0 || pidAt >= end) return false;
+    r.subjStart = p + 6;
+    r.subjEnd = pidAt;
+    p = pidAt;
+  }
+  if (b[p + 1] !== 0x70 || b[p + 4] !== 0x3d) return false; // ' pid='
+  p += 5; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s || p - s > 10) return false;
+  r.pid = n;
+  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d) return false; // ' comm='
+  p += 6;
+  r.commStart = p;
+  if ((p = strEnd(b, p, end)) < 0) return false;
+  r.commEnd = p;
+  if (b[p + 1] !== 0x65 || b[p + 4] !== 0x3d) return false; // ' exe='
+  p += 5;
+  r.exeStart = p;
+  if ((p = strEnd(b, p, end)) < 0) return false;
+  r.exeEnd = p;
+  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return false; // ' sig='
+  p += 5; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.sig = n;
+  if (b[p + 1] !== 0x61 || b[p + 5] !== 0x3d) return false; // ' arch='
+  p += 6; n = 0; s = p;
+  for (;;) {
+    c = b[p]!;
+    if (c >= 0x30 && c <= 0x39) n = n * 16 + (c - 0x30);
+    else if (c >= 0x61 && c <= 0x66) n = n * 16 + (c - 0x57);
+    else break;
+    p++;
+  }
+  if (p === s || p - s > 8) return false;
+  r.auditArch = n;
+  // a negative number (-1 from a tracer skipping the call) is left to the general parser
+  if (b[p + 1] !== 0x73 || b[p + 8] !== 0x3d) return false; // ' syscall='
+  p += 9; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s || p - s > 10) return false;
+  r.syscallNr = n;
+  if (b[p + 1] !== 0x63 || b[p + 7] !== 0x3d) return false; // ' compat='
+  p += 8; n = 0; s = p;
+  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
+  if (p === s) return false;
+  r.compat = n;
+  if (b[p + 1] !== 0x69 || b[p + 3] !== 0x3d || b[p + 5] !== 0x78) return false; // ' ip=0x'
+  r.ipStart = p + 4;
+  // the ip is not needed as a number: the space after it ends it
+  p = b.indexOf(0x20, p + 6);
+  if (p < 0 || p >= end) return false;
+  r.ipEnd = p;
+  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d || b[p + 7] !== 0x78) return false; // ' code=0x'
+  p += 8; n = 0; s = p;
+  // at most 8 digits, lower case: a lost ENRICHED separator glues `AUID=` right after them
+  const stop = Math.min(end, p + 8);
+  while (p < stop) {
+    c = b[p]!;
+    if (c >= 0x30 && c <= 0x39) n = n * 16 + (c - 0x30);
+    else if (c >= 0x61 && c <= 0x66) n = n * 16 + (c - 0x57);
+    else break;
+    p++;
+  }
+  if (p === s) return false;
+  r.code = n;
+  r.action = actionOfCode(n);
+  // what may follow: the end, auditd's 0x1d separator, or its upper-case fields glued on
+  if (p < end) {
+    c = b[p]!;
+    if (c !== 0x1d && c !== 0x20 && c !== 0x0d && c !== 0x23 && !(c >= 0x41 && c <= 0x5a)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,137 @@
+import { typeMarkerAt } from './line-markers.js';
+import type { ParseStats, RecordHandler } from './record-handler.js';
+import { SeccompLineParser } from './seccomp-line-parser.js';
+
+const NL = 0x0a;
+const EQ = 0x3d;
+const LBRACE = 0x7b;
+const AUDIT = Buffer.from('audit');
+const SECCOMP = Buffer.from('SECCOMP');
+
+function search(chunk: Buffer, needle: Buffer, from: number): number {
+  const at = chunk.indexOf(needle, from);
+  return at < 0 ? Infinity : at;
+}
+/** Longer lines are cut: no seccomp record comes near it, and a stream without newlines must not grow memory. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * Splits a byte stream (file chunks, stdin) into lines and hands the interesting ones to the
+ * line parser.
+ *
+ * Why it is fast: instead of searching each line for each marker, it remembers where each
+ * marker next occurs in the chunk (one native `indexOf` per marker, repeated only after that
+ * occurrence has been passed). A line that holds no marker costs one `indexOf` for its newline
+ * and one comparison; a record line costs its field parse and one marker search.
+ */
+export class RecordStreamParser {
+  readonly #lines: SeccompLineParser;
+  #carry: Buffer | null = null;
+  #overlong = false;
+  #lineNo = 0;
+
+  constructor(options: { handler: RecordHandler; now?: () => number }) {
+    this.#lines = new SeccompLineParser(options);
+  }
+
+  get stats(): ParseStats {
+    return this.#lines.stats;
+  }
+
+  /** Line number of the last complete line handed to the parser. */
+  get lineNo(): number {
+    return this.#lineNo;
+  }
+
+  /** Bytes of an unfinished last line held back until its newline (or `end()`) arrives. */
+  get pendingBytes(): number {
+    return this.#carry?.length ?? 0;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    if (this.#carry !== null || this.#overlong) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) { this.#hold(chunk, 0); return; }
+      this.#finishCarried(chunk, nl);
+      pos = nl + 1;
+    }
+    const len = chunk.length;
+    const lines = this.#lines;
+    const lineNo = this.#lineNo;
+    // Positions of the next "audit" and "SECCOMP" in the chunk: every line worth parsing holds
+    // one of the two, so lines before them are skipped with one comparison. Each is searched
+    // again only once passed (a needle that is absent is never searched twice in a chunk).
+    // `hit` -1 means "the last line held a hit": the next line is first tried with the cheap
+    // '=' check below, since record lines tend to follow each other.
+    let nextAudit = -1, nextSeccomp = -1;
+    let hit = -1;
+    let n = lineNo;
+    while (pos < len) {
+      const nl = chunk.indexOf(NL, pos);
+      if (nl < 0) { this.#hold(chunk, pos); break; }
+      n++;
+      const end = nl - pos > MAX_LINE_BYTES ? pos + MAX_LINE_BYTES : nl;
+      if (hit < nl) {
+        // kernel and auditd lines: the first '=' is the one of `type=`, and what follows names
+        // the record type; one memchr classifies the line without a substring search
+        const eq = chunk.indexOf(EQ, pos);
+        if (eq >= pos + 4 && eq < end && chunk[eq - 1] === 0x65 && chunk[eq - 2] === 0x70 && chunk[eq - 3] === 0x79 && chunk[eq - 4] === 0x74) {
+          const kind = typeMarkerAt(chunk, eq);
+          if (kind >= 0) lines.parseMarked(chunk, pos, end, kind, eq - 4, n);
+          else if (chunk[pos] === LBRACE) lines.parseLine(chunk.subarray(pos, end), 0, end - pos, n);
+          else { lines.stats.lines++; lines.stats.skipped++; }
+          hit = -1;
+          pos = nl + 1;
+          continue;
+        }
+        if (hit < 0) {
+          if (nextAudit < pos) nextAudit = search(chunk, AUDIT, pos);
+          if (nextSeccomp < pos) nextSeccomp = search(chunk, SECCOMP, pos);
+          hit = nextAudit < nextSeccomp ? nextAudit : nextSeccomp;
+        }
+      }
+      if (hit >= nl) {
+        lines.stats.lines++;
+        lines.stats.skipped++;
+      } else {
+        // a rarer form (journald, signals): search its markers within the line only
+        lines.parseLine(chunk.subarray(pos, end), 0, end - pos, n);
+        hit = -1;
+      }
+      pos = nl + 1;
+    }
+    this.#lineNo = n;
+  }
+
+  /** The input is over: a last line without a newline is still a line. */
+  end(): void {
+    const carry = this.#carry;
+    this.#carry = null;
+    this.#overlong = false;
+    if (carry !== null && carry.length > 0) {
+      this.#lineNo++;
+      this.#lines.parseLine(carry, 0, carry.length, this.#lineNo);
+    }
+  }
+
+  /** Keeps an unfinished line; beyond MAX_LINE_BYTES only its start is kept. */
+  #hold(chunk: Buffer, from: number): void {
+    if (this.#overlong) return;
+    const have = this.#carry?.length ?? 0;
+    const room = MAX_LINE_BYTES - have;
+    const part = chunk.subarray(from, from + Math.max(0, room));
+    this.#carry = this.#carry === null ? Buffer.from(part) : Buffer.concat([this.#carry, part]);
+    if (chunk.length - from > room) this.#overlong = true;
+  }
+
+  /** The line held from earlier chunks ends at `chunk[nl]`. */
+  #finishCarried(chunk: Buffer, nl: number): void {
+    this.#hold(chunk.subarray(0, nl), 0);
+    const line = this.#carry!;
+    this.#carry = null;
+    this.#overlong = false;
+    this.#lineNo++;
+    this.#lines.parseLine(line, 0, line.length, this.#lineNo);
+  }
+}

@@ -1,0 +1,197 @@
+import { ABSENT } from '../types/seccomp-record.js';
+import { parseInterpretedLine } from './interpreted-line.js';
+import { parseJournalEntry, type JournalEntry } from './journal-entry.js';
+import { Marker, MARKER_BYTES, MARKER_COUNT } from './line-markers.js';
+import { ParsedRecord } from './parsed-record.js';
+import { parsePrefixTime } from './prefix-time.js';
+import { parseRawFields } from './raw-fields.js';
+import { parseCanonicalFields } from './canonical-fields.js';
+import type { ParseStats, RecordHandler } from './record-handler.js';
+
+const SP = 0x20;
+const LBRACE = 0x7b;
+const EXCERPT_BYTES = 160;
+
+
+/**
+ * Turns one line (or one kmsg record) into a seccomp record, a lost-records signal, a malformed
+ * report, or nothing, whatever wrote it: /dev/kmsg, dmesg, syslog, auditd (raw, enriched, or
+ * enriched without its separator), journald (JSON or its syslog-style rendering) and
+ * `ausearch --interpret`. Never throws on input.
+ */
+export class SeccompLineParser {
+  readonly stats: ParseStats = { lines: 0, records: 0, skipped: 0, malformed: 0, lostSignals: 0 };
+  readonly #handler: RecordHandler;
+  readonly #record = new ParsedRecord();
+  readonly #now: () => number;
+  /** the journal entry whose MESSAGE is being parsed, so the audit transport can take its stamp */
+  #journalEntry: JournalEntry | null = null;
+
+  constructor(options: { handler: RecordHandler; now?: () => number }) {
+    this.#handler = options.handler;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Parses the line in `b[start, end)`, looking for a marker itself. For callers that get one
+   * line at a time (a kmsg read); `b` should end near `end` since the search runs to its end.
+   */
+  parseLine(b: Buffer, start: number, end: number, lineNo: number): void {
+    let best = -1, bestAt = end;
+    for (let m = 0; m < MARKER_COUNT; m++) {
+      const at = b.indexOf(MARKER_BYTES[m]!, start);
+      if (at >= 0 && at < bestAt) { best = m; bestAt = at; }
+    }
+    if (best < 0) { this.stats.lines++; this.stats.skipped++; return; }
+    this.parseMarked(b, start, end, best, bestAt, lineNo);
+  }
+
+  /** Parses a line whose first marker (kind `marker`, at `at`) the caller already found. */
+  parseMarked(b: Buffer, start: number, end: number, marker: number, at: number, lineNo: number): void {
+    this.stats.lines++;
+    // `journalctl -o json`: the record sits JSON-escaped inside MESSAGE
+    if (b[start] === LBRACE) return this.#journal(b, start, end, lineNo);
+    // a /dev/kmsg continuation line (` KEY=value` dictionary) belongs to the record before it
+    if (b[start] === SP) { this.stats.skipped++; return; }
+    this.#body(b, start, end, marker, at, lineNo);
+  }
+
+  #body(b: Buffer, start: number, end: number, marker: number, at: number, lineNo: number): void {
+    const r = this.#record;
+    r.reset(b);
+    let reason: string | null;
+    switch (marker) {
+      case Marker.KernelType:
+        reason = this.#stamped(b, at + 10, end, false);
+        break;
+      case Marker.AuditdType:
+        reason = this.#stamped(b, at + 13, end, true);
+        break;
+      case Marker.JournalAudit: {
+        // `SECCOMP auid=`: the stamp lives in the journal's fields, or only in the line's prefix
+        reason = parseRawFields(b, at + 8, end, r);
+        const entry = this.#journalEntry;
+        if (entry !== null) {
+          r.time = entry.time ?? ABSENT;
+          r.serial = entry.serial ?? ABSENT;
+        } else if (reason === null) {
+          r.time = parsePrefixTime(b.toString('latin1', start, at), this.#now()) ?? ABSENT;
+        }
+        break;
+      }
+      case Marker.JournalAuditType:
+        // only meaningful on a JSON line, which never reaches here
+        this.stats.skipped++;
+        return;
+      default:
+        return this.#signal(b, marker, at, end, lineNo);
+    }
+    if (reason === null) {
+      this.stats.records++;
+      this.#handler.onRecord(r, lineNo);
+    } else {
+      this.#malformed(b, start, end, lineNo, reason);
+    }
+  }
+
+  /** `audit(SECS.MS:SERIAL): fields` after the type marker; or the interpreted rendering. */
+  #stamped(b: Buffer, p: number, end: number, auditd: boolean): string | null {
+    if (auditd) {
+      // `msg=`
+      if (b[p] !== 0x6d || b[p + 1] !== 0x73 || b[p + 2] !== 0x67 || b[p + 3] !== 0x3d) return 'missing audit() timestamp';
+      p += 4;
+    }
+    if (b[p] !== 0x61 || b[p + 1] !== 0x75 || b[p + 2] !== 0x64 || b[p + 3] !== 0x69 || b[p + 4] !== 0x74 || b[p + 5] !== 0x28) {
+      return 'missing audit() timestamp';
+    }
+    p += 6;
+    const r = this.#record;
+    let secs = 0, q = p, d = 0;
+    while ((d = b[q]! - 0x30) >= 0 && d <= 9) { secs = secs * 10 + d; q++; }
+    if (q === p || b[q] !== 0x2e) return this.#notRaw(b, p, end);
+    q++;
+    let ms = 0, digits = 0;
+    while ((d = b[q]! - 0x30) >= 0 && d <= 9) {
+      if (digits < 3) ms = ms * 10 + d;
+      digits++;
+      q++;
+    }
+    if (digits === 0 || b[q] !== 0x3a) return this.#notRaw(b, p, end);
+    while (digits++ < 3) ms *= 10;
+    q++;
+    let serial = 0;
+    const serialStart = q;
+    while ((d = b[q]! - 0x30) >= 0 && d <= 9) { serial = serial * 10 + d; q++; }
+    if (q === serialStart || b[q] !== 0x29 || b[q + 1] !== 0x3a) return this.#notRaw(b, p, end);
+    r.time = secs * 1000 + ms;
+    r.serial = serial;
+    const fields = b[q + 2] === SP ? q + 3 : q + 2;
+    if (parseCanonicalFields(b, fields, end, r)) return null;
+    r.reset(b);
+    r.time = secs * 1000 + ms;
+    r.serial = serial;
+    return parseRawFields(b, fields, end, r);
+  }
+
+  /** A stamp that is not `SECS.MS:SERIAL`: ausearch --interpret's local date, or broken. */
+  #notRaw(b: Buffer, p: number, end: number): string | null {
+    return isLocalDate(b, p, end) ? parseInterpretedLine(b, p, end, this.#record) : 'bad audit() timestamp';
+  }
+
+  #journal(b: Buffer, start: number, end: number, lineNo: number): void {
+    const entry = parseJournalEntry(b.toString('utf8', start, end));
+    if ('error' in entry) return this.#malformed(b, start, end, lineNo, entry.error);
+    const m = entry.message;
+    let marker = -1, at = m.length;
+    for (let i = 0; i < MARKER_COUNT; i++) {
+      const found = m.indexOf(MARKER_BYTES[i]!);
+      if (found >= 0 && found < at) { marker = i; at = found; }
+    }
+    // the outer line matched a marker in another field (e.g. _AUDIT_FIELD_*): not a record
+    if (marker < 0) { this.stats.skipped++; return; }
+    this.#journalEntry = entry;
+    try {
+      this.#body(m, 0, m.length, marker, at, lineNo);
+    } finally {
+      this.#journalEntry = null;
+    }
+  }
+
+  #signal(b: Buffer, marker: number, at: number, end: number, lineNo: number): void {
+    let count = 1;
+    if (marker === Marker.PrintkSuppressed || marker === Marker.AuditLost) {
+      let q = at + MARKER_BYTES[marker]!.length;
+      const from = q;
+      count = 0;
+      for (; q < end; q++) {
+        const d = b[q]! - 0x30;
+        if (d < 0 || d > 9) break;
+        count = count * 10 + d;
+      }
+      if (q === from) { this.#malformed(b, at, end, lineNo, 'lost-records signal without a number'); return; }
+    }
+    this.stats.lostSignals++;
+    this.#handler.onLostSignal(SIGNAL_KINDS[marker - Marker.PrintkSuppressed]!, count, lineNo);
+  }
+
+  #malformed(b: Buffer, start: number, end: number, lineNo: number, reason: string): void {
+    this.stats.malformed++;
+    this.#handler.onMalformed(lineNo, reason, b.toString('utf8', start, Math.min(end, start + EXCERPT_BYTES)));
+  }
+}
+
+const SIGNAL_KINDS = ['printk_suppressed', 'audit_lost', 'backlog_exceeded', 'rate_limit_exceeded'] as const;
+
+/**
+ * ausearch --interpret prints a local date (`06/08/2015`, `08.06.2015`, `2015-06-08`, by locale)
+ * where the raw form has epoch seconds, which are never followed by '/', '-' or a second '.'.
+ */
+function isLocalDate(b: Buffer, p: number, end: number): boolean {
+  let q = p;
+  while (q < end && q - p < 5 && b[q]! >= 0x30 && b[q]! <= 0x39) q++;
+  const n = q - p;
+  const sep = b[q];
+  if (n === 2 && sep === 0x2f) return true;
+  if (n === 4 && sep === 0x2d) return true;
+  return n === 2 && sep === 0x2e && b[q + 3] === 0x2e;
+}

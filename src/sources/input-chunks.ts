@@ -1,0 +1,81 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * The bytes of a file copied from a node (or of stdin for `-`), gunzipped when it is gzip: told
+ * by its magic bytes rather than its name, since rotated logs come as `.gz`, `.1.gz` or renamed.
+ */
+export async function* inputChunks(path: string, stdin: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  if (path === '-') {
+    yield* gunzipIfNeeded(stdin);
+    return;
+  }
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(path, err);
+  });
+  const head = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(head, 0, 2, 0);
+  const stream = createReadStream('', { fd: handle.fd, highWaterMark: CHUNK_BYTES, start: 0, autoClose: true });
+  try {
+    if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      yield* stream.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) as AsyncIterable<Buffer>;
+    } else {
+      yield* stream as AsyncIterable<Buffer>;
+    }
+  } catch (err) {
+    throw new InputError(path, err as NodeJS.ErrnoException);
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function* gunzipIfNeeded(input: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  // one iterator for the whole stream: leaving a for-await loop early would destroy stdin
+  const it = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const head = await it.next();
+  if (head.done) return;
+  const first = toBuffer(head.value);
+  const rest = { [Symbol.asyncIterator]: () => it };
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
+    const feed = (async () => {
+      gunzip.write(first);
+      for await (const chunk of rest) {
+        if (!gunzip.write(toBuffer(chunk))) await new Promise((resolve) => gunzip.once('drain', resolve));
+      }
+      gunzip.end();
+    })();
+    feed.catch((err: Error) => gunzip.destroy(err));
+    yield* gunzip as AsyncIterable<Buffer>;
+    await feed;
+    return;
+  }
+  yield first;
+  for await (const chunk of rest) yield toBuffer(chunk);
+}
+
+function toBuffer(chunk: Buffer | string): Buffer {
+  return typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+}
+
+/** A file that cannot be read, with what to do about it. */
+export class InputError extends Error {
+  constructor(readonly path: string, cause: NodeJS.ErrnoException) {
+    super(describe(path, cause));
+  }
+}
+
+function describe(path: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT': return `${path}: no such file; check the path`;
+    case 'EACCES':
+    case 'EPERM': return `${path}: permission denied; run as a user that can read it (audit logs are root-only)`;
+    case 'EISDIR': return `${path}: is a directory; name the log files inside it`;
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR': return `${path}: gzip data is corrupt or truncated (${err.message}); re-copy the file`;
+    default: return `${path}: cannot read (${err.code ?? err.message})`;
+  }
+}

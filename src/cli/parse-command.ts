@@ -64,6 +64,7 @@ syscall (null when unknown), compat, action, code, uid, gid, auid, ses, sig, sub
         for await (const chunk of inputChunks(input, io.stdin)) {
           parser.push(chunk);
           if (out.pending >= FLUSH_BYTES) await out.flush();
+          if (out.closed) break;
         }
         parser.end();
       } catch (err) {

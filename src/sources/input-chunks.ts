@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -18,7 +17,7 @@ export async function* inputChunks(path: string, stdin: NodeJS.ReadableStream): 
   });
   const head = Buffer.alloc(2);
   const { bytesRead } = await handle.read(head, 0, 2, 0);
-  const stream = createReadStream('', { fd: handle.fd, highWaterMark: CHUNK_BYTES, start: 0, autoClose: true });
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, start: 0, autoClose: true });
   try {
     if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) {
       yield* stream.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) as AsyncIterable<Buffer>;

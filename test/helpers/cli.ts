@@ -1,0 +1,37 @@
+import { PassThrough } from 'node:stream';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { CommandIo } from '../../src/cli/command.js';
+import { REPO_ROOT } from './paths.js';
+
+/** Runs a CLI command in-process with in-memory streams. */
+export async function runCli(argv: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const input = new PassThrough();
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+  out.on('data', (c: Buffer) => chunks.out.push(c));
+  err.on('data', (c: Buffer) => chunks.err.push(c));
+  input.end(stdin);
+  const io: CommandIo = { stdin: input, stdout: out, stderr: err, env, isTTY: false };
+  const code = await main(argv, io);
+  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
+}
+
+/** The built executable, built first when missing or older than the sources it came from. */
+export function builtCli(): string {
+  const cli = join(REPO_ROOT, 'dist', 'cli.js');
+  const main = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+  if (!existsSync(cli) || statSync(cli).mtimeMs < statSync(main).mtimeMs) {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+  return cli;
+}
+
+/** Runs the built executable as a process, as a user would. */
+export function runBuiltCli(argv: string[], input?: string | Buffer): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [builtCli(), ...argv], { input, timeout: 60_000, maxBuffer: 1 << 28 });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}

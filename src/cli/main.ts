@@ -1,8 +1,10 @@
+import { cgroupCommand } from './cgroup-command.js';
 import type { Command, CommandIo } from './command.js';
 import { UsageError } from './options.js';
 import { parseCommand } from './parse-command.js';
+import { runCommand } from './run-command.js';
 
-const COMMANDS: Command[] = [parseCommand];
+const COMMANDS: Command[] = [runCommand, parseCommand, cgroupCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,22 @@
+import { ARCH_NAMES, auditArchOf, syscallNumber, X32_SYSCALL_BIT } from '../syscalls/syscall-table.js';
+
+/**
+ * Whether a record is a process-creating call (clone, clone3, fork, vfork) on its own arch.
+ * Looked up by number per audit arch, built once from the tables, so the per-record check is a
+ * Map.get and a Set.has with no string work.
+ */
+const BY_ARCH = new Map<number, Set<number>>();
+for (const arch of ARCH_NAMES) {
+  const audit = auditArchOf(arch);
+  const set = BY_ARCH.get(audit) ?? new Set<number>();
+  for (const name of ['clone', 'clone3', 'fork', 'vfork']) {
+    const nr = syscallNumber(arch, name);
+    if (nr !== null) set.add(nr);
+  }
+  BY_ARCH.set(audit, set);
+}
+
+export function isProcessCreation(auditArch: number, nr: number): boolean {
+  const set = BY_ARCH.get(auditArch);
+  return set !== undefined && (set.has(nr) || ((nr & X32_SYSCALL_BIT) !== 0 && set.has(nr)));
+}

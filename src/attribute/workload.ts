@@ -1,0 +1,31 @@
+/**
+ * What a record is attributed to: a container (with its pod, once names are known) or a host
+ * unit. One object per container or unit, shared by every record of it, so the hot path hands
+ * out references and never builds one.
+ */
+export interface Workload {
+  /** `container:<id>` or `unit:<name>`: the key the store and metrics use. */
+  readonly key: string;
+  readonly kind: 'container' | 'host';
+  readonly containerId: string | null;
+  readonly podUid: string | null;
+  readonly qos: string | null;
+  readonly runtime: string | null;
+  readonly unit: string | null;
+  /** Filled in from the kubelet's log directory when it knows the container (may come later). */
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  /** When names were last looked for and not found (ms), to retry without looking per record. */
+  namesTriedAt: number;
+}
+
+export type AttributionMethod = 'proc' | 'cache' | 'lineage' | 'label';
+
+export type UnattributedReason =
+  /** the process was gone before its record was read, and nothing in the stream tied it to a parent */
+  | 'exited'
+  /** /proc has the process, but its cgroup names neither a container nor a unit */
+  | 'no-cgroup-identity'
+  /** the record carries no pid */
+  | 'no-pid';

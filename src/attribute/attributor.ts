@@ -1,0 +1,269 @@
+import { ABSENT, type SeccompRecordView } from '../types/seccomp-record.js';
+import { parseCgroupFile, type CgroupIdentity } from './cgroup-path.js';
+import { isProcessCreation } from './clone-syscalls.js';
+import type { AttributionMethod, UnattributedReason, Workload } from './workload.js';
+
+/** What the attributor needs of /proc (ProcFs implements it). */
+export interface ProcReader {
+  readCgroup(pid: number): string | null;
+  readStartTime(pid: number): number | null;
+  /** Live children of a process's threads (`/proc/<pid>/task/<tid>/children`). */
+  readChildren(pid: number): number[];
+}
+
+/** What the attributor needs of the kubelet's files (KubeletLogIndex implements it). */
+export interface ContainerNames {
+  lookupOrRescan(containerId: string): { namespace: string; pod: string; podUid: string; container: string } | null;
+}
+
+export interface AttributorOptions {
+  proc: ProcReader;
+  names?: ContainerNames;
+  /** How often a cached pid's start time is checked again (pid reuse guard). */
+  verifyEveryMs?: number;
+  /** How long a clone record waits for the child it made. */
+  lineageWindowMs?: number;
+  /** How often names are looked for again for a container the kubelet's files did not know. */
+  namesRetryMs?: number;
+}
+
+interface PidEntry {
+  workload: Workload;
+  /** how the entry was made, reported for the pid's first record; then it is a cache hit */
+  via: AttributionMethod | null;
+  /** start time in clock ticks; ABSENT once the process is gone (then a live pid is a new process) */
+  startTime: number;
+  checkedAt: number;
+}
+
+/** A clone/fork record waiting for its child's first record. */
+interface PendingClone {
+  workload: Workload;
+  parentPid: number;
+  comm: string | null;
+  exe: string | null;
+  at: number;
+}
+
+const MAX_PENDING = 4096;
+
+/**
+ * Maps each record's host pid to the container (or host unit) it belongs to, in stream order.
+ *
+ * - Known pid: one Map lookup (the hot path), its start time re-checked at most every
+ *   `verifyEveryMs` so a reused pid is noticed.
+ * - New pid: `/proc/<pid>/cgroup` read at once, by the thread that read the record.
+ * - Pid already gone (the short-lived children a learned profile must not miss): lineage from
+ *   the stream. Under a logging filter every fork-like call is itself a record, which precedes
+ *   the child's first record, and a child's first records still carry its parent's comm and exe
+ *   (they come before its execve). The oldest waiting clone with the same comm and exe is the
+ *   parent; its container is the child's. Each clone makes one child, so a match is consumed.
+ * - Else the SELinux MCS label in `subj=` (unique per container on CRI-O/OpenShift nodes), when
+ *   a live process of the same label was resolved before.
+ */
+export class Attributor {
+  /** How the last `attribute()` decided; valid until the next call. */
+  method: AttributionMethod | null = null;
+  reason: UnattributedReason | null = null;
+  readonly counts: Record<AttributionMethod | UnattributedReason, number> = {
+    proc: 0, cache: 0, lineage: 0, label: 0, exited: 0, 'no-cgroup-identity': 0, 'no-pid': 0,
+  };
+
+  readonly #proc: ProcReader;
+  readonly #names: ContainerNames | undefined;
+  readonly #verifyEveryMs: number;
+  readonly #lineageWindowMs: number;
+  readonly #namesRetryMs: number;
+  readonly #pids = new Map<number, PidEntry>();
+  readonly #workloads = new Map<string, Workload>();
+  readonly #labels = new Map<string, Workload>();
+  #pending: PendingClone[] = [];
+  #now = 0;
+
+  constructor(options: AttributorOptions) {
+    this.#proc = options.proc;
+    this.#names = options.names;
+    this.#verifyEveryMs = options.verifyEveryMs ?? 1000;
+    this.#lineageWindowMs = options.lineageWindowMs ?? 5000;
+    this.#namesRetryMs = options.namesRetryMs ?? 1000;
+  }
+
+  /** The caller's clock (ms), advanced once per batch of records rather than read per record. */
+  advance(now: number): void {
+    this.#now = now;
+  }
+
+  get workloads(): IterableIterator<Workload> {
+    return this.#workloads.values();
+  }
+
+  /** The workload of `rec`, or null (then `reason` says why). */
+  attribute(rec: SeccompRecordView): Workload | null {
+    const pid = rec.pid;
+    if (pid === ABSENT) return this.#unattributed('no-pid');
+    let workload: Workload | null;
+    const entry = this.#pids.get(pid);
+    if (entry !== undefined && this.#now - entry.checkedAt < this.#verifyEveryMs) {
+      const method = entry.via ?? 'cache';
+      entry.via = null;
+      this.method = method;
+      this.reason = null;
+      this.counts[method]++;
+      workload = entry.workload;
+    } else {
+      workload = this.#resolve(rec, entry);
+    }
+    if (workload !== null) {
+      if (workload.namesTriedAt !== 0 && this.#now - workload.namesTriedAt >= this.#namesRetryMs) this.#fillNames(workload);
+      if (isProcessCreation(rec.auditArch, rec.syscallNr)) this.#expectChild(rec, workload);
+    }
+    return workload;
+  }
+
+  #resolve(rec: SeccompRecordView, entry: PidEntry | undefined): Workload | null {
+    const pid = rec.pid;
+    const startTime = this.#proc.readStartTime(pid);
+    if (entry !== undefined) {
+      if (startTime === null || startTime === entry.startTime) {
+        // the same process, or gone since: its late records are still its own
+        entry.checkedAt = this.#now;
+        if (startTime === null) entry.startTime = ABSENT;
+        return this.#hit('cache', entry.workload);
+      }
+      // a live process where a gone one was, or another start time: the pid was reused
+    }
+    const content = startTime === null ? null : this.#proc.readCgroup(pid);
+    // an exited child not yet reaped (a zombie) shows the root cgroup: no identity, but lineage
+    // still knows it
+    const workload = content === null ? null : this.#workloadOf(parseCgroupFile(content));
+    if (workload !== null) {
+      this.#pids.set(pid, { workload, via: null, startTime: startTime!, checkedAt: this.#now });
+      this.#consumeClone(workload, rec);
+      const subj = rec.subj();
+      if (subj !== null && isMcsLabel(subj)) this.#labels.set(subj, workload);
+      return this.#hit('proc', workload);
+    }
+    // a zombie keeps its start time until reaped, so its later records stay with this answer
+    const known = startTime ?? ABSENT;
+    const parent = this.#consumeClone(null, rec);
+    if (parent !== null) {
+      this.#pids.set(pid, { workload: parent, via: null, startTime: known, checkedAt: this.#now });
+      return this.#hit('lineage', parent);
+    }
+    const subj = rec.subj();
+    const labelled = subj === null ? undefined : this.#labels.get(subj);
+    if (labelled !== undefined) {
+      this.#pids.set(pid, { workload: labelled, via: null, startTime: known, checkedAt: this.#now });
+      return this.#hit('label', labelled);
+    }
+    return this.#unattributed(content === null ? 'exited' : 'no-cgroup-identity');
+  }
+
+  #hit(method: AttributionMethod, workload: Workload): Workload {
+    this.method = method;
+    this.reason = null;
+    this.counts[method]++;
+    return workload;
+  }
+
+  #unattributed(reason: UnattributedReason): null {
+    this.method = null;
+    this.reason = reason;
+    this.counts[reason]++;
+    return null;
+  }
+
+  /**
+   * A fork-like call from a known process: its child is in the same container. The parent is
+   * usually alive (it waits for the child), so its children list names the child right now,
+   * often before the child exits; the pending entry is the fallback for children already gone.
+   */
+  #expectChild(rec: SeccompRecordView, workload: Workload): void {
+    // Each clone leaves either a child found now or a waiting entry. A child found now may be an
+    // earlier clone's (whose entry then waits for this clone's child instead): the same parent,
+    // so the same container either way.
+    let found = false;
+    for (const child of this.#proc.readChildren(rec.pid)) {
+      if (this.#pids.has(child)) continue;
+      const startTime = this.#proc.readStartTime(child);
+      if (startTime === null) continue;
+      this.#pids.set(child, { workload, via: 'lineage', startTime, checkedAt: this.#now });
+      found = true;
+    }
+    if (found) return;
+    if (this.#pending.length >= MAX_PENDING) this.#pending.shift();
+    this.#pending.push({ workload, parentPid: rec.pid, comm: rec.comm(), exe: rec.exe(), at: this.#now });
+  }
+
+  /**
+   * Finds (and removes) the oldest waiting clone whose comm and exe match `rec`'s, optionally
+   * only of `workload`. Expired entries are dropped on the way.
+   */
+  #consumeClone(workload: Workload | null, rec: SeccompRecordView): Workload | null {
+    const pending = this.#pending;
+    if (pending.length === 0) return null;
+    const horizon = this.#now - this.#lineageWindowMs;
+    let expired = 0;
+    while (expired < pending.length && pending[expired]!.at < horizon) expired++;
+    if (expired > 0) pending.splice(0, expired);
+    const comm = rec.comm();
+    const exe = rec.exe();
+    for (let i = 0; i < pending.length; i++) {
+      const c = pending[i]!;
+      if (c.parentPid === rec.pid) continue;
+      if (workload !== null && c.workload !== workload) continue;
+      if (c.comm !== comm || c.exe !== exe) continue;
+      pending.splice(i, 1);
+      return c.workload;
+    }
+    return null;
+  }
+
+  #workloadOf(id: CgroupIdentity): Workload | null {
+    const key = id.containerId !== null ? `container:${id.containerId}` : id.unit !== null ? `unit:${id.unit}` : null;
+    if (key === null) return null;
+    let workload = this.#workloads.get(key);
+    if (workload === undefined) {
+      workload = {
+        key,
+        kind: id.containerId !== null ? 'container' : 'host',
+        containerId: id.containerId,
+        podUid: id.podUid,
+        qos: id.qos,
+        runtime: id.runtime,
+        unit: id.containerId !== null ? null : id.unit,
+        namespace: null,
+        pod: null,
+        container: null,
+        namesTriedAt: 0,
+      };
+      this.#workloads.set(key, workload);
+      if (workload.containerId !== null) this.#fillNames(workload);
+    }
+    return workload;
+  }
+
+  #fillNames(workload: Workload): void {
+    const found = this.#names?.lookupOrRescan(workload.containerId!) ?? null;
+    if (found === null) {
+      workload.namesTriedAt = this.#now || 1;
+      return;
+    }
+    workload.namespace = found.namespace;
+    workload.pod = found.pod;
+    workload.container = found.container;
+    workload.namesTriedAt = 0;
+  }
+
+  /** Forgets pids whose processes are gone and have not been seen for `idleMs`. */
+  prune(idleMs: number): void {
+    for (const [pid, entry] of this.#pids) {
+      if (this.#now - entry.checkedAt > idleMs && this.#proc.readStartTime(pid) !== entry.startTime) this.#pids.delete(pid);
+    }
+  }
+}
+
+/** `...:s0:c19,c27`: an MCS category pair, which CRI-O assigns per container. */
+function isMcsLabel(subj: string): boolean {
+  return /:s0:c\d+,c\d+$/.test(subj);
+}

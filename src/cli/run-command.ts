@@ -1,0 +1,115 @@
+import { accessSync, constants } from 'node:fs';
+import { hostname } from 'node:os';
+import { Daemon } from '../daemon.js';
+import type { Command, CommandIo } from './command.js';
+import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+
+export const DEFAULT_PORT = 9761;
+
+const OPTIONS = {
+  source: {
+    type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
+    description: "where records come from: 'kmsg' (/dev/kmsg), '-' (stdin) or 'none' (serve only); default: kmsg when readable",
+  },
+  listen: {
+    type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
+    description: 'address of the HTTP server (health endpoints)',
+  },
+  'proc-root': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_PROC_ROOT', default: '/proc',
+    description: "the host's /proc (a host mount in a DaemonSet without hostPID)",
+  },
+  'log-dir': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_LOG_DIR', default: '/var/log',
+    description: "the kubelet's log root, holding containers/ and pods/",
+  },
+  'node-name': {
+    type: 'string', value: 'NAME', env: 'SECCOMP_AUDITOR_NODE_NAME', default: hostname(),
+    description: 'this node, as Kubernetes names it',
+  },
+  'log-level': {
+    type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
+    description: 'fatal, error, warn, info, debug or trace',
+  },
+} satisfies OptionTable;
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run the daemon: follow the kernel\'s seccomp records and attribute them to containers',
+  help: () => `Usage: seccomp-auditor run [options]
+
+Follows the kernel's seccomp audit records, attributes each to its container (or host unit)
+through /proc and the kubelet's log directory, and logs every syscall a workload makes for the
+first time as one JSON line. Serves /healthz and /readyz. SIGTERM or SIGINT stops it.
+
+Options:
+${formatOptions(OPTIONS)}
+`,
+  async run(argv: string[], io: CommandIo): Promise<number> {
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const [host, port] = parseListen(values.listen!);
+    const sources = values.source.length > 0 ? values.source : [defaultSource(io)];
+    for (const s of sources) {
+      if (s !== 'kmsg' && s !== '-' && s !== 'none') {
+        throw new UsageError(`unknown source '${s}': use kmsg, - (stdin) or none`);
+      }
+    }
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {
+      throw new UsageError(`unknown log level '${values['log-level']}'`);
+    }
+    const daemon = new Daemon({
+      sources, host, port,
+      procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
+    });
+    try {
+      await daemon.start();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      await daemon.stop().catch(() => {});
+      if (e.code === 'EADDRINUSE') {
+        io.stderr.write(`seccomp-auditor run: ${host}:${port} is in use; stop the other process or choose --listen HOST:PORT\n`);
+        return 1;
+      }
+      if (e.code === 'EACCES') {
+        io.stderr.write(`seccomp-auditor run: not allowed to listen on ${host}:${port}; use a port above 1023 or run as root\n`);
+        return 1;
+      }
+      throw err;
+    }
+    const address = daemon.app.server.address();
+    const listening = typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
+    daemon.log.info({ event: 'started', listen: listening, sources, procRoot: values['proc-root'], logDir: values['log-dir'] }, `listening on http://${listening}`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        daemon.log.info({ event: 'stopping', signal }, 'stopping');
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await daemon.stop();
+    return 0;
+  },
+};
+
+function parseListen(value: string): [string, number] {
+  const i = value.lastIndexOf(':');
+  const host = i < 0 ? value : value.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const port = i < 0 ? NaN : Number(value.slice(i + 1));
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:${DEFAULT_PORT}`);
+  }
+  return [host, port];
+}
+
+/** kmsg when this process can read it; else nothing to read, and the log says why. */
+function defaultSource(io: CommandIo): string {
+  try {
+    accessSync('/dev/kmsg', constants.R_OK);
+    return 'kmsg';
+  } catch {
+    io.stderr.write('seccomp-auditor run: /dev/kmsg is not readable (run as root or with CAP_SYSLOG); serving without a source\n');
+    return 'none';
+  }
+}

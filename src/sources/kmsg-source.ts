@@ -1,0 +1,95 @@
+import { KmsgReader } from './kmsg-reader.js';
+
+/** Where a source delivers lines: `buf[start, end)` is one line without its newline. */
+export interface LineSink {
+  onLine(buf: Buffer, start: number, end: number): void;
+  /** called after each burst of lines, so the consumer can flush or advance its clock */
+  onBatchEnd?(): void;
+}
+
+export interface KmsgSourceOptions {
+  path?: string;
+  /** How often the kernel buffer is drained. */
+  pollMs?: number;
+  /** Resume after this kernel sequence number (from a saved position); else only new records. */
+  resumeAfterSeq?: number;
+  sink: LineSink;
+}
+
+/**
+ * Follows /dev/kmsg. The reader is non-blocking and drained on a short timer: a blocking read
+ * would tie up a libuv worker and keep the process from exiting until the next kernel record.
+ * Shutdown order: stop the timer, drain once more (records that arrived meanwhile), close.
+ */
+export class KmsgSource {
+  readonly name = 'kmsg';
+  readonly #reader: KmsgReader;
+  readonly #pollMs: number;
+  readonly #sink: LineSink;
+  readonly #fromStart: boolean;
+  #timer: NodeJS.Timeout | null = null;
+  records = 0;
+  lastError: string | null = null;
+
+  constructor(options: KmsgSourceOptions) {
+    this.#reader = new KmsgReader({
+      ...(options.path !== undefined ? { path: options.path } : {}),
+      ...(options.resumeAfterSeq !== undefined ? { resumeAfterSeq: options.resumeAfterSeq } : {}),
+    });
+    this.#pollMs = options.pollMs ?? 10;
+    this.#sink = options.sink;
+    this.#fromStart = options.resumeAfterSeq !== undefined;
+  }
+
+  get position(): number {
+    return this.#reader.lastSeq;
+  }
+
+  get lostRecords(): number {
+    return this.#reader.lostRecords;
+  }
+
+  get path(): string {
+    return this.#reader.path;
+  }
+
+  /** Opens the device; throws an error that names the path and the fix when it cannot. */
+  start(): void {
+    this.#reader.open();
+    if (!this.#fromStart) this.#reader.skipToEnd();
+    this.#timer = setInterval(() => this.drain(), this.#pollMs);
+    this.#timer.unref();
+  }
+
+  drain(): number {
+    if (!this.#reader.isOpen) return 0;
+    let n = 0;
+    try {
+      n = this.#reader.drain(this.#onRecord);
+      this.lastError = null;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+    }
+    if (n > 0) {
+      this.records += n;
+      this.#sink.onBatchEnd?.();
+    }
+    return n;
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    if (this.#reader.isOpen) {
+      this.drain();
+      this.#reader.close();
+    }
+  }
+
+  readonly #onRecord = (buf: Buffer, start: number, end: number): void => {
+    // the message is the first line; continuation lines (` KEY=value`) follow it
+    let nl = buf.indexOf(0x0a, start);
+    if (nl < 0 || nl > end) nl = end;
+    this.#sink.onLine(buf, start, nl);
+  };
+}

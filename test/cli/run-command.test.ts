@@ -1,0 +1,76 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { builtCli, runCli } from '../helpers/cli.js';
+
+interface LogLine { event?: string; listen?: string; syscall?: string | number; unit?: string; comm?: string; [k: string]: unknown }
+
+/** Starts `seccomp-auditor run` as a process and collects its JSON log lines. */
+function startDaemon(args: string[]) {
+  const child = spawn(process.execPath, [builtCli(), 'run', '--listen', '127.0.0.1:0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  const waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    const line = JSON.parse(text) as LogLine;
+    lines.push(line);
+    for (const w of [...waiters]) if (w.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
+  });
+  const waitFor = (test: (l: LogLine) => boolean, ms = 10_000): Promise<LogLine> => {
+    const found = lines.find(test);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no such log line within ${ms} ms; got ${JSON.stringify(lines)}`)), ms);
+      waiters.push({ test, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+    });
+  };
+  return { child, lines, waitFor };
+}
+
+t.test('run: serves health, attributes records from stdin, stops on SIGTERM within a second', async (t) => {
+  const d = startDaemon(['--source', '-', '--log-dir', '/nonexistent-log-root']);
+  t.teardown(() => { d.child.kill('SIGKILL'); });
+  const started = await d.waitFor((l) => l.event === 'started');
+  const base = `http://${started.listen}`;
+  const health = await fetch(`${base}/healthz`);
+  t.equal(health.status, 200);
+  t.same(await health.json(), { status: 'ok' });
+  const ready = await fetch(`${base}/readyz`);
+  t.equal(ready.status, 200);
+  t.match(await ready.json(), { ready: true, sources: [{ name: 'stdin', ok: true }] });
+
+  // a record of a live host process (this test's own pid): attributed through /proc
+  d.child.stdin!.write(`audit: type=1326 audit(1.000:1): auid=0 uid=0 gid=0 ses=1 pid=${process.pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=59 compat=0 ip=0x1 code=0x7ffc0000\n`);
+  const seen = await d.waitFor((l) => l.event === 'new_syscall');
+  t.match(seen, { syscall: 'execve', arch: 'x86_64', action: 'log' });
+  t.ok(typeof seen.unit === 'string' || typeof seen.containerId === 'string', `attributed to a unit or container: ${JSON.stringify(seen)}`);
+
+  const stoppedAt = Date.now();
+  d.child.kill('SIGTERM');
+  const [code] = await once(d.child, 'exit');
+  t.equal(code, 0, 'clean exit');
+  t.ok(Date.now() - stoppedAt < 1000, `exited within a second (${Date.now() - stoppedAt} ms)`);
+});
+
+t.test('run: bad flags are usage errors that say what to do', async (t) => {
+  const listen = await runCli(['run', '--listen', 'nonsense']);
+  t.equal(listen.code, 2);
+  t.match(listen.stderr, /--listen nonsense: expected HOST:PORT/);
+  const source = await runCli(['run', '--source', 'tape']);
+  t.equal(source.code, 2);
+  t.match(source.stderr, /unknown source 'tape'/);
+  const envSource = await runCli(['run'], '', { SECCOMP_AUDITOR_SOURCE: 'bogus' });
+  t.match(envSource.stderr, /unknown source 'bogus'/, 'flags come from the environment too');
+});
+
+t.test('run: a port in use is a clear error', async (t) => {
+  const first = startDaemon(['--source', 'none']);
+  t.teardown(() => { first.child.kill('SIGKILL'); });
+  const started = await first.waitFor((l) => l.event === 'started');
+  const second = spawn(process.execPath, [builtCli(), 'run', '--source', 'none', '--listen', started.listen!], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  second.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const [code] = await once(second, 'exit');
+  t.equal(code, 1);
+  t.match(stderr, /is in use; stop the other process or choose --listen HOST:PORT/);
+});

@@ -7,6 +7,8 @@ import type { AttributionMethod, UnattributedReason, Workload } from './workload
 export interface ProcReader {
   readCgroup(pid: number): string | null;
   readStartTime(pid: number): number | null;
+  /** Parent pid and start time from one read of `/proc/<pid>/stat`. */
+  readStat(pid: number): { ppid: number; startTime: number } | null;
   /** Live children of a process's threads (`/proc/<pid>/task/<tid>/children`). */
   readChildren(pid: number): number[];
 }
@@ -31,6 +33,8 @@ interface PidEntry {
   workload: Workload;
   /** how the entry was made, reported for the pid's first record; then it is a cache hit */
   via: AttributionMethod | null;
+  /** a child found in its parent's children list: its first record settles one of the parent's waits */
+  parentPid?: number;
   /** start time in clock ticks; ABSENT once the process is gone (then a live pid is a new process) */
   startTime: number;
   checkedAt: number;
@@ -40,12 +44,21 @@ interface PidEntry {
 interface PendingClone {
   workload: Workload;
   parentPid: number;
+  /** where the parent made the call; its child runs in the same (ASLR-randomized) mapping until it execs */
+  ip: number;
   comm: string | null;
   exe: string | null;
   at: number;
 }
 
 const MAX_PENDING = 4096;
+/** Two addresses this close lie in one library mapping (libc's text is a few MiB). */
+const SAME_MAPPING = 1 << 24;
+const PRUNE_EVERY_MS = 10_000;
+/** Pids not seen for this long whose process is gone are forgotten. */
+const PRUNE_IDLE_MS = 60_000;
+/** Parents whose children are looked at again per batch, so a flood of forks cannot stall reading. */
+const RESCAN_BUDGET = 64;
 
 /**
  * Maps each record's host pid to the container (or host unit) it belongs to, in stream order.
@@ -79,18 +92,27 @@ export class Attributor {
   readonly #labels = new Map<string, Workload>();
   #pending: PendingClone[] = [];
   #now = 0;
+  #prunedAt = 0;
 
   constructor(options: AttributorOptions) {
     this.#proc = options.proc;
     this.#names = options.names;
     this.#verifyEveryMs = options.verifyEveryMs ?? 1000;
-    this.#lineageWindowMs = options.lineageWindowMs ?? 5000;
+    this.#lineageWindowMs = options.lineageWindowMs ?? 1000;
     this.#namesRetryMs = options.namesRetryMs ?? 1000;
   }
 
-  /** The caller's clock (ms), advanced once per batch of records rather than read per record. */
+  /**
+   * The caller's clock (ms), advanced once per batch of records rather than read per record; a
+   * batch's end is also when waiting forks are looked at again.
+   */
   advance(now: number): void {
     this.#now = now;
+    if (this.#pending.length > 0) this.#rescanWaiting();
+    if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
+      this.#prunedAt = now;
+      this.prune(PRUNE_IDLE_MS);
+    }
   }
 
   get workloads(): IterableIterator<Workload> {
@@ -106,6 +128,10 @@ export class Attributor {
     if (entry !== undefined && this.#now - entry.checkedAt < this.#verifyEveryMs) {
       const method = entry.via ?? 'cache';
       entry.via = null;
+      if (entry.parentPid !== undefined) {
+        this.#settleClone(entry.parentPid);
+        entry.parentPid = undefined;
+      }
       this.method = method;
       this.reason = null;
       this.counts[method]++;
@@ -122,7 +148,8 @@ export class Attributor {
 
   #resolve(rec: SeccompRecordView, entry: PidEntry | undefined): Workload | null {
     const pid = rec.pid;
-    const startTime = this.#proc.readStartTime(pid);
+    const stat = this.#proc.readStat(pid);
+    const startTime = stat === null ? null : stat.startTime;
     if (entry !== undefined) {
       if (startTime === null || startTime === entry.startTime) {
         // the same process, or gone since: its late records are still its own
@@ -138,14 +165,21 @@ export class Attributor {
     const workload = content === null ? null : this.#workloadOf(parseCgroupFile(content));
     if (workload !== null) {
       this.#pids.set(pid, { workload, via: null, startTime: startTime!, checkedAt: this.#now });
-      this.#consumeClone(workload, rec);
+      this.#settleClone(stat!.ppid);
       const subj = rec.subj();
       if (subj !== null && isMcsLabel(subj)) this.#labels.set(subj, workload);
       return this.#hit('proc', workload);
     }
     // a zombie keeps its start time until reaped, so its later records stay with this answer
     const known = startTime ?? ABSENT;
-    const parent = this.#consumeClone(null, rec);
+    // an exited child not yet reaped still names its parent
+    const parentEntry = stat === null ? undefined : this.#pids.get(stat.ppid);
+    if (parentEntry !== undefined) {
+      this.#pids.set(pid, { workload: parentEntry.workload, via: null, startTime: known, checkedAt: this.#now });
+      this.#settleClone(stat!.ppid);
+      return this.#hit('lineage', parentEntry.workload);
+    }
+    const parent = this.#consumeClone(rec);
     if (parent !== null) {
       this.#pids.set(pid, { workload: parent, via: null, startTime: known, checkedAt: this.#now });
       return this.#hit('lineage', parent);
@@ -179,27 +213,24 @@ export class Attributor {
    * often before the child exits; the pending entry is the fallback for children already gone.
    */
   #expectChild(rec: SeccompRecordView, workload: Workload): void {
-    // Each clone leaves either a child found now or a waiting entry. A child found now may be an
-    // earlier clone's (whose entry then waits for this clone's child instead): the same parent,
-    // so the same container either way.
-    let found = false;
-    for (const child of this.#proc.readChildren(rec.pid)) {
-      if (this.#pids.has(child)) continue;
-      const startTime = this.#proc.readStartTime(child);
-      if (startTime === null) continue;
-      this.#pids.set(child, { workload, via: 'lineage', startTime, checkedAt: this.#now });
-      found = true;
-    }
-    if (found) return;
+    // Every clone waits for one child; every child found (now, or later through /proc) settles
+    // one wait of its parent, so what stays waiting is exactly the clones whose children have
+    // not been seen: the only candidates for a child that is gone before it could be looked up.
     if (this.#pending.length >= MAX_PENDING) this.#pending.shift();
-    this.#pending.push({ workload, parentPid: rec.pid, comm: rec.comm(), exe: rec.exe(), at: this.#now });
+    this.#pending.push({ workload, parentPid: rec.pid, ip: ipOf(rec), comm: rec.comm(), exe: rec.exe(), at: this.#now });
+    this.#adoptChildren(rec.pid, workload);
   }
 
   /**
-   * Finds (and removes) the oldest waiting clone whose comm and exe match `rec`'s, optionally
-   * only of `workload`. Expired entries are dropped on the way.
+   * The workload of the waiting clone that made `rec`'s process, a child that is already gone.
+   * Until it execs, a child runs its parent's image in its parent's address space: same comm and
+   * exe, and syscalls from the same libc mapping, whose place ASLR draws anew for every exec'd
+   * process. So a waiting clone whose call came from near the child's first `ip=` is its parent
+   * even when other containers run the same image; among such (or, without ASLR or an ip, among
+   * all of the same image) the latest wins, since a child's first records follow its parent's
+   * fork.
    */
-  #consumeClone(workload: Workload | null, rec: SeccompRecordView): Workload | null {
+  #consumeClone(rec: SeccompRecordView): Workload | null {
     const pending = this.#pending;
     if (pending.length === 0) return null;
     const horizon = this.#now - this.#lineageWindowMs;
@@ -208,15 +239,64 @@ export class Attributor {
     if (expired > 0) pending.splice(0, expired);
     const comm = rec.comm();
     const exe = rec.exe();
-    for (let i = 0; i < pending.length; i++) {
+    const ip = ipOf(rec);
+    let near = -1, any = -1;
+    for (let i = pending.length - 1; i >= 0; i--) {
       const c = pending[i]!;
-      if (c.parentPid === rec.pid) continue;
-      if (workload !== null && c.workload !== workload) continue;
-      if (c.comm !== comm || c.exe !== exe) continue;
-      pending.splice(i, 1);
-      return c.workload;
+      if (c.parentPid === rec.pid || c.comm !== comm || c.exe !== exe) continue;
+      if (any < 0) any = i;
+      if (ip >= 0 && c.ip >= 0 && Math.abs(c.ip - ip) < SAME_MAPPING) { near = i; break; }
     }
-    return null;
+    // with both addresses known and far apart, the candidates run in other address spaces
+    const chosen = near >= 0 ? near : ip < 0 || pending[any]?.ip === -1 ? any : -1;
+    if (chosen < 0) return null;
+    const { workload, parentPid } = pending[chosen]!;
+    // a parent's forks and its children's first records come in the same order
+    this.#settleClone(parentPid);
+    return workload;
+  }
+
+  /**
+   * Looks again at the children of parents whose fork has not shown its child yet: a fork's
+   * record is written before the child exists, so the first look often comes too early, and a
+   * child that has exited is still listed until its parent reaps it.
+   */
+  #rescanWaiting(): void {
+    const pending = this.#pending;
+    const parents = new Set<number>();
+    for (let i = 0; i < pending.length && parents.size < RESCAN_BUDGET; i++) parents.add(pending[i]!.parentPid);
+    for (const parent of parents) {
+      const c = pending.find((p) => p.parentPid === parent);
+      if (c !== undefined) this.#adoptChildren(parent, c.workload);
+    }
+  }
+
+  /**
+   * Children of `parentPid` not known yet are in its container. A known pid counts only with the
+   * same start time: pids are reused quickly (pid_max is often 32768), and an entry left by an
+   * earlier process with the same pid must not stand for the new one.
+   */
+  #adoptChildren(parentPid: number, workload: Workload): void {
+    for (const child of this.#proc.readChildren(parentPid)) {
+      const startTime = this.#proc.readStartTime(child);
+      if (startTime === null) continue;
+      const known = this.#pids.get(child);
+      if (known !== undefined && known.startTime === startTime) continue;
+      // settled when its first record comes: by now the parent may have forked again, so this
+      // child may belong to a fork whose record is still on its way
+      this.#pids.set(child, { workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
+    }
+  }
+
+  /** One child of `parentPid` has been seen: its parent's oldest wait is over. */
+  #settleClone(parentPid: number): void {
+    const pending = this.#pending;
+    for (let i = 0; i < pending.length; i++) {
+      if (pending[i]!.parentPid === parentPid) {
+        pending.splice(i, 1);
+        return;
+      }
+    }
   }
 
   #workloadOf(id: CgroupIdentity): Workload | null {
@@ -261,6 +341,12 @@ export class Attributor {
       if (this.#now - entry.checkedAt > idleMs && this.#proc.readStartTime(pid) !== entry.startTime) this.#pids.delete(pid);
     }
   }
+}
+
+/** The record's instruction pointer, or -1. Numbers hold user-space addresses (< 2^47) exactly. */
+function ipOf(rec: SeccompRecordView): number {
+  const ip = rec.ip();
+  return ip === null ? -1 : Number.parseInt(ip, 16);
 }
 
 /** `...:s0:c19,c27`: an MCS category pair, which CRI-O assigns per container. */

@@ -2,10 +2,12 @@ import { openSync, writeSync, closeSync } from 'node:fs';
 
 /**
  * Writes a synthetic node log for benchmarks: seccomp records in the forms nodes produce
- * (syslog-prefixed printk, auditd raw), across `containers` processes and a realistic syscall
+ * (syslog-prefixed printk, auditd raw), across `processes` processes and a realistic syscall
  * mix, with a share of unrelated lines that must be skipped. Deterministic for a given size.
  */
-export function generateAuditLog(path: string, lines: number, options: { otherShare?: number; processes?: number } = {}): number {
+/** `form`: each record in syslog form, auditd form, or alternating (a mixed copy of both logs). */
+export function generateAuditLog(path: string, lines: number, options: { otherShare?: number; processes?: number; form?: 'syslog' | 'auditd' | 'mixed' } = {}): number {
+  const form = options.form ?? 'mixed';
   const otherShare = options.otherShare ?? 0.1;
   const processes = options.processes ?? 48;
   const syscalls = [0, 1, 3, 9, 10, 11, 12, 13, 14, 16, 17, 21, 39, 56, 59, 60, 61, 72, 202, 231, 257, 262, 270, 288, 318, 334, 435];
@@ -27,7 +29,7 @@ export function generateAuditLog(path: string, lines: number, options: { otherSh
       const nr = syscalls[rand(syscalls.length)]!;
       const fields = `auid=4294967295 uid=0 gid=0 ses=4294967295 pid=${pid} comm="worker-${pid % 13}" exe="/usr/local/bin/app-${pid % 13}" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f3c012e467b code=0x7ffc0000`;
       serial++;
-      parts.push(i % 2 === 0
+      parts.push((form === 'mixed' ? i % 2 === 0 : form === 'syslog')
         ? `Nov 27 07:21:26 node-1 kernel: [  270.853767] audit: type=1326 audit(${secs}.502:${serial}): ${fields}\n`
         : `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\n`);
     }

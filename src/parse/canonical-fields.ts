@@ -17,66 +17,79 @@ const PID_NEEDLE = Buffer.from(' pid=');
  * to a space. A byte loop: these values are short, shorter than a native call's overhead.
  */
 function strEnd(b: Buffer, p: number, end: number): number {
+  // a newline ends the search too: the caller may not know where the line ends yet
   if (b[p] === 0x22) {
-    for (let i = p + 1; i < end; i++) if (b[i] === 0x22) return i + 1;
+    for (let i = p + 1; i < end; i++) {
+      const c = b[i];
+      if (c === 0x22) return i + 1;
+      if (c === 0x0a) return -1;
+    }
     return -1;
   }
-  for (let i = p; i < end; i++) if (b[i] === 0x20) return i;
+  for (let i = p; i < end; i++) {
+    const c = b[i];
+    if (c === 0x20) return i;
+    if (c === 0x0a) return -1;
+  }
   return -1;
 }
 
-export function parseCanonicalFields(b: Buffer, p: number, end: number, r: ParsedRecord): boolean {
+/**
+ * Returns the position after the last field (`end`, or a newline before it, or where auditd's
+ * ENRICHED suffix begins), or -1 when the fields are not in the canonical shape.
+ */
+export function parseCanonicalFields(b: Buffer, p: number, end: number, r: ParsedRecord): number {
   // Each key is recognised by its first byte and its '=' (the kernel's order is fixed, so two
   // reads tell a surprise apart); each number is read once, digit by digit.
-  if (b[p] !== 0x61 || b[p + 4] !== 0x3d) return false; // auid=
+  if (b[p] !== 0x61 || b[p + 4] !== 0x3d) return -1; // auid=
   p += 5;
   let n = 0, c = 0, s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.auid = n;
-  if (b[p + 1] !== 0x75 || b[p + 4] !== 0x3d) return false; // ' uid='
+  if (b[p + 1] !== 0x75 || b[p + 4] !== 0x3d) return -1; // ' uid='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.uid = n;
-  if (b[p + 1] !== 0x67 || b[p + 4] !== 0x3d) return false; // ' gid='
+  if (b[p + 1] !== 0x67 || b[p + 4] !== 0x3d) return -1; // ' gid='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.gid = n;
-  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return false; // ' ses='
+  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return -1; // ' ses='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.ses = n;
   if (b[p + 1] === 0x73 && b[p + 5] === 0x3d) { // ' subj=': labels may hold spaces; pid= always follows
     const pidAt = b.indexOf(PID_NEEDLE, p + 6);
-    if (pidAt < 0 || pidAt >= end) return false;
+    if (pidAt < 0 || pidAt >= end) return -1;
     r.subjStart = p + 6;
     r.subjEnd = pidAt;
     p = pidAt;
   }
-  if (b[p + 1] !== 0x70 || b[p + 4] !== 0x3d) return false; // ' pid='
+  if (b[p + 1] !== 0x70 || b[p + 4] !== 0x3d) return -1; // ' pid='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s || p - s > 10) return false;
+  if (p === s || p - s > 10) return -1;
   r.pid = n;
-  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d) return false; // ' comm='
+  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d) return -1; // ' comm='
   p += 6;
   r.commStart = p;
-  if ((p = strEnd(b, p, end)) < 0) return false;
+  if ((p = strEnd(b, p, end)) < 0) return -1;
   r.commEnd = p;
-  if (b[p + 1] !== 0x65 || b[p + 4] !== 0x3d) return false; // ' exe='
+  if (b[p + 1] !== 0x65 || b[p + 4] !== 0x3d) return -1; // ' exe='
   p += 5;
   r.exeStart = p;
-  if ((p = strEnd(b, p, end)) < 0) return false;
+  if ((p = strEnd(b, p, end)) < 0) return -1;
   r.exeEnd = p;
-  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return false; // ' sig='
+  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return -1; // ' sig='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.sig = n;
-  if (b[p + 1] !== 0x61 || b[p + 5] !== 0x3d) return false; // ' arch='
+  if (b[p + 1] !== 0x61 || b[p + 5] !== 0x3d) return -1; // ' arch='
   p += 6; n = 0; s = p;
   for (;;) {
     c = b[p]!;
@@ -85,26 +98,26 @@ export function parseCanonicalFields(b: Buffer, p: number, end: number, r: Parse
     else break;
     p++;
   }
-  if (p === s || p - s > 8) return false;
+  if (p === s || p - s > 8) return -1;
   r.auditArch = n;
   // a negative number (-1 from a tracer skipping the call) is left to the general parser
-  if (b[p + 1] !== 0x73 || b[p + 8] !== 0x3d) return false; // ' syscall='
+  if (b[p + 1] !== 0x73 || b[p + 8] !== 0x3d) return -1; // ' syscall='
   p += 9; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s || p - s > 10) return false;
+  if (p === s || p - s > 10) return -1;
   r.syscallNr = n;
-  if (b[p + 1] !== 0x63 || b[p + 7] !== 0x3d) return false; // ' compat='
+  if (b[p + 1] !== 0x63 || b[p + 7] !== 0x3d) return -1; // ' compat='
   p += 8; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.compat = n;
-  if (b[p + 1] !== 0x69 || b[p + 3] !== 0x3d || b[p + 5] !== 0x78) return false; // ' ip=0x'
+  if (b[p + 1] !== 0x69 || b[p + 3] !== 0x3d || b[p + 5] !== 0x78) return -1; // ' ip=0x'
   r.ipStart = p + 4;
   // the ip is not needed as a number: the space after it ends it
   p = b.indexOf(0x20, p + 6);
-  if (p < 0 || p >= end) return false;
+  if (p < 0 || p >= end) return -1;
   r.ipEnd = p;
-  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d || b[p + 7] !== 0x78) return false; // ' code=0x'
+  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d || b[p + 7] !== 0x78) return -1; // ' code=0x'
   p += 8; n = 0; s = p;
   // at most 8 digits, lower case: a lost ENRICHED separator glues `AUID=` right after them
   const stop = Math.min(end, p + 8);
@@ -115,13 +128,13 @@ export function parseCanonicalFields(b: Buffer, p: number, end: number, r: Parse
     else break;
     p++;
   }
-  if (p === s) return false;
+  if (p === s) return -1;
   r.code = n;
   r.action = actionOfCode(n);
   // what may follow: the end, auditd's 0x1d separator, or its upper-case fields glued on
   if (p < end) {
     c = b[p]!;
-    if (c !== 0x1d && c !== 0x20 && c !== 0x0d && c !== 0x23 && !(c >= 0x41 && c <= 0x5a)) return false;
+    if (c !== 0x0a && c !== 0x1d && c !== 0x20 && c !== 0x0d && c !== 0x23 && !(c >= 0x41 && c <= 0x5a)) return -1;
   }
-  return true;
+  return p;
 }

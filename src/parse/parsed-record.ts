@@ -55,6 +55,16 @@ export class ParsedRecord implements SeccompRecordView {
     this.plainStrings = false;
   }
 
+  /**
+   * The part of reset() the canonical reader needs: it writes every other field itself. Per
+   * record, so it writes only what would otherwise be stale.
+   */
+  resetForCanonical(buf: Uint8Array): void {
+    this.buf = buf;
+    this.subjStart = ABSENT;
+    this.plainStrings = false;
+  }
+
   comm(): string | null {
     return this.#text(this.commStart, this.commEnd);
   }

@@ -5,6 +5,13 @@ import { SeccompLineParser } from './seccomp-line-parser.js';
 const NL = 0x0a;
 const EQ = 0x3d;
 const LBRACE = 0x7b;
+const SP = 0x20;
+/**
+ * The fast path reads at most this far ahead, and only where the chunk has that much left: reads
+ * past a typed array's end would deoptimise the parser (the last lines of a chunk take the
+ * general path).
+ */
+const FAST_WINDOW = 16 * 1024;
 const AUDIT = Buffer.from('audit');
 const SECCOMP = Buffer.from('SECCOMP');
 
@@ -29,6 +36,8 @@ export class RecordStreamParser {
   #carry: Buffer | null = null;
   #overlong = false;
   #lineNo = 0;
+  /** Offset of `type=`'s '=' in the last record line, where the next one likely has it too. */
+  #guess = 0;
 
   constructor(options: { handler: RecordHandler; now?: () => number }) {
     this.#lines = new SeccompLineParser(options);
@@ -68,6 +77,23 @@ export class RecordStreamParser {
     let hit = -1;
     let n = lineNo;
     while (pos < len) {
+      if (hit < 0 && pos + FAST_WINDOW < len) {
+        // A record line like the last one: auditd's lines start with `type=`, a kernel log's
+        // have it at the same offset as the line before (a source's prefix has a steady
+        // length). Such a line is parsed without first looking for its newline.
+        const eq = chunk[pos + 4] === EQ ? pos + 4 : pos + this.#guess;
+        if (eq > pos && chunk[eq] === EQ && chunk[pos] !== LBRACE && chunk[pos] !== SP) {
+          const kind = typeMarkerAt(chunk, eq);
+          if (kind >= 0) {
+            const done = lines.tryRecordLine(chunk, pos, kind, eq - 4, pos + FAST_WINDOW, n + 1);
+            if (done >= 0) {
+              n++;
+              pos = done + 1;
+              continue;
+            }
+          }
+        }
+      }
       const nl = chunk.indexOf(NL, pos);
       if (nl < 0) { this.#hold(chunk, pos); break; }
       n++;
@@ -78,7 +104,10 @@ export class RecordStreamParser {
         const eq = chunk.indexOf(EQ, pos);
         if (eq >= pos + 4 && eq < end && chunk[eq - 1] === 0x65 && chunk[eq - 2] === 0x70 && chunk[eq - 3] === 0x79 && chunk[eq - 4] === 0x74) {
           const kind = typeMarkerAt(chunk, eq);
-          if (kind >= 0) lines.parseMarked(chunk, pos, end, kind, eq - 4, n);
+          if (kind >= 0) {
+            lines.parseMarked(chunk, pos, end, kind, eq - 4, n);
+            this.#guess = eq - pos;
+          }
           else if (chunk[pos] === LBRACE) lines.parseLine(chunk.subarray(pos, end), 0, end - pos, n);
           else { lines.stats.lines++; lines.stats.skipped++; }
           hit = -1;

@@ -26,6 +26,8 @@ export class SeccompLineParser {
   readonly #now: () => number;
   /** the journal entry whose MESSAGE is being parsed, so the audit transport can take its stamp */
   #journalEntry: JournalEntry | null = null;
+  #stampTime = 0;
+  #stampSerial = 0;
 
   constructor(options: { handler: RecordHandler; now?: () => number }) {
     this.#handler = options.handler;
@@ -56,16 +58,41 @@ export class SeccompLineParser {
     this.#body(b, start, end, marker, at, lineNo);
   }
 
+  /**
+   * The fast path for a kernel or auditd record line whose end is not known yet: parses from
+   * the `type=` marker at `at` (kind `marker`) and, when the record is complete and in the
+   * kernel's canonical shape and its line ends right after it, delivers it and returns the index
+   * of the line's newline. Otherwise returns -1 having counted and delivered nothing, and the
+   * caller takes the general path. This saves finding the newline before parsing.
+   */
+  tryRecordLine(b: Buffer, start: number, marker: number, at: number, limit: number, lineNo: number): number {
+    const open = stampOpen(b, at, marker);
+    const fields = open < 0 ? -1 : this.#readStamp(b, open);
+    if (fields < 0) return -1;
+    const r = this.#record;
+    r.resetForCanonical(b);
+    r.time = this.#stampTime;
+    r.serial = this.#stampSerial;
+    let nl = parseCanonicalFields(b, fields, limit, r);
+    if (nl < 0) return -1;
+    if (b[nl] === 0x0d) nl++;
+    if (b[nl] !== 0x0a) return -1;
+    this.stats.lines++;
+    this.stats.records++;
+    this.#handler.onRecord(r, lineNo);
+    return nl;
+  }
+
   #body(b: Buffer, start: number, end: number, marker: number, at: number, lineNo: number): void {
     const r = this.#record;
     r.reset(b);
     let reason: string | null;
     switch (marker) {
       case Marker.KernelType:
-        reason = this.#stamped(b, at + 10, end, false);
+        reason = this.#stamped(b, at, end, marker);
         break;
       case Marker.AuditdType:
-        reason = this.#stamped(b, at + 13, end, true);
+        reason = this.#stamped(b, at, end, marker);
         break;
       case Marker.JournalAudit: {
         // `SECCOMP auid=`: the stamp lives in the journal's fields, or only in the line's prefix
@@ -95,20 +122,29 @@ export class SeccompLineParser {
   }
 
   /** `audit(SECS.MS:SERIAL): fields` after the type marker; or the interpreted rendering. */
-  #stamped(b: Buffer, p: number, end: number, auditd: boolean): string | null {
-    if (auditd) {
-      // `msg=`
-      if (b[p] !== 0x6d || b[p + 1] !== 0x73 || b[p + 2] !== 0x67 || b[p + 3] !== 0x3d) return 'missing audit() timestamp';
-      p += 4;
-    }
-    if (b[p] !== 0x61 || b[p + 1] !== 0x75 || b[p + 2] !== 0x64 || b[p + 3] !== 0x69 || b[p + 4] !== 0x74 || b[p + 5] !== 0x28) {
-      return 'missing audit() timestamp';
-    }
-    p += 6;
+  #stamped(b: Buffer, at: number, end: number, marker: number): string | null {
+    const open = stampOpen(b, at, marker);
+    if (open < 0) return 'missing audit() timestamp';
+    const fields = this.#readStamp(b, open);
+    if (fields < 0) return this.#notRaw(b, open, end);
     const r = this.#record;
+    r.time = this.#stampTime;
+    r.serial = this.#stampSerial;
+    if (parseCanonicalFields(b, fields, end, r) >= 0) return null;
+    r.reset(b);
+    r.time = this.#stampTime;
+    r.serial = this.#stampSerial;
+    return parseRawFields(b, fields, end, r);
+  }
+
+  /**
+   * Reads `SECS.MS:SERIAL): ` at `p` into #stampTime and #stampSerial (slots, not a result
+   * object: this runs per record) and returns where the fields start, or -1.
+   */
+  #readStamp(b: Buffer, p: number): number {
     let secs = 0, q = p, d = 0;
     while ((d = b[q]! - 0x30) >= 0 && d <= 9) { secs = secs * 10 + d; q++; }
-    if (q === p || b[q] !== 0x2e) return this.#notRaw(b, p, end);
+    if (q === p || b[q] !== 0x2e) return -1;
     q++;
     let ms = 0, digits = 0;
     while ((d = b[q]! - 0x30) >= 0 && d <= 9) {
@@ -116,21 +152,16 @@ export class SeccompLineParser {
       digits++;
       q++;
     }
-    if (digits === 0 || b[q] !== 0x3a) return this.#notRaw(b, p, end);
+    if (digits === 0 || b[q] !== 0x3a) return -1;
     while (digits++ < 3) ms *= 10;
     q++;
     let serial = 0;
     const serialStart = q;
     while ((d = b[q]! - 0x30) >= 0 && d <= 9) { serial = serial * 10 + d; q++; }
-    if (q === serialStart || b[q] !== 0x29 || b[q + 1] !== 0x3a) return this.#notRaw(b, p, end);
-    r.time = secs * 1000 + ms;
-    r.serial = serial;
-    const fields = b[q + 2] === SP ? q + 3 : q + 2;
-    if (parseCanonicalFields(b, fields, end, r)) return null;
-    r.reset(b);
-    r.time = secs * 1000 + ms;
-    r.serial = serial;
-    return parseRawFields(b, fields, end, r);
+    if (q === serialStart || b[q] !== 0x29 || b[q + 1] !== 0x3a) return -1;
+    this.#stampTime = secs * 1000 + ms;
+    this.#stampSerial = serial;
+    return b[q + 2] === SP ? q + 3 : q + 2;
   }
 
   /** A stamp that is not `SECS.MS:SERIAL`: ausearch --interpret's local date, or broken. */
@@ -194,4 +225,18 @@ function isLocalDate(b: Buffer, p: number, end: number): boolean {
   if (n === 2 && sep === 0x2f) return true;
   if (n === 4 && sep === 0x2d) return true;
   return n === 2 && sep === 0x2e && b[q + 3] === 0x2e;
+}
+
+/**
+ * Where the stamp's digits start after a `type=1326 ` / `type=SECCOMP ` marker at `at`:
+ * `audit(` or auditd's `msg=audit(` must follow. -1 when they do not.
+ */
+function stampOpen(b: Buffer, at: number, marker: number): number {
+  let p = marker === Marker.KernelType ? at + 10 : at + 13;
+  if (marker === Marker.AuditdType) {
+    if (b[p] !== 0x6d || b[p + 1] !== 0x73 || b[p + 2] !== 0x67 || b[p + 3] !== 0x3d) return -1;
+    p += 4;
+  }
+  if (b[p] !== 0x61 || b[p + 1] !== 0x75 || b[p + 2] !== 0x64 || b[p + 3] !== 0x69 || b[p + 4] !== 0x74 || b[p + 5] !== 0x28) return -1;
+  return p + 6;
 }

@@ -1,14 +1,11 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { ObservedSyscalls } from './aggregate/observed-syscalls.js';
-import { Attributor } from './attribute/attributor.js';
-import { KubeletLogIndex } from './attribute/kubelet-log-index.js';
-import { ProcFs } from './attribute/proc-fs.js';
+import type { ObservedKey } from './aggregate/observed-syscalls.js';
 import { buildApp } from './http/app.js';
-import { SeccompLineParser } from './parse/seccomp-line-parser.js';
-import { KmsgSource, type LineSink } from './sources/kmsg-source.js';
+import { KmsgIngest } from './ingest/kmsg-ingest.js';
+import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
+import { RecordPipeline, type KeyOwner, type PipelineEvents } from './ingest/record-pipeline.js';
 import { StdinSource } from './sources/stdin-source.js';
-import { syscallName, archName } from './syscalls/syscall-table.js';
-import type { SeccompRecordView } from './types/seccomp-record.js';
+import { archName, syscallName } from './syscalls/syscall-table.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -23,84 +20,98 @@ export interface DaemonConfig {
 
 interface RunningSource {
   name: string;
-  start(): void;
-  stop(): void;
   lastError: string | null;
+  stop(): void | Promise<void>;
 }
+
+/** nice value for the kmsg reading thread: enough to be scheduled promptly on a busy node */
+const READER_NICE = -10;
 
 /**
  * Wires the stages and owns their start/stop order: sources → parse → attribute → aggregate,
- * with the HTTP server reading the live state. Stop order is the reverse, so a stopping source's
- * last lines still reach the aggregate.
+ * with the HTTP server reading the live state. /dev/kmsg is read, parsed and attributed on a
+ * thread of its own (see kmsg-ingest-worker.ts); stdin runs the same pipeline here. Stop order
+ * is the reverse of start, so a stopping source's last lines are still counted.
  */
 export class Daemon {
   readonly app: FastifyInstance;
   readonly log: FastifyBaseLogger;
-  readonly observed: ObservedSyscalls;
-  readonly attributor: Attributor;
   readonly #config: DaemonConfig;
-  readonly #names: KubeletLogIndex;
-  readonly #parser: SeccompLineParser;
   readonly #sources: RunningSource[] = [];
-  #lineNo = 0;
+  readonly #events: PipelineEvents;
 
   constructor(config: DaemonConfig) {
     this.#config = config;
     this.app = buildApp({ status: { ready: () => this.#ready() }, logger: { level: config.logLevel } });
     this.log = this.app.log;
-    this.#names = new KubeletLogIndex({ logRoot: config.logDir });
-    this.attributor = new Attributor({ proc: new ProcFs({ root: config.procRoot }), names: this.#names });
-    this.observed = new ObservedSyscalls({
-      onNew: (key) => {
-        const [kind, id] = key.workload.split(':', 2);
-        this.log.info({
-          event: 'new_syscall', [kind === 'container' ? 'containerId' : kind === 'unit' ? 'unit' : 'comm']: id,
-          arch: archName(key.auditArch, key.syscallNr), syscall: syscallName(key.auditArch, key.syscallNr) ?? key.syscallNr, action: key.action,
-        }, 'new syscall observed');
-      },
-    });
-    this.#parser = new SeccompLineParser({
-      handler: {
-        onRecord: (rec) => this.#onRecord(rec),
-        onLostSignal: (kind, count) => this.log.warn({ event: 'records_lost', kind, count }, 'the kernel reports lost records'),
-        onMalformed: (lineNo, reason, excerpt) => this.log.warn({ event: 'malformed_record', line: lineNo, reason, excerpt }, 'malformed seccomp record'),
-      },
-    });
+    this.#events = {
+      onNewKey: (key, owner) => this.#logNewKey(key, owner),
+      onLostSignal: (kind, count) => this.log.warn({ event: 'records_lost', kind, count }, 'the kernel reports lost records'),
+      onMalformed: (lineNo, reason, excerpt) => this.log.warn({ event: 'malformed_record', line: lineNo, reason, excerpt }, 'malformed seccomp record'),
+    };
   }
 
   async start(): Promise<void> {
-    this.#names.scan();
-    this.#names.watch();
-    const sink: LineSink = {
-      onLine: (buf, start, end) => this.#parser.parseLine(buf.subarray(start, end), 0, end - start, ++this.#lineNo),
-      onBatchEnd: () => this.attributor.advance(Date.now()),
-    };
-    this.attributor.advance(Date.now());
     for (const spec of this.#config.sources) {
       if (spec === 'none') continue;
-      const source: RunningSource = spec === 'kmsg' ? new KmsgSource({ sink }) : new StdinSource({ sink, stdin: process.stdin });
       try {
-        source.start();
+        this.#sources.push(spec === 'kmsg' ? await this.#startKmsg() : this.#startStdin());
         this.log.info({ event: 'source_started', source: spec }, `reading ${spec === '-' ? 'stdin' : spec}`);
       } catch (err) {
-        source.lastError = (err as Error).message;
-        this.log.error({ event: 'source_failed', source: spec, error: source.lastError }, 'cannot read source; serving what is known');
+        const error = (err as Error).message;
+        this.#sources.push({ name: spec, lastError: error, stop: () => {} });
+        this.log.error({ event: 'source_failed', source: spec, error }, 'cannot read source; serving what is known');
       }
-      this.#sources.push(source);
     }
     await this.app.listen({ host: this.#config.host, port: this.#config.port });
   }
 
   async stop(): Promise<void> {
-    for (const source of this.#sources) source.stop();
-    this.#names.close();
+    for (const source of this.#sources.reverse()) await source.stop();
     await this.app.close();
   }
 
-  #onRecord(rec: SeccompRecordView): void {
-    const workload = this.attributor.attribute(rec);
-    const key = workload !== null ? workload.key : `unattributed:${rec.comm() ?? '?'}`;
-    this.observed.add(key, rec.auditArch, rec.syscallNr, rec.action, rec.time);
+  async #startKmsg(): Promise<RunningSource> {
+    const ingest = new KmsgIngest({
+      procRoot: this.#config.procRoot,
+      logDir: this.#config.logDir,
+      pollMs: 2,
+      nice: READER_NICE,
+      onMessage: (m: KmsgIngestMessage) => {
+        switch (m.type) {
+          case 'new-key': return this.#events.onNewKey(m.key, m.owner);
+          case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
+          case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
+          case 'started':
+            if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, 'cannot raise the kmsg reader\'s priority (needs CAP_SYS_NICE); records may be lost on a busy node');
+            return;
+          default: return;
+        }
+      },
+    });
+    await ingest.start();
+    return ingest;
+  }
+
+  #startStdin(): RunningSource {
+    const pipeline = new RecordPipeline({ procRoot: this.#config.procRoot, logDir: this.#config.logDir, events: this.#events });
+    pipeline.start();
+    const source = new StdinSource({ sink: pipeline, stdin: process.stdin });
+    source.start();
+    return {
+      name: source.name,
+      get lastError() { return source.lastError; },
+      stop: () => { source.stop(); pipeline.stop(); },
+    };
+  }
+
+  #logNewKey(key: ObservedKey, owner: KeyOwner | null): void {
+    const [kind, id] = key.workload.split(':', 2);
+    this.log.info({
+      event: 'new_syscall', [kind === 'container' ? 'containerId' : kind === 'unit' ? 'unit' : 'comm']: id,
+      ...(owner?.pod ? { namespace: owner.namespace, pod: owner.pod, container: owner.container } : {}),
+      arch: archName(key.auditArch, key.syscallNr), syscall: syscallName(key.auditArch, key.syscallNr) ?? key.syscallNr, action: key.action,
+    }, 'new syscall observed');
   }
 
   #ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] } {

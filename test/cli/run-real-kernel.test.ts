@@ -1,0 +1,51 @@
+/**
+ * The daemon on the real kernel: `seccomp-auditor run --source kmsg` with a kubelet-style log
+ * root; a pod's shell in a kubepods cgroup runs short-lived children under a SECCOMP_RET_LOG
+ * filter; the daemon's log names every syscall the children made, under the pod's names.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { builtCli } from '../helpers/cli.js';
+import { KubeNode } from '../helpers/kube-node.js';
+import { buildSeccompLog, makeTempDir, requireRealKernel, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
+
+interface LogLine { event?: string; listen?: string; containerId?: string; namespace?: string; pod?: string; container?: string; syscall?: string | number }
+
+t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', async (t) => {
+  if (!requireRealKernel(t)) return;
+  const seccompLog = await buildSeccompLog();
+  const node = new KubeNode(makeTempDir('sa-run-logs-'));
+  t.teardown(() => node.cleanup());
+  const c = node.addContainer({ namespace: 'tools', pod: 'probe-5f7d9', container: 'probe', driver: 'systemd' });
+
+  const daemon = spawn(process.execPath, [builtCli(), 'run', '--source', 'kmsg', '--listen', '127.0.0.1:0', '--log-dir', node.logRoot], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { daemon.kill('SIGKILL'); });
+  const lines: LogLine[] = [];
+  let started!: () => void;
+  const ready = new Promise<void>((resolve) => { started = resolve; });
+  createInterface({ input: daemon.stdout! }).on('line', (text) => {
+    const line = JSON.parse(text) as LogLine;
+    lines.push(line);
+    if (line.event === 'started') started();
+  });
+  await ready;
+
+  await withPrintkRatelimitOff(async () => {
+    const pod = spawn('/bin/sh', ['-c', `${KubeNode.enter(c)} && exec ${seccompLog} -- /bin/sh -c 'uname -a >/dev/null; cat /proc/version >/dev/null'`], { stdio: 'ignore' });
+    const [code] = await once(pod, 'exit');
+    t.equal(code, 0, 'the pod ran');
+    await new Promise((r) => setTimeout(r, 500));
+  });
+  daemon.kill('SIGTERM');
+  const [exitCode] = await once(daemon, 'exit');
+  t.equal(exitCode, 0);
+
+  const mine = lines.filter((l) => l.event === 'new_syscall' && l.containerId === c.containerId);
+  t.ok(mine.length > 20, `distinct syscalls of the pod: ${mine.length}`);
+  t.ok(mine.every((l) => l.namespace === 'tools' && l.pod === 'probe-5f7d9' && l.container === 'probe'), 'with the pod\'s names');
+  const names = new Set(mine.map((l) => l.syscall));
+  for (const name of ['uname', 'execve', 'openat', 'read', 'exit_group']) t.ok(names.has(name), `${name} observed`);
+  t.notOk(lines.some((l) => l.event === 'new_syscall' && (l as { comm?: string }).comm !== undefined && ['uname', 'cat'].includes((l as { comm?: string }).comm!)), 'no child left unattributed');
+});

@@ -1,0 +1,81 @@
+import type { SeccompAction } from './seccomp-record.js';
+
+/**
+ * What the aggregate hands the store once per flush (at least once a second while records
+ * flow): one row per distinct key that changed since the last flush, with count deltas, and the
+ * source positions those deltas cover. The store commits a batch in one transaction, so a crash
+ * can neither lose nor repeat a record. Times are ms since the epoch.
+ */
+export interface WorkloadRow {
+  /** `container:<64 hex>` or `unit:<systemd unit>` */
+  key: string;
+  kind: 'container' | 'host';
+  containerId: string | null;
+  podUid: string | null;
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+  runtime: string | null;
+  qos: string | null;
+  unit: string | null;
+  node: string;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface SyscallDelta {
+  workload: string;
+  auditArch: number;
+  /** the number as logged (x32 keeps bit 0x40000000) */
+  syscallNr: number;
+  action: SeccompAction;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** a sample of who made the call, kept from the first record of the key */
+  comm: string | null;
+  exe: string | null;
+}
+
+export interface ExecutableDelta {
+  workload: string;
+  exe: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Records that could not be attributed, grouped by comm, exe and reason. */
+export interface UnattributedDelta {
+  comm: string | null;
+  exe: string | null;
+  reason: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Records the source says it lost (kmsg overwrite, printk suppression, audit_lost). */
+export interface LostDelta {
+  source: string;
+  reason: string;
+  count: number;
+}
+
+/**
+ * A source's position after the last record the batch covers: `kmsg` → `<boot_id>:<seq>`,
+ * `file:<path>` → `<inode>:<byte offset>`, `journal` → the journal cursor.
+ */
+export interface SourcePosition {
+  source: string;
+  position: string;
+}
+
+export interface FlushBatch {
+  workloads: WorkloadRow[];
+  syscalls: SyscallDelta[];
+  executables: ExecutableDelta[];
+  unattributed: UnattributedDelta[];
+  lost: LostDelta[];
+  positions: SourcePosition[];
+}

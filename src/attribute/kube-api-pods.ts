@@ -184,7 +184,7 @@ export class KubeApiPods {
     }
     if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new TypeError(`KubeApiPods: apiServer must be https (or http), got ${server}`);
     this.#base = base;
-    this.apiServer = base.origin + base.pathname.replace(/\/+$/, '');
+    this.apiServer = server.replace(/\/+$/, '');
     this.#podsPath = `${base.pathname.replace(/\/+$/, '')}/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${this.nodeName}`)}`;
     this.#tokenFile = options.tokenFile ?? `${SERVICE_ACCOUNT_DIR}/token`;
     this.#caFile = options.caFile ?? `${SERVICE_ACCOUNT_DIR}/ca.crt`;

@@ -10,7 +10,6 @@ import { actionOfCode } from './seccomp-action.js';
  * so odd input is never wrong, only slower.
  */
 
-const PID_NEEDLE = Buffer.from(' pid=');
 
 /**
  * End of a comm/exe value: quoted (no spaces or quotes inside, by the kernel's rule) or hex up
@@ -42,35 +41,17 @@ export function parseCanonicalFields(b: Buffer, p: number, end: number, r: Parse
   // Each key is recognised by its first byte and its '=' (the kernel's order is fixed, so two
   // reads tell a surprise apart); each number is read once, digit by digit.
   if (b[p] !== 0x61 || b[p + 4] !== 0x3d) return -1; // auid=
-  p += 5;
-  let n = 0, c = 0, s = p;
-  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return -1;
-  r.auid = n;
-  if (b[p + 1] !== 0x75 || b[p + 4] !== 0x3d) return -1; // ' uid='
-  p += 5; n = 0; s = p;
-  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return -1;
-  r.uid = n;
-  if (b[p + 1] !== 0x67 || b[p + 4] !== 0x3d) return -1; // ' gid='
-  p += 5; n = 0; s = p;
-  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return -1;
-  r.gid = n;
-  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return -1; // ' ses='
-  p += 5; n = 0; s = p;
-  while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
-  if (p === s) return -1;
-  r.ses = n;
-  if (b[p + 1] === 0x73 && b[p + 5] === 0x3d) { // ' subj=': labels may hold spaces; pid= always follows
-    const pidAt = b.indexOf(PID_NEEDLE, p + 6);
-    if (pidAt < 0 || pidAt >= end) return -1;
-    r.subjStart = p + 6;
-    r.subjEnd = pidAt;
-    p = pidAt;
-  }
-  if (b[p + 1] !== 0x70 || b[p + 4] !== 0x3d) return -1; // ' pid='
-  p += 5; n = 0; s = p;
+  // auid, uid, gid, ses and subj are left for ParsedRecord to read when asked (few consumers
+  // ever do): one memchr for 'p' jumps to ` pid=`, as those fields hold no 'p' but in subj.
+  const head = p;
+  let i = b.indexOf(0x70, p);
+  while (i >= 0 && i < end && !(b[i - 1] === 0x20 && b[i + 1] === 0x69 && b[i + 2] === 0x64 && b[i + 3] === 0x3d)) i = b.indexOf(0x70, i + 1);
+  if (i < 0 || i >= end) return -1;
+  r.headFrom = head;
+  r.headEnd = i - 1;
+  p = i + 4;
+  let n = 0, c = 0;
+  let s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
   if (p === s || p - s > 10) return -1;
   r.pid = n;

@@ -50,10 +50,10 @@ export function parseInterpretedLine(b: Buffer, p: number, end: number, r: Parse
     const v = text.slice(value, stop);
     const start = p + value, finish = p + stop;
     switch (key) {
-      case 'auid': r.auid = idOf(v); break;
-      case 'uid': r.uid = idOf(v); break;
-      case 'gid': r.gid = idOf(v); break;
-      case 'ses': r.ses = idOf(v); break;
+      case 'auid': r.auidValue = idOf(v); break;
+      case 'uid': r.uidValue = idOf(v); break;
+      case 'gid': r.gidValue = idOf(v); break;
+      case 'ses': r.sesValue = idOf(v); break;
       case 'pid': r.pid = intOf(v); break;
       case 'compat': r.compat = intOf(v); break;
       case 'sig': r.sig = SIGNALS[v] ?? intOf(v); break;

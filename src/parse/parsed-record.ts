@@ -1,5 +1,6 @@
 import { ABSENT, type SeccompAction, type SeccompRecordData, type SeccompRecordView } from '../types/seccomp-record.js';
 import { decodeAuditString } from './audit-string.js';
+import { parseRawFields } from './raw-fields.js';
 
 /**
  * The parser's reusable record. Numbers are parsed in place; the string fields are kept as byte
@@ -10,10 +11,12 @@ export class ParsedRecord implements SeccompRecordView {
   time = ABSENT;
   serial = ABSENT;
   pid = ABSENT;
-  uid = ABSENT;
-  gid = ABSENT;
-  auid = ABSENT;
-  ses = ABSENT;
+  // auid, uid, gid, ses and subj may be read lazily (see canonical-fields.ts): parsers write
+  // these slots, readers go through the getters
+  uidValue = ABSENT;
+  gidValue = ABSENT;
+  auidValue = ABSENT;
+  sesValue = ABSENT;
   sig = ABSENT;
   auditArch = ABSENT;
   syscallNr = ABSENT;
@@ -32,15 +35,34 @@ export class ParsedRecord implements SeccompRecordView {
   ipEnd = ABSENT;
   /** Set when the strings come from an interpreted rendering (plain text, never hex). */
   plainStrings = false;
+  /** When not ABSENT, `buf[headFrom, headEnd)` (auid= to subj=) has not been read yet. */
+  headFrom = ABSENT;
+  headEnd = ABSENT;
+
+  get uid(): number { if (this.headFrom !== ABSENT) this.#readHead(); return this.uidValue; }
+  get gid(): number { if (this.headFrom !== ABSENT) this.#readHead(); return this.gidValue; }
+  get auid(): number { if (this.headFrom !== ABSENT) this.#readHead(); return this.auidValue; }
+  get ses(): number { if (this.headFrom !== ABSENT) this.#readHead(); return this.sesValue; }
+
+  #readHead(): void {
+    const from = this.headFrom, end = this.headEnd;
+    this.headFrom = ABSENT;
+    // the general reader; it also reports the fields this part lacks (pid, arch...), which are
+    // read already, so its verdict is not wanted here
+    parseRawFields(this.buf as Buffer, from, end, this);
+    // subj is the head's last field and may hold spaces: it runs to the head's end
+    if (this.subjStart !== ABSENT) this.subjEnd = end;
+  }
 
   reset(buf: Uint8Array): void {
     this.time = ABSENT;
     this.serial = ABSENT;
     this.pid = ABSENT;
-    this.uid = ABSENT;
-    this.gid = ABSENT;
-    this.auid = ABSENT;
-    this.ses = ABSENT;
+    this.uidValue = ABSENT;
+    this.gidValue = ABSENT;
+    this.auidValue = ABSENT;
+    this.sesValue = ABSENT;
+    this.headFrom = ABSENT;
     this.sig = ABSENT;
     this.auditArch = ABSENT;
     this.syscallNr = ABSENT;
@@ -62,6 +84,10 @@ export class ParsedRecord implements SeccompRecordView {
   resetForCanonical(buf: Uint8Array): void {
     this.buf = buf;
     this.subjStart = ABSENT;
+    this.uidValue = ABSENT;
+    this.gidValue = ABSENT;
+    this.auidValue = ABSENT;
+    this.sesValue = ABSENT;
     this.plainStrings = false;
   }
 
@@ -74,6 +100,7 @@ export class ParsedRecord implements SeccompRecordView {
   }
 
   subj(): string | null {
+    if (this.headFrom !== ABSENT) this.#readHead();
     return this.subjStart === ABSENT ? null : utf8(this.buf, this.subjStart, this.subjEnd);
   }
 

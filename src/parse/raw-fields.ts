@@ -135,11 +135,11 @@ function dec(b: Uint8Array, p: number, end: number, r: ParsedRecord, f: number):
   if (neg) n = -n;
   switch (f) {
     case F_PID: r.pid = n; break;
-    case F_UID: r.uid = n; break;
-    case F_GID: r.gid = n; break;
-    case F_SES: r.ses = n; break;
+    case F_UID: r.uidValue = n; break;
+    case F_GID: r.gidValue = n; break;
+    case F_SES: r.sesValue = n; break;
     case F_SIG: r.sig = n; break;
-    case F_AUID: r.auid = n; break;
+    case F_AUID: r.auidValue = n; break;
     case F_COMPAT: r.compat = n; break;
     case F_SYSCALL: r.syscallNr = n; break;
   }

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { ObservedKey } from './aggregate/observed-syscalls.js';
 import { buildApp } from './http/app.js';
 import { KmsgIngest } from './ingest/kmsg-ingest.js';
 import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
-import { RecordPipeline, type KeyOwner, type PipelineEvents } from './ingest/record-pipeline.js';
+import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
 import { StdinSource } from './sources/stdin-source.js';
+import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
+import type { FlushBatch } from './types/flush-batch.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -16,6 +17,9 @@ export interface DaemonConfig {
   logDir: string;
   nodeName: string;
   logLevel: string;
+  dbPath: string;
+  /** data of workloads not seen for this long is pruned */
+  retentionMs: number;
 }
 
 interface RunningSource {
@@ -26,32 +30,52 @@ interface RunningSource {
 
 /** nice value for the kmsg reading thread: enough to be scheduled promptly on a busy node */
 const READER_NICE = -10;
+/** the store sees one row update per changed key per batch, at least once a second */
+const FLUSH_MS = 500;
+/** batches kept while the store refuses them (disk full...), before the oldest are dropped */
+const MAX_PENDING_BATCHES = 600;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
- * Wires the stages and owns their start/stop order: sources → parse → attribute → aggregate,
- * with the HTTP server reading the live state. /dev/kmsg is read, parsed and attributed on a
- * thread of its own (see kmsg-ingest-worker.ts); stdin runs the same pipeline here. Stop order
- * is the reverse of start, so a stopping source's last lines are still counted.
+ * Wires the stages and owns their start/stop order: store, then sources (each running parse →
+ * attribute → aggregate on the thread that reads), then the HTTP server. /dev/kmsg runs on a
+ * thread of its own (see kmsg-ingest-worker.ts); stdin runs here. Every batch of deltas is
+ * committed with the source position it reaches, in one transaction. Stop order is the
+ * reverse: sources drain and hand over their last batch, the store commits it, then closes.
  */
 export class Daemon {
   readonly app: FastifyInstance;
   readonly log: FastifyBaseLogger;
+  readonly dbPath: string;
   readonly #config: DaemonConfig;
   readonly #sources: RunningSource[] = [];
   readonly #events: PipelineEvents;
+  #store: SyscallStore | null = null;
+  #storeError: string | null = null;
+  readonly #pending: FlushBatch[] = [];
+  #timers: NodeJS.Timeout[] = [];
 
   constructor(config: DaemonConfig) {
     this.#config = config;
+    this.dbPath = config.dbPath;
     this.app = buildApp({ status: { ready: () => this.#ready() }, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
-      onNewKey: (key, owner) => this.#logNewKey(key, owner),
+      onNewSyscall: (e) => this.#logNewSyscall(e),
       onLostSignal: (kind, count) => this.log.warn({ event: 'records_lost', kind, count }, 'the kernel reports lost records'),
       onMalformed: (lineNo, reason, excerpt) => this.log.warn({ event: 'malformed_record', line: lineNo, reason, excerpt }, 'malformed seccomp record'),
     };
   }
 
   async start(): Promise<void> {
+    try {
+      this.#store = SyscallStore.open({ path: this.#config.dbPath });
+      this.log.info({ event: 'store_opened', db: this.#config.dbPath }, `database ${this.#config.dbPath}`);
+    } catch (err) {
+      // without a store the daemon still serves health and logs what it sees
+      this.#storeError = (err as Error).message;
+      this.log.error({ event: 'store_failed', db: this.#config.dbPath, error: this.#storeError }, 'cannot open the database; nothing will be kept');
+    }
     for (const spec of this.#config.sources) {
       if (spec === 'none') continue;
       try {
@@ -63,11 +87,17 @@ export class Daemon {
         this.log.error({ event: 'source_failed', source: spec, error }, 'cannot read source; serving what is known');
       }
     }
+    this.#every(1000, () => this.#commitPending());
+    this.#every(PRUNE_EVERY_MS, () => this.#prune());
+    this.#prune();
     await this.app.listen({ host: this.#config.host, port: this.#config.port });
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
     for (const source of this.#sources.reverse()) await source.stop();
+    this.#commitPending();
+    this.#store?.close();
     await this.app.close();
   }
 
@@ -75,15 +105,24 @@ export class Daemon {
     const ingest = new KmsgIngest({
       procRoot: this.#config.procRoot,
       logDir: this.#config.logDir,
+      nodeName: this.#config.nodeName,
       pollMs: 2,
+      flushMs: FLUSH_MS,
       nice: READER_NICE,
+      startPosition: this.#store?.position('kmsg') ?? null,
       onMessage: (m: KmsgIngestMessage) => {
         switch (m.type) {
-          case 'new-key': return this.#events.onNewKey(m.key, m.owner);
+          case 'batch': return this.#commit(m.batch);
+          case 'kube-api':
+            if (m.connected) this.log.info({ event: 'kube_api', connected: true }, 'names and owners from the Kubernetes API');
+            else this.log.warn({ event: 'kube_api', connected: false, error: m.error }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory');
+            return;
+          case 'new-syscall': return this.#events.onNewSyscall(m.event);
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
           case 'started':
             if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, 'cannot raise the kmsg reader\'s priority (needs CAP_SYS_NICE); records may be lost on a busy node');
+            this.log.info({ event: 'kmsg_position', resumed: m.resumed }, m.resumed ? 'resuming after the committed kernel sequence number' : 'no position for this boot: reading what the kernel holds');
             return;
           default: return;
         }
@@ -94,28 +133,85 @@ export class Daemon {
   }
 
   #startStdin(): RunningSource {
-    const pipeline = new RecordPipeline({ procRoot: this.#config.procRoot, logDir: this.#config.logDir, events: this.#events });
+    const pipeline = new RecordPipeline({
+      source: 'stdin', procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
+    });
     pipeline.start();
     const source = new StdinSource({ sink: pipeline, stdin: process.stdin });
     source.start();
+    // stdin has no position to resume from: what was piped in is not piped again
+    const flush = (): void => {
+      const batch = pipeline.takeBatch([]);
+      if (batch !== null) this.#commit(batch);
+    };
+    this.#every(FLUSH_MS, flush);
     return {
       name: source.name,
       get lastError() { return source.lastError; },
-      stop: () => { source.stop(); pipeline.stop(); },
+      stop: () => { source.stop(); flush(); pipeline.stop(); },
     };
   }
 
-  #logNewKey(key: ObservedKey, owner: KeyOwner | null): void {
-    const [kind, id] = key.workload.split(':', 2);
+  /** Commits a batch, or keeps it (in order) while the store refuses. */
+  #commit(batch: FlushBatch): void {
+    this.#pending.push(batch);
+    this.#commitPending();
+  }
+
+  #commitPending(): void {
+    const store = this.#store;
+    if (store === null) {
+      this.#pending.length = 0;
+      return;
+    }
+    while (this.#pending.length > 0) {
+      try {
+        store.commitBatch(this.#pending[0]!);
+      } catch (err) {
+        const error = (err as Error).message;
+        if (error !== this.#storeError) this.log.error({ event: 'commit_failed', db: this.#config.dbPath, error }, 'cannot commit to the database; keeping the data in memory and retrying');
+        this.#storeError = error;
+        if (this.#pending.length > MAX_PENDING_BATCHES) {
+          this.#pending.shift();
+          this.log.error({ event: 'batch_dropped' }, 'the database refused writes for too long: the oldest batch was dropped');
+        }
+        return;
+      }
+      this.#pending.shift();
+      if (this.#storeError !== null) {
+        this.log.info({ event: 'commit_recovered' }, 'the database takes writes again');
+        this.#storeError = null;
+      }
+    }
+  }
+
+  #prune(): void {
+    try {
+      const { workloads } = this.#store?.prune({ notSeenSinceMs: this.#config.retentionMs }) ?? { workloads: 0 };
+      if (workloads > 0) this.log.info({ event: 'pruned', workloads }, 'forgot workloads not seen within the retention time');
+    } catch (err) {
+      this.log.error({ event: 'prune_failed', error: (err as Error).message }, 'pruning failed');
+    }
+  }
+
+  #every(ms: number, f: () => void): void {
+    const timer = setInterval(f, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #logNewSyscall(e: NewSyscall): void {
+    const [kind, id] = e.workload.split(':', 2);
     this.log.info({
-      event: 'new_syscall', [kind === 'container' ? 'containerId' : kind === 'unit' ? 'unit' : 'comm']: id,
-      ...(owner?.pod ? { namespace: owner.namespace, pod: owner.pod, container: owner.container } : {}),
-      arch: archName(key.auditArch, key.syscallNr), syscall: syscallName(key.auditArch, key.syscallNr) ?? key.syscallNr, action: key.action,
+      event: 'new_syscall', [kind === 'container' ? 'containerId' : 'unit']: id,
+      ...(e.pod ? { namespace: e.namespace, pod: e.pod, container: e.container } : {}),
+      arch: archName(e.auditArch, e.syscallNr), syscall: syscallName(e.auditArch, e.syscallNr) ?? e.syscallNr, action: e.action,
     }, 'new syscall observed');
   }
 
   #ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] } {
     const sources = this.#sources.map((s) => ({ name: s.name, ok: s.lastError === null, error: s.lastError }));
+    sources.push({ name: 'store', ok: this.#storeError === null, error: this.#storeError });
     return { ready: sources.every((s) => s.ok), sources };
   }
 }

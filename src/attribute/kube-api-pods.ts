@@ -97,9 +97,8 @@ export class KubeApiError extends Error {
   }
 }
 
-interface ParsedPod {
+export interface ParsedPod {
   info: PodInfo;
-  resourceVersion: string | null;
   /** every id, with the previous instance's of a restarted container (its late records still name the pod) */
   ids: Array<[id: string, container: string]>;
 }
@@ -211,7 +210,7 @@ export class KubeApiPods {
       };
     });
     if (this.#stopped) this.#settleStart?.(new Error('KubeApiPods: start() after stop()'));
-    else void this.#run();
+    else this.#run().catch((err: unknown) => this.#report(err instanceof Error ? err : new Error(String(err))));
     return this.#started;
   }
 
@@ -230,9 +229,10 @@ export class KubeApiPods {
   /** By the id as the cgroup names it (hex); a `containerd://…` form from the API is accepted too. */
   byContainerId(id: string): ContainerPodInfo | null {
     const hit = this.#byContainer.get(id);
-    if (hit !== undefined) return hit;
+    // a miss (a host process's id, another runtime's) allocates nothing
+    if (hit !== undefined || !id.includes('://')) return hit ?? null;
     const bare = containerIdOf(id);
-    return bare === null || bare === id ? null : this.#byContainer.get(bare) ?? null;
+    return bare === null ? null : this.#byContainer.get(bare) ?? null;
   }
 
   get status(): KubeApiPodsStatus {
@@ -294,9 +294,8 @@ export class KubeApiPods {
     }, this.#requestTimeoutMs);
     deadline.unref();
     let body: string;
-    let res: IncomingMessage;
     try {
-      res = await this.#get(this.#podsPath, ac.signal, false);
+      const res = await this.#get(this.#podsPath, ac.signal, false);
       if (res.statusCode !== 200) throw await this.#httpError(res, 'list');
       body = await readBody(res, MAX_LIST_BYTES, false);
     } catch (err) {
@@ -375,9 +374,11 @@ export class KubeApiPods {
     };
     try {
       for await (const chunk of res as AsyncIterable<string>) {
+        // a pod object can span many chunks: look for the newline only in what is new
+        const scanFrom = pending.length;
         pending += chunk;
         let from = 0;
-        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', from)) {
+        for (let nl = pending.indexOf('\n', scanFrom); nl >= 0; nl = pending.indexOf('\n', from)) {
           const end = take(pending.slice(from, nl));
           from = nl + 1;
           if (end !== null) return end;
@@ -385,7 +386,6 @@ export class KubeApiPods {
         pending = pending.slice(from);
         if (pending.length > MAX_LINE_CHARS) {
           // whatever event this was is lost: only a relist makes up for it
-          this.#badData++;
           return { reason: 'error-event', healthy: healthy(), error: this.#badResponse(`a watch line exceeds ${MAX_LINE_CHARS} characters`) };
         }
       }
@@ -549,7 +549,7 @@ export class KubeApiPods {
         // only for the message
       }
       return new KubeApiError('SA_KUBE_FORBIDDEN',
-        `the Kubernetes API server ${this.apiServer} refused to ${what} pods (403 Forbidden): the service account${namespace === '' ? '' : ` (namespace ${namespace})`} cannot list pods: grant get/list/watch on pods (see deploy/kubernetes RBAC)${server}`,
+        `the Kubernetes API server ${this.apiServer} refused to ${what} pods (403 Forbidden): the service account${namespace === '' ? '' : ` (namespace ${namespace})`} cannot ${what} pods: grant get/list/watch on pods (see deploy/kubernetes RBAC)${server}`,
         status);
     }
     return new KubeApiError('SA_KUBE_HTTP', `the Kubernetes API server ${this.apiServer} answered the pod ${what} with ${status} ${res.statusMessage ?? ''}${server}`, status);
@@ -649,8 +649,7 @@ export function parsePod(obj: unknown): ParsedPod | null {
   Object.freeze(labels);
   const owner = Object.freeze(ownerOf({ name, node, labels, ownerReferences: refs }));
   const info: PodInfo = Object.freeze({ podUid: uid, namespace, pod: name, node, labels, owner, containers: Object.freeze(containers) });
-  const rv = meta['resourceVersion'];
-  return { info, resourceVersion: nonEmpty(rv) ? rv : null, ids };
+  return { info, ids };
 }
 
 /** `containerd://<id>`, `cri-o://<id>`, `docker://<id>` → `<id>`, lower case; empty (not started yet) → null. */

@@ -1,10 +1,11 @@
 import { cgroupCommand } from './cgroup-command.js';
 import type { Command, CommandIo } from './command.js';
 import { UsageError } from './options.js';
+import { ingestCommand } from './ingest-command.js';
 import { parseCommand } from './parse-command.js';
 import { runCommand } from './run-command.js';
 
-const COMMANDS: Command[] = [runCommand, parseCommand, cgroupCommand];
+const COMMANDS: Command[] = [runCommand, ingestCommand, parseCommand, cgroupCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

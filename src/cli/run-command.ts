@@ -1,4 +1,5 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
 import type { Command, CommandIo } from './command.js';
@@ -26,6 +27,14 @@ const OPTIONS = {
   'node-name': {
     type: 'string', value: 'NAME', env: 'SECCOMP_AUDITOR_NODE_NAME', default: hostname(),
     description: 'this node, as Kubernetes names it',
+  },
+  db: {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_DB',
+    description: 'the SQLite database; default /var/lib/seccomp-auditor/seccomp-auditor.db, or ./data/seccomp-auditor.db where that is not writable',
+  },
+  retention: {
+    type: 'string', value: 'DURATION', env: 'SECCOMP_AUDITOR_RETENTION', default: '30d',
+    description: 'forget workloads not seen for this long (e.g. 30d, 12h)',
   },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
@@ -58,9 +67,11 @@ ${formatOptions(OPTIONS)}
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
+    const retentionMs = parseDuration(values.retention!);
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
+      dbPath: values.db ?? defaultDbPath(), retentionMs,
     });
     try {
       await daemon.start();
@@ -79,7 +90,7 @@ ${formatOptions(OPTIONS)}
     }
     const address = daemon.app.server.address();
     const listening = typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
-    daemon.log.info({ event: 'started', listen: listening, sources, procRoot: values['proc-root'], logDir: values['log-dir'] }, `listening on http://${listening}`);
+    daemon.log.info({ event: 'started', listen: listening, sources, procRoot: values['proc-root'], logDir: values['log-dir'], db: daemon.dbPath }, `listening on http://${listening}`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
         daemon.log.info({ event: 'stopping', signal }, 'stopping');
@@ -92,6 +103,26 @@ ${formatOptions(OPTIONS)}
     return 0;
   },
 };
+
+/** `30d`, `12h`, `45m`, `90s`: a retention time in ms. */
+function parseDuration(value: string): number {
+  const m = /^(\d+)(d|h|m|s)$/.exec(value);
+  if (!m) throw new UsageError(`--retention ${value}: expected a number and a unit, e.g. 30d or 12h`);
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[m[2] as 'd' | 'h' | 'm' | 's'];
+  return Number(m[1]) * unit;
+}
+
+/** The system location when this process may write there, else a data directory here. */
+function defaultDbPath(): string {
+  const system = '/var/lib/seccomp-auditor';
+  try {
+    mkdirSync(system, { recursive: true });
+    accessSync(system, constants.W_OK);
+    return join(system, 'seccomp-auditor.db');
+  } catch {
+    return resolve('data', 'seccomp-auditor.db');
+  }
+}
 
 function parseListen(value: string): [string, number] {
   const i = value.lastIndexOf(':');

@@ -1,21 +1,30 @@
-import { ObservedSyscalls, type ObservedKey } from '../aggregate/observed-syscalls.js';
-import { Attributor } from '../attribute/attributor.js';
+import { SyscallAggregate } from '../aggregate/syscall-aggregate.js';
+import { Attributor, type ContainerNames, type ProcReader } from '../attribute/attributor.js';
+import { ContainerNameSources } from '../attribute/container-names.js';
+import type { KubeApiPods } from '../attribute/kube-api-pods.js';
 import { KubeletLogIndex } from '../attribute/kubelet-log-index.js';
 import { ProcFs } from '../attribute/proc-fs.js';
 import type { Workload } from '../attribute/workload.js';
+import type { ParseStats, RecordHandler } from '../parse/record-handler.js';
+import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { SeccompLineParser } from '../parse/seccomp-line-parser.js';
 import type { LineSink } from '../sources/kmsg-source.js';
-import type { LostSignalKind, SeccompRecordView } from '../types/seccomp-record.js';
+import type { FlushBatch, SourcePosition } from '../types/flush-batch.js';
+import type { LostSignalKind, SeccompAction, SeccompRecordView } from '../types/seccomp-record.js';
 
-/** Who a key belongs to, as far as known when the key was first seen. */
-export interface KeyOwner {
+/** A syscall a workload made for the first time, as the log and the API announce it. */
+export interface NewSyscall {
+  workload: string;
   namespace: string | null;
   pod: string | null;
   container: string | null;
+  auditArch: number;
+  syscallNr: number;
+  action: SeccompAction;
 }
 
 export interface PipelineEvents {
-  onNewKey(key: ObservedKey, owner: KeyOwner | null): void;
+  onNewSyscall(event: NewSyscall): void;
   onLostSignal(kind: LostSignalKind, count: number): void;
   onMalformed(lineNo: number, reason: string, excerpt: string): void;
 }
@@ -23,43 +32,79 @@ export interface PipelineEvents {
 /**
  * parse → attribute → aggregate for one stream of lines, run by the thread that reads them so
  * a record's pid is looked up in /proc right after the read (short-lived processes are gone
- * soon after).
+ * soon after). `takeBatch()` hands over what the store has not committed yet.
  */
 export class RecordPipeline implements LineSink {
   readonly parser: SeccompLineParser;
   readonly attributor: Attributor;
-  readonly observed: ObservedSyscalls;
-  readonly #names: KubeletLogIndex;
+  readonly aggregate: SyscallAggregate;
+  readonly #names: KubeletLogIndex | null;
+  readonly #source: string;
+  readonly #stream: RecordStreamParser;
   #lineNo = 0;
-  /** the workload of the record being aggregated, for the new-key event */
-  #current: Workload | null = null;
+  #now = Date.now();
 
-  constructor(options: { procRoot: string; logDir: string; events: PipelineEvents }) {
-    this.#names = new KubeletLogIndex({ logRoot: options.logDir });
-    this.attributor = new Attributor({ proc: new ProcFs({ root: options.procRoot }), names: this.#names });
-    this.observed = new ObservedSyscalls({
-      onNew: (key) => {
-        const w = this.#current;
-        options.events.onNewKey(key, w === null ? null : { namespace: w.namespace, pod: w.pod, container: w.container });
-      },
+  /**
+   * `procRoot` / `logDir` null: nothing to look up (logs copied from another node, whose pids
+   * mean nothing here): every record goes to the unattributed bucket.
+   */
+  constructor(options: {
+    source: string; procRoot: string | null; logDir: string | null; nodeName: string; events: PipelineEvents;
+    /** pods of this node from the Kubernetes API, when running in a cluster */
+    kubeApi?: KubeApiPods | null;
+  }) {
+    this.#source = options.source;
+    this.#names = options.logDir === null ? null : new KubeletLogIndex({ logRoot: options.logDir });
+    const api = options.kubeApi ?? null;
+    const sources: ContainerNames[] = [];
+    if (this.#names !== null) sources.push(this.#names);
+    if (api !== null) sources.push({ lookupOrRescan: (id) => api.byContainerId(id) });
+    this.attributor = new Attributor({
+      proc: options.procRoot === null ? NO_PROC : new ProcFs({ root: options.procRoot }),
+      ...(sources.length > 0 ? { names: new ContainerNameSources(sources) } : {}),
     });
-    this.parser = new SeccompLineParser({
-      handler: {
-        onRecord: (rec) => this.#onRecord(rec),
-        onLostSignal: (kind, count) => options.events.onLostSignal(kind, count),
-        onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
-      },
+    this.aggregate = new SyscallAggregate({
+      nodeName: options.nodeName,
+      onNewKey: (w: Workload, k) => options.events.onNewSyscall({
+        workload: w.key, namespace: w.namespace, pod: w.pod, container: w.container, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action,
+      }),
     });
+    const handler: RecordHandler = {
+      onRecord: (rec) => this.#onRecord(rec),
+      onLostSignal: (kind, count) => {
+        this.aggregate.addLost(this.#source, kind, count);
+        options.events.onLostSignal(kind, count);
+      },
+      onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
+    };
+    this.parser = new SeccompLineParser({ handler });
+    this.#stream = new RecordStreamParser({ handler });
   }
 
-  start(): void {
-    this.#names.scan();
-    this.#names.watch();
-    this.attributor.advance(Date.now());
+  /** Lines and records seen, by whichever way they came in. */
+  get stats(): ParseStats {
+    const a = this.parser.stats, b = this.#stream.stats;
+    return { lines: a.lines + b.lines, records: a.records + b.records, skipped: a.skipped + b.skipped, malformed: a.malformed + b.malformed, lostSignals: a.lostSignals + b.lostSignals };
+  }
+
+  start(options: { watch?: boolean } = {}): void {
+    this.#names?.scan();
+    if (options.watch !== false) this.#names?.watch();
+    this.onBatchEnd();
   }
 
   stop(): void {
-    this.#names.close();
+    this.#names?.close();
+  }
+
+  /** A chunk of a file or stream (lines may span chunks): the parser's fast path for bulk input. */
+  push(chunk: Buffer): void {
+    this.#stream.push(chunk);
+  }
+
+  /** The input is over: a last line without a newline still counts. */
+  end(): void {
+    this.#stream.end();
   }
 
   onLine(buf: Buffer, start: number, end: number): void {
@@ -67,13 +112,31 @@ export class RecordPipeline implements LineSink {
   }
 
   onBatchEnd(): void {
-    this.attributor.advance(Date.now());
+    this.#now = Date.now();
+    this.attributor.advance(this.#now);
+  }
+
+  /** Records the source says it lost (e.g. kmsg overwrote them before they were read). */
+  addLost(reason: string, count: number): void {
+    if (count > 0) this.aggregate.addLost(this.#source, reason, count);
+  }
+
+  takeBatch(positions: SourcePosition[]): FlushBatch | null {
+    return this.aggregate.takeBatch(positions);
   }
 
   #onRecord(rec: SeccompRecordView): void {
-    const workload = this.attributor.attribute(rec);
-    this.#current = workload;
-    const key = workload !== null ? workload.key : `unattributed:${rec.comm() ?? '?'}`;
-    this.observed.add(key, rec.auditArch, rec.syscallNr, rec.action, rec.time);
+    const attributor = this.attributor;
+    const workload = attributor.attribute(rec);
+    if (workload !== null) this.aggregate.add(workload, rec, attributor.method, this.#now);
+    else this.aggregate.addUnattributed(rec, attributor.reason!, this.#now);
   }
 }
+
+/** A /proc with no processes: for logs from elsewhere. */
+const NO_PROC: ProcReader = {
+  readCgroup: () => null,
+  readStartTime: () => null,
+  readStat: () => null,
+  readChildren: () => [],
+};

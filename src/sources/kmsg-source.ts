@@ -11,8 +11,10 @@ export interface KmsgSourceOptions {
   path?: string;
   /** How often the kernel buffer is drained. */
   pollMs?: number;
-  /** Resume after this kernel sequence number (from a saved position); else only new records. */
+  /** Resume after this kernel sequence number (from a saved position of the same boot). */
   resumeAfterSeq?: number;
+  /** Without a saved position: read what the kernel still holds (true) or only new records. */
+  fromStart?: boolean;
   sink: LineSink;
 }
 
@@ -38,7 +40,7 @@ export class KmsgSource {
     });
     this.#pollMs = options.pollMs ?? 10;
     this.#sink = options.sink;
-    this.#fromStart = options.resumeAfterSeq !== undefined;
+    this.#fromStart = options.resumeAfterSeq !== undefined || options.fromStart === true;
   }
 
   get position(): number {

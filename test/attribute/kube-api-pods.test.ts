@@ -586,13 +586,15 @@ t.test('failing reconnects back off, doubling up to maxBackoffMs', async (t) => 
   await until('the watch', () => server.openWatches === 1);
   server.forbid = true;
   server.dropWatches();
-  await until('eight refused reconnects', () => server.watchRequests.length >= 9);
+  await until('eight refused reconnects, each reported', () => server.watchRequests.length >= 9 && errors.length >= 9);
   const at = server.watchRequests.slice(1).map((r) => r.at);
   const gaps = at.slice(1).map((a, i) => a - at[i]!);
   // attempt n waits 50–100 % of min(80, 20·2ⁿ): 10–20, 20–40, then 40–80 ms (plus the request itself)
   t.ok(gaps.slice(2).every((g) => g >= 39), `at least half of maxBackoffMs apart once there: ${gaps.join(', ')} ms`);
   t.ok(gaps.every((g) => g < 400), 'and never much more than maxBackoffMs');
-  t.ok(errors.length >= 8 && errors.every((e) => (e as KubeApiError).code === 'SA_KUBE_FORBIDDEN'), 'each refusal is reported through onError');
+  t.equal((errors[0] as KubeApiError).code, 'SA_KUBE_WATCH', 'the dropped watch');
+  t.ok(errors.length >= 9 && errors.slice(1).every((e) => (e as KubeApiError).code === 'SA_KUBE_FORBIDDEN'), 'then each refusal, through onError');
+  t.match(errors[1]!.message, /refused to watch pods \(403 Forbidden\): the service account \(namespace seccomp-auditor\) cannot watch pods: grant get\/list\/watch on pods/);
   t.match(kube.status, { connected: false, synced: true, podsKnown: 6, lastError: /403 Forbidden/ }, 'what was known stays while the API is away');
 
   server.forbid = false;

@@ -2,13 +2,16 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { builtCli, runCli } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/real-kernel.js';
 
 interface LogLine { event?: string; listen?: string; syscall?: string | number; unit?: string; comm?: string; [k: string]: unknown }
 
 /** Starts `seccomp-auditor run` as a process and collects its JSON log lines. */
 function startDaemon(args: string[]) {
-  const child = spawn(process.execPath, [builtCli(), 'run', '--listen', '127.0.0.1:0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const db = join(makeTempDir('sa-run-db-'), 'test.db');
+  const child = spawn(process.execPath, [builtCli(), 'run', '--listen', '127.0.0.1:0', '--db', db, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -24,7 +27,7 @@ function startDaemon(args: string[]) {
       waiters.push({ test, resolve: (l) => { clearTimeout(timer); resolve(l); } });
     });
   };
-  return { child, lines, waitFor };
+  return { child, lines, waitFor, db };
 }
 
 t.test('run: serves health, attributes records from stdin, stops on SIGTERM within a second', async (t) => {
@@ -37,7 +40,7 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
   t.same(await health.json(), { status: 'ok' });
   const ready = await fetch(`${base}/readyz`);
   t.equal(ready.status, 200);
-  t.match(await ready.json(), { ready: true, sources: [{ name: 'stdin', ok: true }] });
+  t.match(await ready.json(), { ready: true, sources: [{ name: 'stdin', ok: true }, { name: 'store', ok: true }] });
 
   // a record of a live host process (this test's own pid): attributed through /proc
   d.child.stdin!.write(`audit: type=1326 audit(1.000:1): auid=0 uid=0 gid=0 ses=1 pid=${process.pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=59 compat=0 ip=0x1 code=0x7ffc0000\n`);
@@ -67,7 +70,7 @@ t.test('run: a port in use is a clear error', async (t) => {
   const first = startDaemon(['--source', 'none']);
   t.teardown(() => { first.child.kill('SIGKILL'); });
   const started = await first.waitFor((l) => l.event === 'started');
-  const second = spawn(process.execPath, [builtCli(), 'run', '--source', 'none', '--listen', started.listen!], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const second = spawn(process.execPath, [builtCli(), 'run', '--source', 'none', '--db', join(makeTempDir('sa-run-db-'), 'b.db'), '--listen', started.listen!], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   second.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
   const [code] = await once(second, 'exit');

@@ -7,6 +7,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { SyscallStore } from '../../src/store/syscall-store.js';
+import { syscallName } from '../../src/syscalls/syscall-table.js';
 import { builtCli } from '../helpers/cli.js';
 import { KubeNode } from '../helpers/kube-node.js';
 import { buildSeccompLog, makeTempDir, requireRealKernel, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
@@ -20,7 +23,9 @@ t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', 
   t.teardown(() => node.cleanup());
   const c = node.addContainer({ namespace: 'tools', pod: 'probe-5f7d9', container: 'probe', driver: 'systemd' });
 
-  const daemon = spawn(process.execPath, [builtCli(), 'run', '--source', 'kmsg', '--listen', '127.0.0.1:0', '--log-dir', node.logRoot], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const startedAt = Date.now() - 1000;
+  const db = join(makeTempDir('sa-run-db-'), 'node.db');
+  const daemon = spawn(process.execPath, [builtCli(), 'run', '--source', 'kmsg', '--listen', '127.0.0.1:0', '--log-dir', node.logRoot, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { daemon.kill('SIGKILL'); });
   const lines: LogLine[] = [];
   let started!: () => void;
@@ -47,5 +52,16 @@ t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', 
   t.ok(mine.every((l) => l.namespace === 'tools' && l.pod === 'probe-5f7d9' && l.container === 'probe'), 'with the pod\'s names');
   const names = new Set(mine.map((l) => l.syscall));
   for (const name of ['uname', 'execve', 'openat', 'read', 'exit_group']) t.ok(names.has(name), `${name} observed`);
-  t.notOk(lines.some((l) => l.event === 'new_syscall' && (l as { comm?: string }).comm !== undefined && ['uname', 'cat'].includes((l as { comm?: string }).comm!)), 'no child left unattributed');
+
+  // what the database kept: the same syscalls under the pod, and no child left unattributed
+  const store = SyscallStore.open({ path: db });
+  t.teardown(() => store.close());
+  const [workload] = store.workloadsOfPod('tools', 'probe-5f7d9');
+  t.match(workload, { key: `container:${c.containerId}`, container: 'probe', podUid: c.podUid, qos: 'burstable', runtime: 'containerd' });
+  const stored = store.syscallsOf([workload!.key]);
+  t.same(new Set(stored.map((r) => syscallName(r.auditArch, r.syscallNr))), names, 'the database holds what the log announced');
+  t.ok(stored.every((r) => r.count > 0 && r.action === 'log'));
+  // (on a first start the daemon also reads what the kernel still held from before: older runs)
+  t.same(store.unattributed().filter((u) => ['uname', 'cat'].includes(u.comm ?? '') && u.lastSeen >= startedAt), [], 'no child left unattributed');
+  t.match(store.position('kmsg'), /^[0-9a-f-]+:\d+$/, 'the kernel position is committed with the data');
 });

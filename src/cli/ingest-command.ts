@@ -1,0 +1,130 @@
+import { statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { RecordPipeline } from '../ingest/record-pipeline.js';
+import { inputChunks, InputError } from '../sources/input-chunks.js';
+import { SyscallStore } from '../store/syscall-store.js';
+import type { Command, CommandIo } from './command.js';
+import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+
+const OPTIONS = {
+  db: { type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_DB', description: 'the SQLite database to add to (required)' },
+  'proc-root': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_PROC_ROOT',
+    description: "a /proc to resolve the records' pids in; default none: pids in logs from another node mean nothing here",
+  },
+  'log-dir': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_LOG_DIR',
+    description: "the kubelet's log root (containers/, pods/) for names; default none",
+  },
+  'node-name': { type: 'string', value: 'NAME', env: 'SECCOMP_AUDITOR_NODE_NAME', default: hostname(), description: 'the node the logs come from' },
+  'max-errors': { type: 'string', value: 'N', default: '20', description: 'malformed lines reported one by one before only counting them' },
+} satisfies OptionTable;
+
+/** A batch at least this often keeps memory flat however large the input. */
+const BATCH_EVERY_MS = 1000;
+
+export const ingestCommand: Command = {
+  name: 'ingest',
+  summary: 'add seccomp records from log files (copied from a node, .gz too) to a database, once',
+  help: () => `Usage: seccomp-auditor ingest FILE... --db PATH [options]
+
+Reads seccomp audit records from FILEs ('-' for stdin) in any form 'parse' reads, attributes
+them like the daemon does (when --proc-root and --log-dir point at something that resolves their
+pids; otherwise they go to the unattributed bucket by comm and exe) and adds them to the
+database. Prints a summary at the end; a progress line on a terminal.
+
+Options:
+${formatOptions(OPTIONS)}
+`,
+  async run(argv: string[], io: CommandIo): Promise<number> {
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
+    if (positionals.length === 0) throw new UsageError('name at least one FILE (or - for stdin)');
+    if (values.db === undefined) throw new UsageError('--db PATH is required: the database to add the records to');
+    const maxErrors = Number(values['max-errors']);
+    let store: SyscallStore;
+    try {
+      store = SyscallStore.open({ path: values.db });
+    } catch (err) {
+      io.stderr.write(`seccomp-auditor ingest: ${(err as Error).message}\n`);
+      return 1;
+    }
+    let reported = 0;
+    let current = '';
+    const pipeline = new RecordPipeline({
+      source: 'ingest', procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!,
+      events: {
+        onNewSyscall() {},
+        onLostSignal() {},
+        onMalformed(lineNo, reason, excerpt) {
+          if (reported++ < maxErrors) io.stderr.write(`${current}:${lineNo}: malformed seccomp record (${reason}): ${excerpt}\n`);
+        },
+      },
+    });
+    pipeline.start({ watch: false });
+    const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
+    const started = Date.now();
+    let doneBytes = 0, lastBatch = started, lastProgress = 0, failed = 0;
+    const commit = (): void => {
+      const batch = pipeline.takeBatch([]);
+      if (batch !== null) store.commitBatch(batch);
+    };
+    try {
+      for (const file of positionals) {
+        current = file === '-' ? '<stdin>' : file;
+        try {
+          for await (const chunk of inputChunks(file, io.stdin)) {
+            pipeline.push(chunk);
+            doneBytes += chunk.length;
+            const now = Date.now();
+            if (now - lastBatch >= BATCH_EVERY_MS) {
+              pipeline.onBatchEnd();
+              commit();
+              lastBatch = now;
+            }
+            if (io.isTTY && totalBytes > 0 && now - lastProgress >= 200) {
+              lastProgress = now;
+              io.stderr.write(`\r${progressBar(Math.min(1, doneBytes / totalBytes))} ${current}`);
+            }
+          }
+          pipeline.end();
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          io.stderr.write(`${io.isTTY ? '\n' : ''}seccomp-auditor ingest: ${err.message}\n`);
+          failed++;
+        }
+      }
+      commit();
+    } catch (err) {
+      io.stderr.write(`${io.isTTY ? '\n' : ''}seccomp-auditor ingest: ${(err as Error).message}\n`);
+      store.close();
+      return 1;
+    }
+    store.close();
+    if (io.isTTY && totalBytes > 0) io.stderr.write(`\r${' '.repeat(60)}\r`);
+    if (reported > maxErrors) io.stderr.write(`... ${reported - maxErrors} more malformed lines not shown\n`);
+    const stats = pipeline.stats;
+    const counts = pipeline.attributor.counts;
+    const attributed = counts.proc + counts.cache + counts.lineage + counts.label;
+    const seconds = Math.max(1e-3, (Date.now() - started) / 1000);
+    io.stdout.write(
+      `records ${stats.records}, attributed ${attributed}, unattributed ${stats.records - attributed}, ` +
+        `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, distinct syscalls ${pipeline.aggregate.keys}, ` +
+        `${Math.round(stats.records / seconds).toLocaleString('en')} records/s\n`,
+    );
+    return failed > 0 ? 1 : 0;
+  },
+};
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function progressBar(share: number): string {
+  const width = 30;
+  const full = Math.round(share * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(share * 100).toFixed(0).padStart(3)}%`;
+}

@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { APPLICATION_ID, MIGRATIONS, type Migration } from './migrations.js';
+import { StoreError, storeErrorFrom } from './store-error.js';
+
+export interface OpenDatabaseOptions {
+  /** the database file; parent directories are created. `:memory:` works too, for tools. */
+  path: string;
+  /** how long a statement waits for another connection's write lock before SA_DB_BUSY (default 5000) */
+  busyTimeoutMs?: number;
+  /** the schema steps; tests pass their own to exercise the runner */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * Opens the database, checks it is ours and not from the future, and brings its schema up to
+ * date. Every failure is a StoreError whose message names the path and the fix; the connection is
+ * closed before throwing, so a caller that retries later leaks nothing.
+ */
+export function openDatabase(options: OpenDatabaseOptions): Database.Database {
+  const migrations = options.migrations ?? MIGRATIONS;
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i + 1} is numbered ${m.version}: versions must run 1, 2, 3, ...`);
+  });
+  const path = options.path === ':memory:' ? options.path : resolve(options.path);
+  if (path !== ':memory:') {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw storeErrorFrom(err, path);
+    }
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    refuseUnknown(db, path, migrations);
+    // WAL: the HTTP side reads while a batch commits, and a commit costs one append instead of a
+    // rewrite of the pages plus a rollback journal. NORMAL sync in WAL mode can lose the last
+    // commits on power loss but never corrupts, and positions are in the same transactions as
+    // the counts, so what is lost is simply read again from the source.
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal' && path !== ':memory:') {
+      throw new StoreError('SA_DB_IO', path, `${path} cannot use write-ahead logging (journal_mode stays ${String(mode)}): put it on a local file system or choose --db`);
+    }
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    // a long ingest can grow the WAL far beyond its steady size; give the space back once checkpointed
+    db.pragma('journal_size_limit = 67108864');
+    migrate(db, path, migrations);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw storeErrorFrom(err, path);
+  }
+}
+
+/** Reads only, so a database we refuse is left exactly as it was (not even switched to WAL). */
+function refuseUnknown(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const known = migrations.at(-1)?.version ?? 0;
+  if (appId !== 0 && appId !== APPLICATION_ID) {
+    throw new StoreError('SA_DB_FOREIGN', path, `${path} is an SQLite database of another program (application_id 0x${(appId >>> 0).toString(16)}): choose another --db; it was not modified`);
+  }
+  if (appId === 0) {
+    const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
+    if (tables > 0) {
+      throw new StoreError('SA_DB_FOREIGN', path, `${path} is an SQLite database of another program (${tables} tables, no seccomp-auditor stamp): choose another --db; it was not modified`);
+    }
+  }
+  if (version > known) {
+    throw new StoreError('SA_DB_NEWER', path, `${path} has schema version ${version}, newer than this seccomp-auditor knows (${known}): upgrade seccomp-auditor or choose another --db; it was not modified`);
+  }
+}
+
+/**
+ * Applies each missing step in its own IMMEDIATE transaction, re-reading the version inside it:
+ * two daemons started on one file at once cannot both apply a step.
+ */
+function migrate(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+  const step = db.transaction((m: Migration): boolean => {
+    if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return false;
+    try {
+      db.exec(m.sql);
+    } catch (err) {
+      const sqlite = (err as { code?: unknown }).code;
+      // full disk and the like keep their own code; anything else is a bug in the step
+      if (typeof sqlite === 'string' && /^SQLITE_(ERROR|CONSTRAINT)/.test(sqlite)) {
+        throw new StoreError('SA_DB_MIGRATION', path, `${path}: schema migration ${m.version} (${m.description}) failed (${(err as Error).message}): report this bug; the database stays at version ${m.version - 1}`, { cause: err });
+      }
+      throw err;
+    }
+    db.pragma(`user_version = ${m.version}`);
+    return true;
+  });
+  for (const m of migrations) step.immediate(m);
+  // A file SQLite could only open read-only (an immutable file, say) passes everything above when
+  // no step was due: BEGIN IMMEDIATE succeeds on it. Rewriting the version in place is a real write
+  // (one page), so an unwritable database fails here, at open, instead of at the first batch.
+  db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`);
+}

@@ -1,0 +1,69 @@
+import t from 'tap';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { SyscallStore } from '../../src/store/syscall-store.js';
+import { syscallName } from '../../src/syscalls/syscall-table.js';
+import { runCli } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/real-kernel.js';
+
+// A node's logs copied elsewhere, with a proc root and kubelet log root captured beside them
+// (files written the way the kernel and the kubelet write them).
+const ID = 'c'.repeat(64);
+const UID = '0f1e2d3c-4b5a-6978-8a9b-acbdcedfe0f1';
+
+function nodeCopy() {
+  const dir = makeTempDir('sa-ingest-');
+  const proc = join(dir, 'proc');
+  mkdirSync(join(proc, '4242'), { recursive: true });
+  writeFileSync(join(proc, '4242', 'cgroup'), `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${ID}.scope\n`);
+  writeFileSync(join(proc, '4242', 'stat'), `4242 (app) S 1 ${'0 '.repeat(17)}777 0 0\n`);
+  const logs = join(dir, 'log');
+  const podDir = join(logs, 'pods', `shop_cart-0_${UID}`, 'cart');
+  mkdirSync(podDir, { recursive: true });
+  mkdirSync(join(logs, 'containers'));
+  writeFileSync(join(podDir, '0.log'), '');
+  symlinkSync(join(podDir, '0.log'), join(logs, 'containers', `cart-0_shop_cart-${ID}.log`));
+  const rec = (pid: number, nr: number, sec: number) =>
+    `Nov 27 07:21:26 node-1 kernel: [ 1.0] audit: type=1326 audit(${sec}.000:${sec}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=${pid} comm="app" exe="/app" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f0000001000 code=0x7ffc0000`;
+  const lines = [rec(4242, 0, 100), rec(4242, 1, 101), rec(4242, 0, 102), rec(999, 59, 103), 'unrelated line', 'kauditd_printk_skb: 3 callbacks suppressed'];
+  writeFileSync(join(dir, 'kern.log.1.gz'), gzipSync(lines.slice(0, 3).join('\n') + '\n'));
+  writeFileSync(join(dir, 'kern.log'), lines.slice(3).join('\n') + '\n');
+  return { dir, proc, logs, db: join(dir, 'out.db') };
+}
+
+t.test('ingest adds attributed records to the database and prints a summary', async (t) => {
+  const n = nodeCopy();
+  const r = await runCli(['ingest', join(n.dir, 'kern.log.1.gz'), join(n.dir, 'kern.log'), '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs, '--node-name', 'node-1']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^records 4, attributed 3, unattributed 1, lost-record signals 1, malformed lines 0, distinct syscalls 2, [\d,]+ records\/s\n$/);
+  const store = SyscallStore.open({ path: n.db });
+  t.teardown(() => store.close());
+  const [w] = store.workloadsOfPod('shop', 'cart-0');
+  t.match(w, { key: `container:${ID}`, container: 'cart', podUid: UID, qos: 'besteffort', node: 'node-1' });
+  t.same(store.syscallsOf([w!.key]).map((s) => [syscallName(s.auditArch, s.syscallNr), s.count]).sort(), [['read', 2], ['write', 1]]);
+  t.match(store.unattributed(), [{ comm: 'app', exe: '/app', reason: 'exited', count: 1 }]);
+
+  const again = await runCli(['ingest', join(n.dir, 'kern.log.1.gz'), '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs]);
+  t.equal(again.code, 0);
+  t.same(store.syscallsOf([w!.key]).map((s) => s.count).sort(), [2, 4], 'a second ingest adds to the counts');
+});
+
+t.test('ingest without a proc root puts every record in the unattributed bucket', async (t) => {
+  const n = nodeCopy();
+  const r = await runCli(['ingest', join(n.dir, 'kern.log.1.gz'), '--db', n.db]);
+  t.match(r.stdout, /^records 3, attributed 0, unattributed 3,/);
+});
+
+t.test('ingest errors say what to do', async (t) => {
+  const n = nodeCopy();
+  t.match((await runCli(['ingest', join(n.dir, 'kern.log')])).stderr, /--db PATH is required/);
+  t.match((await runCli(['ingest', '--db', n.db])).stderr, /name at least one FILE/);
+  const missing = await runCli(['ingest', join(n.dir, 'nope.log'), '--db', n.db]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /nope\.log: no such file; check the path/);
+  writeFileSync(join(n.dir, 'garbage.db'), Buffer.alloc(8192, 0x5a));
+  const corrupt = await runCli(['ingest', join(n.dir, 'kern.log'), '--db', join(n.dir, 'garbage.db')]);
+  t.equal(corrupt.code, 1);
+  t.match(corrupt.stderr, /garbage\.db/);
+});

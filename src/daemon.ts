@@ -3,6 +3,7 @@ import { buildApp } from './http/app.js';
 import { KmsgIngest } from './ingest/kmsg-ingest.js';
 import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
 import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
+import { FileSource } from './sources/file-source.js';
 import { StdinSource } from './sources/stdin-source.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
@@ -79,7 +80,7 @@ export class Daemon {
     for (const spec of this.#config.sources) {
       if (spec === 'none') continue;
       try {
-        this.#sources.push(spec === 'kmsg' ? await this.#startKmsg() : this.#startStdin());
+        this.#sources.push(spec === 'kmsg' ? await this.#startKmsg() : spec.startsWith('file:') ? this.#startFile(spec.slice(5)) : this.#startStdin());
         this.log.info({ event: 'source_started', source: spec }, `reading ${spec === '-' ? 'stdin' : spec}`);
       } catch (err) {
         const error = (err as Error).message;
@@ -130,6 +131,40 @@ export class Daemon {
     });
     await ingest.start();
     return ingest;
+  }
+
+  /**
+   * A log file (auditd's, syslog...), read on this thread: a file keeps what it was given, so
+   * there is no ring buffer to outrun. Each batch carries `<inode>:<offset>` of the last line it
+   * covers; a restart resumes there.
+   */
+  #startFile(path: string): RunningSource {
+    const name = `file:${path}`;
+    const pipeline = new RecordPipeline({
+      source: name, procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
+    });
+    pipeline.start();
+    const source = new FileSource({
+      path,
+      sink: pipeline,
+      ...(this.#store?.position(name) ? { startPosition: this.#store.position(name)! } : {}),
+      onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `file_${e.type}`, source: name, detail: e.detail }, e.detail),
+    });
+    source.start();
+    let committed = '';
+    const flush = (): void => {
+      const position = source.position;
+      const batch = pipeline.takeBatch(position === committed ? [] : [{ source: name, position }]);
+      if (batch === null) return;
+      committed = position;
+      this.#commit(batch);
+    };
+    this.#every(FLUSH_MS, flush);
+    return {
+      name,
+      get lastError() { return source.lastError; },
+      stop: async () => { await source.stop(); flush(); pipeline.stop(); },
+    };
   }
 
   #startStdin(): RunningSource {

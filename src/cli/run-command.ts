@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
+import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 
@@ -10,7 +11,7 @@ export const DEFAULT_PORT = 9761;
 const OPTIONS = {
   source: {
     type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
-    description: "where records come from: 'kmsg' (/dev/kmsg), '-' (stdin) or 'none' (serve only); default: kmsg when readable",
+    description: "where records come from: 'kmsg' (/dev/kmsg), 'file:PATH' (a log file, followed), '-' (stdin) or 'none' (serve only); default: auditd's log when auditd runs, else kmsg",
   },
   listen: {
     type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
@@ -58,10 +59,11 @@ ${formatOptions(OPTIONS)}
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const [host, port] = parseListen(values.listen!);
-    const sources = values.source.length > 0 ? values.source : [defaultSource(io)];
+    const choice = values.source.length > 0 ? null : chooseDefaultSource({ procRoot: values['proc-root']! });
+    const sources = choice !== null ? [choice.spec] : values.source;
     for (const s of sources) {
-      if (s !== 'kmsg' && s !== '-' && s !== 'none') {
-        throw new UsageError(`unknown source '${s}': use kmsg, - (stdin) or none`);
+      if (s !== 'kmsg' && s !== '-' && s !== 'none' && !(s.startsWith('file:') && s.length > 5)) {
+        throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, - (stdin) or none`);
       }
     }
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {
@@ -90,6 +92,7 @@ ${formatOptions(OPTIONS)}
     }
     const address = daemon.app.server.address();
     const listening = typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
+    if (choice !== null) daemon.log.info({ event: 'source_chosen', source: choice.spec, why: choice.why }, `no --source given: ${choice.why}`);
     daemon.log.info({ event: 'started', listen: listening, sources, procRoot: values['proc-root'], logDir: values['log-dir'], db: daemon.dbPath }, `listening on http://${listening}`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
@@ -132,15 +135,4 @@ function parseListen(value: string): [string, number] {
     throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:${DEFAULT_PORT}`);
   }
   return [host, port];
-}
-
-/** kmsg when this process can read it; else nothing to read, and the log says why. */
-function defaultSource(io: CommandIo): string {
-  try {
-    accessSync('/dev/kmsg', constants.R_OK);
-    return 'kmsg';
-  } catch {
-    io.stderr.write('seccomp-auditor run: /dev/kmsg is not readable (run as root or with CAP_SYSLOG); serving without a source\n');
-    return 'none';
-  }
 }

@@ -55,13 +55,16 @@ const source = new KmsgSource({
   ...(resumeAfterSeq !== undefined ? { resumeAfterSeq } : { fromStart: true }),
 });
 let lostReported = 0;
+let committedSeq = -1;
 
 function flush(): void {
   pipeline.addLost('overwritten', source.lostRecords - lostReported);
   lostReported = source.lostRecords;
-  const position = source.position >= 0 ? [{ source: 'kmsg', position: `${bootId}:${source.position}` }] : [];
+  const position = source.position >= 0 && source.position !== committedSeq ? [{ source: 'kmsg', position: `${bootId}:${source.position}` }] : [];
   const batch = pipeline.takeBatch(position);
-  if (batch !== null) post({ type: 'batch', batch });
+  if (batch === null) return;
+  committedSeq = source.position;
+  post({ type: 'batch', batch });
 }
 
 if (kubeApi !== null) {

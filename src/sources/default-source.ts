@@ -1,0 +1,59 @@
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where records go on this node, and why: the choice the daemon makes without `--source`. */
+export interface SourceChoice {
+  spec: string;
+  why: string;
+}
+
+const AUDITD_CONF = '/etc/audit/auditd.conf';
+const AUDIT_LOG = '/var/log/audit/audit.log';
+
+/**
+ * When auditd runs, the kernel sends seccomp records to it and no longer to the kernel log, so
+ * its log file is the source; else /dev/kmsg; else nothing to read (the daemon still serves).
+ */
+export function chooseDefaultSource(options: { procRoot: string; auditdConf?: string; kmsg?: string }): SourceChoice {
+  const auditd = findProcess(options.procRoot, 'auditd');
+  if (auditd !== null) {
+    const log = auditLogFile(options.auditdConf ?? AUDITD_CONF);
+    return { spec: `file:${log}`, why: `auditd runs (pid ${auditd}), so seccomp records go to its log ${log}` };
+  }
+  const kmsg = options.kmsg ?? '/dev/kmsg';
+  try {
+    accessSync(kmsg, constants.R_OK);
+    return { spec: 'kmsg', why: `auditd does not run, so the kernel prints seccomp records to ${kmsg}` };
+  } catch {
+    return { spec: 'none', why: `auditd does not run and ${kmsg} is not readable (run as root or with CAP_SYSLOG); serving only what the database holds` };
+  }
+}
+
+function findProcess(procRoot: string, comm: string): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(join(procRoot, entry, 'comm'), 'utf8').trim() === comm) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/** `log_file = ...` from auditd.conf, or auditd's default. */
+function auditLogFile(conf: string): string {
+  try {
+    const m = /^\s*log_file\s*=\s*(\S+)\s*$/m.exec(readFileSync(conf, 'utf8'));
+    if (m) return m[1]!;
+  } catch {
+    // no config: auditd's built-in default
+  }
+  return AUDIT_LOG;
+}

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { generateAuditLog } from './generate-audit-log.js';
 import { parseFile, plainLineSplit } from './parse-bench.js';
 import { attributeBench } from './attribute-bench.js';
+import { ingestBench } from './ingest-bench.js';
+import { storeBench } from './store-bench.js';
 
 // `npm run bench [-- LINES]`: figures for the README. Run on an idle machine; each measurement is
 // the best of three runs, so page-cache warm-up and JIT warm-up do not count against the parser.
@@ -34,6 +36,17 @@ try {
   const attributed = best(() => attributeBench(20_000_000));
   console.log(`attribute (warm cache, 2000 pids in 48 containers): ${attributed.lookups} lookups in ${attributed.ms.toFixed(0)} ms = ${rate(attributed.lookups, attributed.ms)} lookups`);
   console.log(`attribute target: >= 5 M lookups/s: ${attributed.lookups / attributed.ms * 1000 >= 5e6 ? 'met' : 'NOT met'}`);
+  let slowestIngest = Infinity;
+  for (const records of [1_000_000, 5_000_000]) {
+    const r = ingestBench(records);
+    console.log(`ingest end to end, ${records.toLocaleString('en')} records of 48 pods (read, parse, attribute, aggregate, commit): ` +
+      `${r.ms.toFixed(0)} ms = ${rate(r.records, r.ms)} records (plain line split ${r.splitMs.toFixed(0)} ms), ` +
+      `${r.attributed} attributed, peak RSS ${r.peakRssMiB} MiB`);
+    slowestIngest = Math.min(slowestIngest, r.records / r.ms * 1000);
+  }
+  console.log(`ingest target: >= 2 M records/s on one core: ${slowestIngest >= 2e6 ? 'met' : 'NOT met'}`);
+  const stored = storeBench();
+  console.log(`store: ${JSON.stringify(stored)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -9,8 +9,8 @@ export interface ProcReader {
   readStartTime(pid: number): number | null;
   /** Parent pid and start time from one read of `/proc/<pid>/stat`. */
   readStat(pid: number): { ppid: number; startTime: number } | null;
-  /** Live children of a process's threads (`/proc/<pid>/task/<tid>/children`). */
-  readChildren(pid: number): number[];
+  /** Live children of a process's threads (`/proc/<pid>/task/<tid>/children`); null when it is gone. */
+  readChildren(pid: number): number[] | null;
 }
 
 /** What the attributor needs of the kubelet's files (KubeletLogIndex implements it). */
@@ -33,6 +33,8 @@ interface PidEntry {
   workload: Workload;
   /** how the entry was made, reported for the pid's first record; then it is a cache hit */
   via: AttributionMethod | null;
+  /** false once its children list could not be read (gone, or a proc root without one): not asked again */
+  children?: boolean;
   /** a child found in its parent's children list: its first record settles one of the parent's waits */
   parentPid?: number;
   /** start time in clock ticks; ABSENT once the process is gone (then a live pid is a new process) */
@@ -141,7 +143,7 @@ export class Attributor {
     }
     if (workload !== null) {
       if (workload.namesTriedAt !== 0 && this.#now - workload.namesTriedAt >= this.#namesRetryMs) this.#fillNames(workload);
-      if (isProcessCreation(rec.auditArch, rec.syscallNr)) this.#expectChild(rec, workload);
+      if (isProcessCreation(rec.auditArch, rec.syscallNr)) this.#expectChild(rec, workload, entry);
     }
     return workload;
   }
@@ -212,13 +214,19 @@ export class Attributor {
    * usually alive (it waits for the child), so its children list names the child right now,
    * often before the child exits; the pending entry is the fallback for children already gone.
    */
-  #expectChild(rec: SeccompRecordView, workload: Workload): void {
+  #expectChild(rec: SeccompRecordView, workload: Workload, entry: PidEntry | undefined): void {
     // Every clone waits for one child; every child found (now, or later through /proc) settles
     // one wait of its parent, so what stays waiting is exactly the clones whose children have
     // not been seen: the only candidates for a child that is gone before it could be looked up.
-    if (this.#pending.length >= MAX_PENDING) this.#pending.shift();
+    // full (a flood of forks whose children never showed): drop the older half at once, not one
+    // entry per fork, which would make each fork cost the whole list
+    if (this.#pending.length >= MAX_PENDING) this.#pending.splice(0, MAX_PENDING / 2);
     this.#pending.push({ workload, parentPid: rec.pid, ip: ipOf(rec), comm: rec.comm(), exe: rec.exe(), at: this.#now });
-    this.#adoptChildren(rec.pid, workload);
+    const parent = entry ?? this.#pids.get(rec.pid);
+    // a parent that is gone (records arrive late) or has no children list is not asked per fork
+    if (parent === undefined || (parent.children !== false && parent.startTime !== ABSENT)) {
+      if (!this.#adoptChildren(rec.pid, workload) && parent !== undefined) parent.children = false;
+    }
   }
 
   /**
@@ -276,8 +284,11 @@ export class Attributor {
    * same start time: pids are reused quickly (pid_max is often 32768), and an entry left by an
    * earlier process with the same pid must not stand for the new one.
    */
-  #adoptChildren(parentPid: number, workload: Workload): void {
-    for (const child of this.#proc.readChildren(parentPid)) {
+  /** False when the parent's children list cannot be read. */
+  #adoptChildren(parentPid: number, workload: Workload): boolean {
+    const children = this.#proc.readChildren(parentPid);
+    if (children === null) return false;
+    for (const child of children) {
       const startTime = this.#proc.readStartTime(child);
       if (startTime === null) continue;
       const known = this.#pids.get(child);
@@ -286,6 +297,7 @@ export class Attributor {
       // child may belong to a fork whose record is still on its way
       this.#pids.set(child, { workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
     }
+    return true;
   }
 
   /** One child of `parentPid` has been seen: its parent's oldest wait is over. */

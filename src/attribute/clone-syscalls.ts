@@ -1,4 +1,4 @@
-import { ARCH_NAMES, auditArchOf, syscallNumber, X32_SYSCALL_BIT } from '../syscalls/syscall-table.js';
+import { ARCH_NAMES, auditArchOf, syscallNumber } from '../syscalls/syscall-table.js';
 
 /**
  * Whether a record is a process-creating call (clone, clone3, fork, vfork) on its own arch.
@@ -16,7 +16,15 @@ for (const arch of ARCH_NAMES) {
   BY_ARCH.set(audit, set);
 }
 
+// Records of one node come in one or two arches: the last arch's set is kept at hand, so the
+// per-record check is usually two comparisons and a Set lookup.
+let lastArch = -1;
+let lastSet: Set<number> | undefined;
+
 export function isProcessCreation(auditArch: number, nr: number): boolean {
-  const set = BY_ARCH.get(auditArch);
-  return set !== undefined && (set.has(nr) || ((nr & X32_SYSCALL_BIT) !== 0 && set.has(nr)));
+  if (auditArch !== lastArch) {
+    lastArch = auditArch;
+    lastSet = BY_ARCH.get(auditArch);
+  }
+  return lastSet !== undefined && lastSet.has(nr);
 }

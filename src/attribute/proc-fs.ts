@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
 
@@ -64,17 +64,19 @@ export class ProcFs {
 
   /**
    * Live children of every thread of `pid` (`<root>/<pid>/task/<tid>/children`; a child belongs
-   * to the thread that made it). Empty when the process is gone or the kernel lacks
-   * CONFIG_PROC_CHILDREN. Threads beyond the first 64 are not read: a process that forks from
+   * to the thread that made it). Null when the process is gone (or the proc root has no task
+   * lists); empty when the kernel lacks CONFIG_PROC_CHILDREN. Threads beyond the first 64 are not read: a process that forks from
    * that many threads is rare, and this runs per fork-like record.
    */
-  readChildren(pid: number): number[] {
+  readChildren(pid: number): number[] | null {
     const taskDir = join(this.#path(pid, 'task'));
+    // a process that is gone is common here: ask without an exception, which costs far more
+    if (statSync(taskDir, { throwIfNoEntry: false }) === undefined) return null;
     let tids: string[];
     try {
       tids = readdirSync(taskDir);
     } catch {
-      return [];
+      return null;
     }
     const children: number[] = [];
     for (const tid of tids.slice(0, 64)) {

@@ -138,5 +138,5 @@ const NO_PROC: ProcReader = {
   readCgroup: () => null,
   readStartTime: () => null,
   readStat: () => null,
-  readChildren: () => [],
+  readChildren: () => null,
 };

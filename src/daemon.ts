@@ -4,6 +4,7 @@ import { KmsgIngest } from './ingest/kmsg-ingest.js';
 import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
 import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
 import { FileSource } from './sources/file-source.js';
+import { JournalSource } from './sources/journal-source.js';
 import { StdinSource } from './sources/stdin-source.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
@@ -80,7 +81,12 @@ export class Daemon {
     for (const spec of this.#config.sources) {
       if (spec === 'none') continue;
       try {
-        this.#sources.push(spec === 'kmsg' ? await this.#startKmsg() : spec.startsWith('file:') ? this.#startFile(spec.slice(5)) : this.#startStdin());
+        this.#sources.push(
+          spec === 'kmsg' ? await this.#startKmsg()
+            : spec.startsWith('file:') ? this.#startFile(spec.slice(5))
+              : spec === 'journal' || spec.startsWith('journal:') ? this.#startJournal(spec === 'journal' ? null : spec.slice(8))
+                : this.#startStdin(),
+        );
         this.log.info({ event: 'source_started', source: spec }, `reading ${spec === '-' ? 'stdin' : spec}`);
       } catch (err) {
         const error = (err as Error).message;
@@ -155,6 +161,41 @@ export class Daemon {
     const flush = (): void => {
       const position = source.position;
       const batch = pipeline.takeBatch(position === committed ? [] : [{ source: name, position }]);
+      if (batch === null) return;
+      committed = position;
+      this.#commit(batch);
+    };
+    this.#every(FLUSH_MS, flush);
+    return {
+      name,
+      get lastError() { return source.lastError; },
+      stop: async () => { await source.stop(); flush(); pipeline.stop(); },
+    };
+  }
+
+  /**
+   * journald's kernel and audit transports through `journalctl -f` (a journal directory may be
+   * given, e.g. the host's /var/log/journal mounted into a DaemonSet). Each batch carries the
+   * journal cursor of the last entry it covers.
+   */
+  #startJournal(directory: string | null): RunningSource {
+    const name = 'journal';
+    const pipeline = new RecordPipeline({
+      source: name, procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
+    });
+    pipeline.start();
+    const cursor = this.#store?.position(name) ?? null;
+    const source = new JournalSource({
+      sink: pipeline,
+      ...(cursor !== null ? { startCursor: cursor } : {}),
+      ...(directory !== null ? { directory } : {}),
+      onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `journal_${e.type}`, detail: e.detail }, e.detail),
+    });
+    source.start();
+    let committed = '';
+    const flush = (): void => {
+      const position = source.position;
+      const batch = pipeline.takeBatch(position === '' || position === committed ? [] : [{ source: name, position }]);
       if (batch === null) return;
       committed = position;
       this.#commit(batch);

@@ -11,7 +11,7 @@ export const DEFAULT_PORT = 9761;
 const OPTIONS = {
   source: {
     type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
-    description: "where records come from: 'kmsg' (/dev/kmsg), 'file:PATH' (a log file, followed), '-' (stdin) or 'none' (serve only); default: auditd's log when auditd runs, else kmsg",
+    description: "where records come from: 'kmsg' (/dev/kmsg), 'file:PATH' (a log file, followed), 'journal' or 'journal:DIR' (journalctl -f), '-' (stdin) or 'none' (serve only); default: auditd's log when auditd runs, else kmsg",
   },
   listen: {
     type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
@@ -62,8 +62,8 @@ ${formatOptions(OPTIONS)}
     const choice = values.source.length > 0 ? null : chooseDefaultSource({ procRoot: values['proc-root']! });
     const sources = choice !== null ? [choice.spec] : values.source;
     for (const s of sources) {
-      if (s !== 'kmsg' && s !== '-' && s !== 'none' && !(s.startsWith('file:') && s.length > 5)) {
-        throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, - (stdin) or none`);
+      if (s !== 'kmsg' && s !== '-' && s !== 'none' && s !== 'journal' && !(s.startsWith('file:') && s.length > 5) && !(s.startsWith('journal:') && s.length > 8)) {
+        throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, journal[:DIR], - (stdin) or none`);
       }
     }
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {

@@ -1,0 +1,54 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { SyscallStore } from '../dist/store/syscall-store.js';
+
+/**
+ * The live path under a burst: the built daemon follows /dev/kmsg while another process
+ * injects `count` seccomp records through /dev/kmsg as fast as it can (one open per record:
+ * the kernel rate-limits writes per open file). Counts what the daemon committed and what it
+ * says it lost. Needs root.
+ */
+export async function kmsgBurstBench(count = 100_000): Promise<{ injected: number; counted: number; lost: number; ms: number } | { skipped: string }> {
+  if (process.getuid?.() !== 0) return { skipped: 'needs root (writes to /dev/kmsg)' };
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'sa-burst-'));
+  const db = join(dir, 'burst.db');
+  const emptyProc = mkdtempSync(join(tmpdir(), 'sa-burst-proc-'));
+  try {
+    const daemon = spawn(process.execPath, [join(repo, 'dist', 'cli.js'), 'run', '--source', 'kmsg', '--db', db, '--listen', '127.0.0.1:0', '--proc-root', emptyProc, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => {
+      createInterface({ input: daemon.stdout! }).on('line', (l) => { if (l.includes('"event":"started"')) resolve(); });
+    });
+    const tag = `burst${process.pid}`;
+    const start = process.hrtime.bigint();
+    // the writer is a process of its own, so the daemon competes for the CPU as it would on a node
+    execFileSync(process.execPath, ['-e', `
+      const fs = require('fs');
+      for (let i = 0; i < ${count}; i++) {
+        const fd = fs.openSync('/dev/kmsg', 'w');
+        fs.writeSync(fd, '<12>audit: type=1326 audit(1795759595.000:' + i + '): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=' + (4000000 + (i % 7)) + ' comm="${tag}" exe="/bench" sig=0 arch=c000003e syscall=' + (i % 300) + ' compat=0 ip=0x7f0000001000 code=0x7ffc0000\\n');
+        fs.closeSync(fd);
+      }`]);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    await new Promise((r) => setTimeout(r, 1500));
+    daemon.kill('SIGTERM');
+    await once(daemon, 'exit');
+    const store = SyscallStore.open({ path: db });
+    const counted = store.unattributed().filter((u) => u.comm === tag).reduce((n, u) => n + u.count, 0);
+    const lost = store.lost().filter((l) => l.source === 'kmsg' && l.reason === 'overwritten').reduce((n, l) => n + l.count, 0);
+    store.close();
+    return { injected: count, counted, lost, ms };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(emptyProc, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await kmsgBurstBench(Number(process.argv[2] ?? 100_000))));
+}

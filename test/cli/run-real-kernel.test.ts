@@ -41,7 +41,11 @@ t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', 
     const pod = spawn('/bin/sh', ['-c', `${KubeNode.enter(c)} && exec ${seccompLog} -- /bin/sh -c 'uname -a >/dev/null; cat /proc/version >/dev/null'`], { stdio: 'ignore' });
     const [code] = await once(pod, 'exit');
     t.equal(code, 0, 'the pod ran');
-    await new Promise((r) => setTimeout(r, 500));
+    // the children's calls reach the log within moments; wait for the last one, bounded
+    for (let i = 0; i < 100 && !lines.some((l) => l.containerId === c.containerId && l.syscall === 'uname'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300));
   });
   daemon.kill('SIGTERM');
   const [exitCode] = await once(daemon, 'exit');

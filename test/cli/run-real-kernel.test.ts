@@ -52,6 +52,7 @@ t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', 
   t.equal(exitCode, 0);
 
   const mine = lines.filter((l) => l.event === 'new_syscall' && l.containerId === c.containerId);
+  if (mine.length === 0) t.comment(`daemon log (last 15 of ${lines.length}): ${JSON.stringify(lines.slice(-15))}`);
   t.ok(mine.length > 20, `distinct syscalls of the pod: ${mine.length}`);
   t.ok(mine.every((l) => l.namespace === 'tools' && l.pod === 'probe-5f7d9' && l.container === 'probe'), 'with the pod\'s names');
   const names = new Set(mine.map((l) => l.syscall));

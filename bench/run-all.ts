@@ -6,6 +6,7 @@ import { parseFile, plainLineSplit } from './parse-bench.js';
 import { attributeBench } from './attribute-bench.js';
 import { ingestBench } from './ingest-bench.js';
 import { storeBench } from './store-bench.js';
+import { kmsgBurstBench } from './kmsg-burst-bench.js';
 
 // `npm run bench [-- LINES]`: figures for the README. Run on an idle machine; each measurement is
 // the best of three runs, so page-cache warm-up and JIT warm-up do not count against the parser.
@@ -46,7 +47,13 @@ try {
   }
   console.log(`ingest target: >= 2 M records/s on one core: ${slowestIngest >= 2e6 ? 'met' : 'NOT met'}`);
   const stored = storeBench();
-  console.log(`store: ${JSON.stringify(stored)}`);
+  console.log(`store: batches of ${stored.keysPerBatch} distinct keys: ${stored.commitsPerSecond.toFixed(0)} commits/s, ${Math.round(stored.keysPerSecond).toLocaleString('en')} keys/s`);
+  const burst = await kmsgBurstBench(100_000);
+  if ('skipped' in burst) console.log(`kmsg burst: skipped (${burst.skipped})`);
+  else {
+    console.log(`kmsg burst: ${burst.injected} records injected through /dev/kmsg in ${burst.ms.toFixed(0)} ms; the daemon counted ${burst.counted}, lost ${burst.lost}`);
+    console.log(`kmsg target: a 100 k burst without loss: ${burst.counted === burst.injected && burst.lost === 0 ? 'met' : 'NOT met'}`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

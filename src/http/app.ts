@@ -1,4 +1,16 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+
+/**
+ * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
+ * requests are logged only when they fail.
+ */
+class QuietRequests extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error) super.requestCompleted(error, request, reply, metadata);
+  }
+}
 
 /** What the HTTP layer may ask of the running daemon. */
 export interface DaemonStatus {
@@ -7,8 +19,7 @@ export interface DaemonStatus {
 
 /** Builds the app without listening: tests use `inject`, the daemon calls `listen`. */
 export function buildApp(options: { status: DaemonStatus; logger?: FastifyServerOptions['logger'] }): FastifyInstance {
-  // scrapes and probes every few seconds would bury the daemon's own events; errors are still logged
-  const app = Fastify({ logger: options.logger ?? false, disableRequestLogging: true });
+  const app = Fastify({ logger: options.logger ?? false, logController: new QuietRequests() });
   app.get('/healthz', {
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
   }, async () => ({ status: 'ok' }));

@@ -94,9 +94,11 @@ export function parseCanonicalFields(b: Buffer, p: number, end: number, r: Parse
   r.compat = n;
   if (b[p + 1] !== 0x69 || b[p + 3] !== 0x3d || b[p + 5] !== 0x78) return -1; // ' ip=0x'
   r.ipStart = p + 4;
-  // the ip is not needed as a number: the space after it ends it
-  p = b.indexOf(0x20, p + 6);
-  if (p < 0 || p >= end) return -1;
+  // the ip is not needed as a number: its hex digits end at the space (a byte loop: an ip is
+  // shorter than what a native indexOf call costs)
+  p += 6;
+  while (p < end && b[p] !== 0x20) p++;
+  if (p >= end) return -1;
   r.ipEnd = p;
   if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d || b[p + 7] !== 0x78) return -1; // ' code=0x'
   p += 8; n = 0; s = p;

@@ -2,6 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtCli, runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
@@ -9,8 +10,8 @@ import { makeTempDir } from '../helpers/real-kernel.js';
 interface LogLine { event?: string; listen?: string; syscall?: string | number; unit?: string; comm?: string; [k: string]: unknown }
 
 /** Starts `seccomp-auditor run` as a process and collects its JSON log lines. */
-function startDaemon(args: string[]) {
-  const db = join(makeTempDir('sa-run-db-'), 'test.db');
+function startDaemon(args: string[], dbPath?: string) {
+  const db = dbPath ?? join(makeTempDir('sa-run-db-'), 'test.db');
   const child = spawn(process.execPath, [builtCli(), 'run', '--listen', '127.0.0.1:0', '--db', db, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
@@ -76,4 +77,20 @@ t.test('run: a port in use is a clear error', async (t) => {
   const [code] = await once(second, 'exit');
   t.equal(code, 1);
   t.match(stderr, /is in use; stop the other process or choose --listen HOST:PORT/);
+});
+
+t.test('run: a corrupt database is reported and the daemon keeps serving', async (t) => {
+  const db = join(makeTempDir('sa-run-db-'), 'corrupt.db');
+  writeFileSync(db, Buffer.alloc(16384, 0x42));
+  const d = startDaemon(['--source', 'none'], db);
+  t.teardown(() => { d.child.kill('SIGKILL'); });
+  const failed = await d.waitFor((l) => l.event === 'store_failed');
+  t.match(String(failed['error']), /corrupt\.db/, 'the error names the database');
+  const started = await d.waitFor((l) => l.event === 'started');
+  const health = await fetch(`http://${started.listen}/healthz`);
+  t.equal(health.status, 200, 'alive');
+  const ready = await fetch(`http://${started.listen}/readyz`);
+  t.equal(ready.status, 503, 'not ready');
+  t.match(await ready.json(), { ready: false, sources: [{ name: 'store', ok: false, error: /corrupt\.db/ }] });
+  t.equal(readFileSync(db).subarray(0, 16).toString('latin1'), 'B'.repeat(16), 'the file was left as it was');
 });

@@ -24,6 +24,15 @@ export interface DaemonConfig {
   retentionMs: number;
 }
 
+/** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
+interface LineSourceHandle {
+  /** where a restart resumes; absent for a source that cannot resume */
+  readonly position?: string;
+  readonly lastError: string | null;
+  start(): void;
+  stop(): void | Promise<void>;
+}
+
 interface RunningSource {
   name: string;
   lastError: string | null;
@@ -66,6 +75,7 @@ export class Daemon {
       onNewSyscall: (e) => this.#logNewSyscall(e),
       onLostSignal: (kind, count) => this.log.warn({ event: 'records_lost', kind, count }, 'the kernel reports lost records'),
       onMalformed: (lineNo, reason, excerpt) => this.log.warn({ event: 'malformed_record', line: lineNo, reason, excerpt }, 'malformed seccomp record'),
+      onError: (message) => this.log.error({ event: 'attribution_error', error: message }, message),
     };
   }
 
@@ -109,6 +119,7 @@ export class Daemon {
   }
 
   async #startKmsg(): Promise<RunningSource> {
+    let kmsgError: string | null = null;
     const ingest = new KmsgIngest({
       procRoot: this.#config.procRoot,
       logDir: this.#config.logDir,
@@ -127,6 +138,15 @@ export class Daemon {
           case 'new-syscall': return this.#events.onNewSyscall(m.event);
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
+          case 'failed':
+            this.log.error({ event: 'kmsg_error', source: 'kmsg', error: m.error }, m.error);
+            return;
+          case 'stats':
+            if (m.error !== kmsgError) {
+              kmsgError = m.error;
+              if (m.error !== null) this.log.error({ event: 'source_error', source: 'kmsg', error: m.error }, 'reading /dev/kmsg failed');
+            }
+            return;
           case 'started':
             if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, 'cannot raise the kmsg reader\'s priority (needs CAP_SYS_NICE); records may be lost on a busy node');
             this.log.info({ event: 'kmsg_position', resumed: m.resumed }, m.resumed ? 'resuming after the committed kernel sequence number' : 'no position for this boot: reading what the kernel holds');
@@ -140,61 +160,51 @@ export class Daemon {
   }
 
   /**
-   * A log file (auditd's, syslog...), read on this thread: a file keeps what it was given, so
-   * there is no ring buffer to outrun. Each batch carries `<inode>:<offset>` of the last line it
-   * covers; a restart resumes there.
+   * A log file (auditd's, syslog...): a file keeps what it was given, so there is no ring
+   * buffer to outrun and it is read on this thread. Position: `<inode>:<offset>`.
    */
   #startFile(path: string): RunningSource {
     const name = `file:${path}`;
-    const pipeline = new RecordPipeline({
-      source: name, procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
-    });
-    pipeline.start();
-    const source = new FileSource({
-      path,
-      sink: pipeline,
-      ...(this.#store?.position(name) ? { startPosition: this.#store.position(name)! } : {}),
+    return this.#onThisThread(name, (sink, position) => new FileSource({
+      path, sink,
+      ...(position !== null ? { startPosition: position } : {}),
       onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `file_${e.type}`, source: name, detail: e.detail }, e.detail),
-    });
-    source.start();
-    let committed = '';
-    const flush = (): void => {
-      const position = source.position;
-      const batch = pipeline.takeBatch(position === committed ? [] : [{ source: name, position }]);
-      if (batch === null) return;
-      committed = position;
-      this.#commit(batch);
-    };
-    this.#every(FLUSH_MS, flush);
-    return {
-      name,
-      get lastError() { return source.lastError; },
-      stop: async () => { await source.stop(); flush(); pipeline.stop(); },
-    };
+    }));
   }
 
   /**
    * journald's kernel and audit transports through `journalctl -f` (a journal directory may be
-   * given, e.g. the host's /var/log/journal mounted into a DaemonSet). Each batch carries the
-   * journal cursor of the last entry it covers.
+   * given, e.g. the host's /var/log/journal mounted into a DaemonSet). Position: the cursor.
    */
   #startJournal(directory: string | null): RunningSource {
-    const name = 'journal';
+    return this.#onThisThread('journal', (sink, position) => new JournalSource({
+      sink,
+      ...(position !== null ? { startCursor: position } : {}),
+      ...(directory !== null ? { directory } : {}),
+      onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `journal_${e.type}`, detail: e.detail }, e.detail),
+    }));
+  }
+
+  /** stdin: no position to resume from, since what was piped in is not piped again. */
+  #startStdin(): RunningSource {
+    return this.#onThisThread('stdin', (sink) => new StdinSource({ sink, stdin: process.stdin }));
+  }
+
+  /**
+   * Runs a source and its pipeline on this thread: the source starts from the committed
+   * position, and every FLUSH_MS the deltas go to the store with the position they reach
+   * (read in the same turn as the deltas are taken, so one covers exactly the other).
+   */
+  #onThisThread(name: string, open: (sink: RecordPipeline, position: string | null) => LineSourceHandle): RunningSource {
     const pipeline = new RecordPipeline({
       source: name, procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
     });
     pipeline.start();
-    const cursor = this.#store?.position(name) ?? null;
-    const source = new JournalSource({
-      sink: pipeline,
-      ...(cursor !== null ? { startCursor: cursor } : {}),
-      ...(directory !== null ? { directory } : {}),
-      onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `journal_${e.type}`, detail: e.detail }, e.detail),
-    });
+    const source = open(pipeline, this.#store?.position(name) ?? null);
     source.start();
     let committed = '';
     const flush = (): void => {
-      const position = source.position;
+      const position = source.position ?? '';
       const batch = pipeline.takeBatch(position === '' || position === committed ? [] : [{ source: name, position }]);
       if (batch === null) return;
       committed = position;
@@ -205,26 +215,6 @@ export class Daemon {
       name,
       get lastError() { return source.lastError; },
       stop: async () => { await source.stop(); flush(); pipeline.stop(); },
-    };
-  }
-
-  #startStdin(): RunningSource {
-    const pipeline = new RecordPipeline({
-      source: 'stdin', procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
-    });
-    pipeline.start();
-    const source = new StdinSource({ sink: pipeline, stdin: process.stdin });
-    source.start();
-    // stdin has no position to resume from: what was piped in is not piped again
-    const flush = (): void => {
-      const batch = pipeline.takeBatch([]);
-      if (batch !== null) this.#commit(batch);
-    };
-    this.#every(FLUSH_MS, flush);
-    return {
-      name: source.name,
-      get lastError() { return source.lastError; },
-      stop: () => { source.stop(); flush(); pipeline.stop(); },
     };
   }
 

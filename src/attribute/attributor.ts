@@ -81,7 +81,7 @@ export class Attributor {
   method: AttributionMethod | null = null;
   reason: UnattributedReason | null = null;
   readonly counts: Record<AttributionMethod | UnattributedReason, number> = {
-    proc: 0, cache: 0, lineage: 0, label: 0, exited: 0, 'no-cgroup-identity': 0, 'no-pid': 0,
+    proc: 0, cache: 0, lineage: 0, label: 0, exited: 0, 'no-cgroup-identity': 0, 'no-pid': 0, 'proc-error': 0,
   };
 
   readonly #proc: ProcReader;

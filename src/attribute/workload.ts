@@ -28,4 +28,6 @@ export type UnattributedReason =
   /** /proc has the process, but its cgroup names neither a container nor a unit */
   | 'no-cgroup-identity'
   /** the record carries no pid */
-  | 'no-pid';
+  | 'no-pid'
+  /** reading /proc failed in a way that is not the process being gone (see the log) */
+  | 'proc-error';

@@ -44,6 +44,7 @@ const pipeline = new RecordPipeline({
     onNewSyscall: (event) => post({ type: 'new-syscall', event }),
     onLostSignal: (kind, count) => post({ type: 'lost-signal', kind, count }),
     onMalformed: (lineNo, reason, excerpt) => post({ type: 'malformed', lineNo, reason, excerpt }),
+    onError: (message) => post({ type: 'failed', error: message }),
   },
 });
 const source = new KmsgSource({

@@ -25,7 +25,10 @@ export class KmsgIngest {
   async start(): Promise<void> {
     const worker = new Worker(new URL('./kmsg-ingest-worker.js', import.meta.url), { workerData: this.#options });
     this.#worker = worker;
-    worker.on('error', (err) => { this.lastError = `kmsg reader thread failed: ${err.message}`; });
+    worker.on('error', (err) => {
+      this.lastError = `kmsg reader thread failed: ${err.message}`;
+      this.#onMessage({ type: 'failed', error: this.lastError });
+    });
     worker.on('message', (m: KmsgIngestMessage) => {
       if (m.type === 'stats' || m.type === 'stopped') {
         this.records = m.records;

@@ -27,6 +27,7 @@ export interface PipelineEvents {
   onNewSyscall(event: NewSyscall): void;
   onLostSignal(kind: LostSignalKind, count: number): void;
   onMalformed(lineNo: number, reason: string, excerpt: string): void;
+  onError?(message: string): void;
 }
 
 /**
@@ -41,6 +42,9 @@ export class RecordPipeline implements LineSink {
   readonly #names: KubeletLogIndex | null;
   readonly #source: string;
   readonly #stream: RecordStreamParser;
+  readonly #onError: (message: string) => void;
+  /** records whose attribution threw (reported once, counted) */
+  attributionErrors = 0;
   #lineNo = 0;
   #now = Date.now();
 
@@ -54,6 +58,7 @@ export class RecordPipeline implements LineSink {
     kubeApi?: KubeApiPods | null;
   }) {
     this.#source = options.source;
+    this.#onError = (message) => options.events.onError?.(message);
     this.#names = options.logDir === null ? null : new KubeletLogIndex({ logRoot: options.logDir });
     const api = options.kubeApi ?? null;
     const sources: ContainerNames[] = [];
@@ -127,7 +132,17 @@ export class RecordPipeline implements LineSink {
 
   #onRecord(rec: SeccompRecordView): void {
     const attributor = this.attributor;
-    const workload = attributor.attribute(rec);
+    let workload: Workload | null;
+    try {
+      workload = attributor.attribute(rec);
+    } catch (err) {
+      // /proc refused (EACCES under a missing capability...): the record still counts, and the
+      // stream goes on
+      this.attributionErrors++;
+      if (this.attributionErrors === 1) this.#onError(`attribution failed for pid ${rec.pid}: ${(err as Error).message}`);
+      this.aggregate.addUnattributed(rec, 'proc-error', this.#now);
+      return;
+    }
     if (workload !== null) this.aggregate.add(workload, rec, attributor.method, this.#now);
     else this.aggregate.addUnattributed(rec, attributor.reason!, this.#now);
   }

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import type { FlushBatch, LostDelta, SourcePosition, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
-import type { SeccompAction } from '../types/seccomp-record.js';
+import type { FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { openDatabase } from './open-database.js';
 import { StoreError, storeErrorFrom } from './store-error.js';
 
@@ -22,18 +21,8 @@ export interface StoredWorkload extends WorkloadRow {
   records: number;
 }
 
-export interface StoredSyscall {
-  workload: string;
-  auditArch: number;
-  syscallNr: number;
-  action: SeccompAction;
-  count: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** who made the call: the sample kept from the first record of the key */
-  comm: string | null;
-  exe: string | null;
-}
+/** A syscall row: the same fields as the deltas that built it, `count` being the total. */
+export type StoredSyscall = SyscallDelta;
 
 export interface StoredExecutable {
   workload: string;

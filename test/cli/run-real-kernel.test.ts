@@ -7,6 +7,8 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallStore } from '../../src/store/syscall-store.js';
 import { syscallName } from '../../src/syscalls/syscall-table.js';
@@ -46,6 +48,12 @@ t.test('run --source kmsg names the syscalls of a pod\'s short-lived children', 
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 300));
+    if (!lines.some((l) => l.containerId === c.containerId)) {
+      // diagnosis for a run where nothing arrived: the daemon's view and the kernel's
+      const ready = await fetch(`http://${lines.find((l) => l.event === 'started')!.listen}/readyz`).then((r) => r.text(), (e: Error) => e.message);
+      t.comment(`readyz: ${ready}`);
+      t.comment(`printk_ratelimit: ${readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8').trim()}; kmsg holds the pod's records: ${execFileSync('dmesg').toString().includes(c.containerId.slice(0, 8)) || execFileSync('dmesg').toString().split('\n').filter((l) => l.includes('comm="uname"')).length}`);
+    }
   });
   daemon.kill('SIGTERM');
   const [exitCode] = await once(daemon, 'exit');

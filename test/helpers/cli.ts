@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import type { CommandIo } from '../../src/cli/command.js';
@@ -20,14 +20,22 @@ export async function runCli(argv: string[], stdin = '', env: NodeJS.ProcessEnv 
   return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
 }
 
-/** The built executable, built first when missing or older than the sources it came from. */
+/** The built executable, built first when missing or older than any source it came from. */
 export function builtCli(): string {
   const cli = join(REPO_ROOT, 'dist', 'cli.js');
-  const main = join(REPO_ROOT, 'src', 'cli', 'main.ts');
-  if (!existsSync(cli) || statSync(cli).mtimeMs < statSync(main).mtimeMs) {
+  if (!existsSync(cli) || statSync(cli).mtimeMs < newestSource(join(REPO_ROOT, 'src'))) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
   }
   return cli;
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
 }
 
 /** Runs the built executable as a process, as a user would. */

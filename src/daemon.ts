@@ -69,7 +69,7 @@ export class Daemon {
   constructor(config: DaemonConfig) {
     this.#config = config;
     this.dbPath = config.dbPath;
-    this.app = buildApp({ status: { ready: () => this.#ready() }, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),

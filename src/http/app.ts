@@ -1,4 +1,8 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+
+import type { SyscallStore } from '../store/syscall-store.js';
+import { ApiError } from './api-errors.js';
+import { podsRoutes } from './routes/pods-routes.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -18,8 +22,32 @@ export interface DaemonStatus {
 }
 
 /** Builds the app without listening: tests use `inject`, the daemon calls `listen`. */
-export function buildApp(options: { status: DaemonStatus; logger?: FastifyServerOptions['logger'] }): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, logController: new QuietRequests() });
+export function buildApp(options: {
+  status: DaemonStatus;
+  /** the database, once open (null while it is not) */
+  store?: () => SyscallStore | null;
+  logger?: FastifyServerOptions['logger'];
+}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new QuietRequests(),
+    // pod names may be 253 characters (DNS-1123 subdomains) and the router's default cut is
+    // 100; above the schemas' limits, so a too-long name gets their 400 rather than a bare 414
+    routerOptions: { maxParamLength: 1024 },
+    // a misspelt query parameter (`?namespce=`) is an error, not silently dropped
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  // every error is {code, message}: validation errors name the field, unknown routes say so
+  app.setErrorHandler((err: FastifyError | ApiError, _req, reply) => {
+    if (err instanceof ApiError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+    if (err.validation) return reply.code(400).send({ code: 'SA_BAD_REQUEST', message: err.message });
+    const status = err.statusCode ?? 500;
+    if (status >= 500) app.log.error({ event: 'request_failed', error: err.message }, 'request failed');
+    return reply.code(status).send({ code: status === 400 ? 'SA_BAD_REQUEST' : 'SA_INTERNAL', message: status >= 500 ? 'internal error; see the daemon\'s log' : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'SA_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  const store = options.store ?? (() => null);
+  podsRoutes(app, store);
   app.get('/healthz', {
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
   }, async () => ({ status: 'ok' }));

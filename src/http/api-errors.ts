@@ -1,0 +1,30 @@
+/**
+ * The API's error answers, documented once: every error is `{"code","message"}` with one of
+ * these codes and its HTTP status.
+ */
+export const API_ERRORS = {
+  SA_BAD_REQUEST: 400,
+  SA_POD_NOT_FOUND: 404,
+  SA_NOT_FOUND: 404,
+  SA_STORE_UNAVAILABLE: 503,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(readonly code: ApiErrorCode, message: string) {
+    super(message);
+    this.statusCode = API_ERRORS[code];
+  }
+}
+
+export const ERROR_SCHEMA = {
+  type: 'object',
+  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  required: ['code', 'message'],
+} as const;
+
+/** Kubernetes object names (DNS-1123 subdomains for pods, labels for namespaces and containers). */
+export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';

@@ -1,0 +1,170 @@
+import type { FastifyInstance } from 'fastify';
+import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
+import { archName, syscallName } from '../../syscalls/syscall-table.js';
+import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA } from '../api-errors.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const CONTAINER_SUMMARY = {
+  type: 'object',
+  properties: {
+    name: { type: ['string', 'null'] },
+    containerId: { type: ['string', 'null'] },
+    syscalls: { type: 'integer' },
+    records: { type: 'integer' },
+    firstSeen: { type: 'string' },
+    lastSeen: { type: 'string' },
+  },
+} as const;
+
+const SYSCALL = {
+  type: 'object',
+  properties: {
+    name: { type: ['string', 'null'] },
+    arch: { type: ['string', 'null'] },
+    nr: { type: 'integer' },
+    action: { type: 'string' },
+    count: { type: 'integer' },
+    firstSeen: { type: 'string' },
+    lastSeen: { type: 'string' },
+  },
+} as const;
+
+const MAX_LIMIT = 5000;
+
+/**
+ * GET /api/v1/pods and GET /api/v1/namespaces/{namespace}/pods/{pod}/syscalls: what the store
+ * holds, per pod and container. Pods come in pages (`limit`, and `continue` from the last page).
+ */
+export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | null): void {
+  app.get<{ Querystring: { namespace?: string; limit?: number; continue?: string } }>('/api/v1/pods', {
+    schema: {
+      querystring: {
+        type: 'object',
+        properties: {
+          namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 500 },
+          continue: { type: 'string', pattern: '^[0-9]{1,9}$' },
+        },
+        additionalProperties: false,
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] },
+                  containers: { type: 'array', items: CONTAINER_SUMMARY },
+                },
+              },
+            },
+            continue: { type: 'string' },
+          },
+          required: ['items'],
+        },
+        '4xx': ERROR_SCHEMA,
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async (req) => {
+    const pods = groupByPod(requireStore(store).listWorkloads(req.query.namespace !== undefined ? { namespace: req.query.namespace } : {}));
+    const offset = req.query.continue !== undefined ? Number(req.query.continue) : 0;
+    const limit = req.query.limit ?? 500;
+    const page = pods.slice(offset, offset + limit);
+    return {
+      items: page.map((p) => ({
+        namespace: p.namespace, pod: p.pod, podUid: p.podUid,
+        containers: p.workloads.map((w) => ({
+          name: w.container, containerId: w.containerId, syscalls: w.syscalls, records: w.records,
+          firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen),
+        })),
+      })),
+      ...(offset + limit < pods.length ? { continue: String(offset + limit) } : {}),
+    };
+  });
+
+  app.get<{ Params: { namespace: string; pod: string }; Querystring: { container?: string } }>('/api/v1/namespaces/:namespace/pods/:pod/syscalls', {
+    schema: {
+      params: {
+        type: 'object',
+        properties: {
+          namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
+          pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+        },
+        required: ['namespace', 'pod'],
+      },
+      querystring: {
+        type: 'object',
+        properties: { container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 } },
+        additionalProperties: false,
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            namespace: { type: 'string' },
+            pod: { type: 'string' },
+            containers: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { name: { type: ['string', 'null'] }, containerId: { type: ['string', 'null'] }, syscalls: { type: 'array', items: SYSCALL } },
+              },
+            },
+          },
+        },
+        '4xx': ERROR_SCHEMA,
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async (req) => {
+    const { namespace, pod } = req.params;
+    const s = requireStore(store);
+    let workloads = s.workloadsOfPod(namespace, pod);
+    if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
+    if (req.query.container !== undefined) {
+      workloads = workloads.filter((w) => w.container === req.query.container);
+      if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `pod ${namespace}/${pod} has no container ${req.query.container} in the observations`);
+    }
+    const rows = s.syscallsOf(workloads.map((w) => w.key));
+    return {
+      namespace, pod,
+      containers: workloads.map((w) => ({
+        name: w.container,
+        containerId: w.containerId,
+        syscalls: rows.filter((r) => r.workload === w.key).map((r) => ({
+          name: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
+          action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
+        })),
+      })),
+    };
+  });
+}
+
+function requireStore(store: () => SyscallStore | null): SyscallStore {
+  const s = store();
+  if (s === null) throw new ApiError('SA_STORE_UNAVAILABLE', 'the database is not available; see /readyz and the daemon\'s log');
+  return s;
+}
+
+interface PodGroup { namespace: string; pod: string; podUid: string | null; workloads: StoredWorkload[] }
+
+/** Containers of the same pod (by namespace and name) together; host units are not pods. */
+function groupByPod(workloads: StoredWorkload[]): PodGroup[] {
+  const pods = new Map<string, PodGroup>();
+  for (const w of workloads) {
+    if (w.namespace === null || w.pod === null) continue;
+    const id = `${w.namespace}/${w.pod}`;
+    let group = pods.get(id);
+    if (group === undefined) {
+      group = { namespace: w.namespace, pod: w.pod, podUid: w.podUid, workloads: [] };
+      pods.set(id, group);
+    }
+    group.workloads.push(w);
+  }
+  return [...pods.values()].sort((a, b) => (a.namespace === b.namespace ? a.pod.localeCompare(b.pod) : a.namespace.localeCompare(b.namespace)));
+}

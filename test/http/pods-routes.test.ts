@@ -1,0 +1,109 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { buildApp } from '../../src/http/app.js';
+import { SyscallStore } from '../../src/store/syscall-store.js';
+import { makeTempDir } from '../helpers/real-kernel.js';
+import { containerKey, syscall, workload } from '../store/batches.js';
+
+// A real SQLite file filled the way the daemon fills it (commitBatch), served by the real app.
+function setup() {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-api-'), 'api.db') });
+  const web = containerKey(1), sidecar = containerKey(2), job = containerKey(3);
+  store.commitBatch({
+    workloads: [
+      workload(web, { namespace: 'shop', pod: 'web-7d9f8-abcde', container: 'nginx', podUid: 'u-1', firstSeen: 1_700_000_000_000, lastSeen: 1_700_000_060_000 }),
+      workload(sidecar, { namespace: 'shop', pod: 'web-7d9f8-abcde', container: 'envoy', podUid: 'u-1' }),
+      workload(job, { namespace: 'batch', pod: 'report-x2k4p', container: 'worker', podUid: 'u-2' }),
+      workload('unit:kubelet.service'),
+    ],
+    syscalls: [
+      syscall(web, 0, { count: 7, firstSeen: 1_700_000_000_000, lastSeen: 1_700_000_060_000 }),
+      syscall(web, 1, { count: 3 }),
+      syscall(web, 59, { count: 1, action: 'errno' }),
+      syscall(sidecar, 232, { count: 9 }),
+      syscall(job, 60, { count: 1 }),
+      syscall('unit:kubelet.service', 0, { count: 5 }),
+    ],
+    executables: [], unattributed: [], lost: [], positions: [],
+  });
+  const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store });
+  return { app, store, web };
+}
+
+t.test('GET /api/v1/pods lists pods with their containers, filtered and paged', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const all = await app.inject('/api/v1/pods');
+  t.equal(all.statusCode, 200);
+  const body = all.json() as { items: { namespace: string; pod: string; containers: { name: string; syscalls: number; records: number; firstSeen: string }[] }[] };
+  t.same(body.items.map((p) => `${p.namespace}/${p.pod}`), ['batch/report-x2k4p', 'shop/web-7d9f8-abcde'], 'pods only (no host units), sorted');
+  const web = body.items[1]!;
+  t.same(web.containers.map((c) => [c.name, c.syscalls, c.records]).sort(), [['envoy', 1, 9], ['nginx', 3, 11]]);
+  t.match(web.containers.find((c) => c.name === 'nginx'), { firstSeen: '2023-11-14T22:13:20.000Z', containerId: '1'.padStart(64, '0') });
+  const shop = (await app.inject('/api/v1/pods?namespace=shop')).json() as { items: unknown[] };
+  t.equal(shop.items.length, 1);
+  const page1 = (await app.inject('/api/v1/pods?limit=1')).json() as { items: { pod: string }[]; continue?: string };
+  t.equal(page1.items.length, 1);
+  t.equal(page1.continue, '1');
+  const page2 = (await app.inject(`/api/v1/pods?limit=1&continue=${page1.continue}`)).json() as { items: { pod: string }[]; continue?: string };
+  t.equal(page2.items[0]?.pod, 'web-7d9f8-abcde');
+  t.equal(page2.continue, undefined, 'the last page says so');
+});
+
+t.test('GET .../pods/{pod}/syscalls names each syscall by its arch', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const r = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/syscalls?container=nginx');
+  t.equal(r.statusCode, 200);
+  t.same(r.json(), {
+    namespace: 'shop', pod: 'web-7d9f8-abcde',
+    containers: [{
+      name: 'nginx', containerId: '1'.padStart(64, '0'),
+      syscalls: [
+        { name: 'read', arch: 'x86_64', nr: 0, action: 'log', count: 7, firstSeen: '2023-11-14T22:13:20.000Z', lastSeen: '2023-11-14T22:14:20.000Z' },
+        { name: 'write', arch: 'x86_64', nr: 1, action: 'log', count: 3, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
+        { name: 'execve', arch: 'x86_64', nr: 59, action: 'errno', count: 1, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
+      ],
+    }],
+  });
+  const both = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/syscalls')).json() as { containers: unknown[] };
+  t.equal(both.containers.length, 2, 'without ?container, every container');
+});
+
+t.test('bad input: 400 with a JSON body, unknown things 404, no store 503', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const cases: [string, number, RegExp][] = [
+    ['/api/v1/namespaces/shop/pods/nope/syscalls', 404, /SA_POD_NOT_FOUND.*no observations for pod shop\/nope/],
+    ['/api/v1/namespaces/shop/pods/web-7d9f8-abcde/syscalls?container=redis', 404, /SA_NOT_FOUND.*no container redis/],
+    ['/api/v1/namespaces/Shop_1/pods/web/syscalls', 400, /SA_BAD_REQUEST.*namespace/],
+    [`/api/v1/namespaces/shop/pods/${'a'.repeat(300)}/syscalls`, 400, /SA_BAD_REQUEST/],
+    ['/api/v1/pods?limit=0', 400, /SA_BAD_REQUEST.*limit/],
+    ['/api/v1/pods?limit=99999999', 400, /SA_BAD_REQUEST/],
+    ['/api/v1/pods?continue=abc', 400, /SA_BAD_REQUEST/],
+    ['/api/v1/pods?bogus=1', 400, /SA_BAD_REQUEST/],
+    ['/api/v1/nothing', 404, /SA_NOT_FOUND.*no route GET \/api\/v1\/nothing/],
+  ];
+  for (const [url, status, body] of cases) {
+    const r = await app.inject(url);
+    t.equal(r.statusCode, status, url.slice(0, 80));
+    t.match(r.body, body, url.slice(0, 80));
+    t.equal(r.headers['content-type']?.toString().startsWith('application/json'), true);
+  }
+  const post = await app.inject({ method: 'POST', url: '/api/v1/pods' });
+  t.equal(post.statusCode, 404, 'wrong method');
+  const none = buildApp({ status: { ready: () => ({ ready: false, sources: [] }) } });
+  const r = await none.inject('/api/v1/pods');
+  t.equal(r.statusCode, 503);
+  t.match(r.json(), { code: 'SA_STORE_UNAVAILABLE' });
+  await none.close();
+});
+
+t.test('the same through a real socket', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const r = await fetch(`${address}/api/v1/namespaces/batch/pods/report-x2k4p/syscalls`);
+  t.equal(r.status, 200);
+  t.match(await r.json(), { containers: [{ name: 'worker', syscalls: [{ name: 'exit', nr: 60 }] }] });
+});

@@ -22,6 +22,8 @@ export interface DaemonConfig {
   dbPath: string;
   /** data of workloads not seen for this long is pruned */
   retentionMs: number;
+  /** bearer token for the API's mutating routes; null: they are off */
+  token?: string | null;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -69,7 +71,7 @@ export class Daemon {
   constructor(config: DaemonConfig) {
     this.#config = config;
     this.dbPath = config.dbPath;
-    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
@@ -37,6 +37,10 @@ const OPTIONS = {
     type: 'string', value: 'DURATION', env: 'SECCOMP_AUDITOR_RETENTION', default: '30d',
     description: 'forget workloads not seen for this long (e.g. 30d, 12h)',
   },
+  'token-file': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_TOKEN_FILE',
+    description: 'file holding the bearer token for mutating API routes (DELETE); without it they are off',
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -70,10 +74,23 @@ ${formatOptions(OPTIONS)}
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
     const retentionMs = parseDuration(values.retention!);
+    let token: string | null = null;
+    if (values['token-file'] !== undefined) {
+      try {
+        token = readFileSync(values['token-file'], 'utf8').trim();
+      } catch (err) {
+        io.stderr.write(`seccomp-auditor run: cannot read the token file ${values['token-file']} (${(err as NodeJS.ErrnoException).code}); check --token-file\n`);
+        return 1;
+      }
+      if (token.length < 16) {
+        io.stderr.write(`seccomp-auditor run: the token in ${values['token-file']} is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)\n`);
+        return 1;
+      }
+    }
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath(), retentionMs,
+      dbPath: values.db ?? defaultDbPath(), retentionMs, token,
     });
     try {
       await daemon.start();

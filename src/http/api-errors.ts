@@ -1,9 +1,13 @@
+import type { SyscallStore } from '../store/syscall-store.js';
+
 /**
  * The API's error answers, documented once: every error is `{"code","message"}` with one of
  * these codes and its HTTP status.
  */
 export const API_ERRORS = {
   SA_BAD_REQUEST: 400,
+  SA_UNAUTHORIZED: 401,
+  SA_MUTATIONS_OFF: 403,
   SA_POD_NOT_FOUND: 404,
   SA_NOT_FOUND: 404,
   SA_STORE_UNAVAILABLE: 503,
@@ -28,3 +32,10 @@ export const ERROR_SCHEMA = {
 /** Kubernetes object names (DNS-1123 subdomains for pods, labels for namespaces and containers). */
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
+
+/** The database, or the 503 that says it is not there. */
+export function requireStore(store: () => SyscallStore | null): SyscallStore {
+  const s = store();
+  if (s === null) throw new ApiError('SA_STORE_UNAVAILABLE', 'the database is not available; see /readyz and the daemon\'s log');
+  return s;
+}

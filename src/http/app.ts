@@ -2,6 +2,9 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError } from './api-errors.js';
+import swagger from '@fastify/swagger';
+import { forgetPodRoute } from './routes/forget-pod-route.js';
+import { nodeRoutes } from './routes/node-routes.js';
 import { podsRoutes } from './routes/pods-routes.js';
 
 /**
@@ -26,6 +29,8 @@ export function buildApp(options: {
   status: DaemonStatus;
   /** the database, once open (null while it is not) */
   store?: () => SyscallStore | null;
+  /** the bearer token for mutating routes; null: they are off */
+  token?: string | null;
   logger?: FastifyServerOptions['logger'];
 }): FastifyInstance {
   const app = Fastify({
@@ -47,7 +52,16 @@ export function buildApp(options: {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'SA_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
   const store = options.store ?? (() => null);
-  podsRoutes(app, store);
+  // the OpenAPI document is generated from the same schemas that validate and serialize
+  app.register(swagger, {
+    openapi: { info: { title: 'seccomp-auditor', version: '1', description: 'Syscalls observed per pod and container, from the kernel\'s seccomp audit records.' } },
+  });
+  app.register(async (api) => {
+    podsRoutes(api, store);
+    nodeRoutes(api, store, options.status);
+    forgetPodRoute(api, store, options.token ?? null);
+    api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+  });
   app.get('/healthz', {
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
   }, async () => ({ status: 'ok' }));

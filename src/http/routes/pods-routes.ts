@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
-import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA } from '../api-errors.js';
+import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -145,11 +145,6 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   });
 }
 
-function requireStore(store: () => SyscallStore | null): SyscallStore {
-  const s = store();
-  if (s === null) throw new ApiError('SA_STORE_UNAVAILABLE', 'the database is not available; see /readyz and the daemon\'s log');
-  return s;
-}
 
 interface PodGroup { namespace: string; pod: string; podUid: string | null; workloads: StoredWorkload[] }
 

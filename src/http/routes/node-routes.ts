@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import type { SyscallStore } from '../../store/syscall-store.js';
+import { archName, syscallName } from '../../syscalls/syscall-table.js';
+import { ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import type { DaemonStatus } from '../app.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * What the node as a whole shows: records a restrictive profile blocked (violations), records
+ * no container could be found for, and the daemon's own state.
+ */
+export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | null, status: DaemonStatus): void {
+  app.get('/api/v1/violations', {
+    schema: {
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  namespace: { type: ['string', 'null'] }, pod: { type: ['string', 'null'] }, container: { type: ['string', 'null'] },
+                  workload: { type: 'string' }, syscall: { type: ['string', 'null'] }, arch: { type: ['string', 'null'] }, nr: { type: 'integer' },
+                  action: { type: 'string' }, count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async () => {
+    const s = requireStore(store);
+    const workloads = s.listWorkloads();
+    const byKey = new Map(workloads.map((w) => [w.key, w]));
+    // every action but `log` means the filter acted: what a restrictive profile blocked
+    const rows = s.syscallsOf(workloads.map((w) => w.key)).filter((r) => r.action !== 'log');
+    return {
+      items: rows.map((r) => {
+        const w = byKey.get(r.workload);
+        return {
+          namespace: w?.namespace ?? null, pod: w?.pod ?? null, container: w?.container ?? null, workload: r.workload,
+          syscall: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
+          action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
+        };
+      }),
+    };
+  });
+
+  app.get('/api/v1/unattributed', {
+    schema: {
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  comm: { type: ['string', 'null'] }, exe: { type: ['string', 'null'] }, reason: { type: 'string' },
+                  count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async () => ({
+    items: requireStore(store).unattributed().map((u) => ({ ...u, firstSeen: iso(u.firstSeen), lastSeen: iso(u.lastSeen) })),
+  }));
+
+  app.get('/api/v1/status', {
+    schema: {
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            ready: { type: 'boolean' },
+            sources: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] } } } },
+            positions: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, position: { type: 'string' }, updatedAt: { type: 'string' } } } },
+            lost: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, count: { type: 'integer' } } } },
+            databaseBytes: { type: ['integer', 'null'] },
+          },
+        },
+      },
+    },
+  }, async () => {
+    const s = store();
+    const state = status.ready();
+    return {
+      ...state,
+      positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
+      lost: s === null ? [] : s.lost(),
+      databaseBytes: s === null ? null : s.sizeBytes(),
+    };
+  });
+}
+

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
+import { buildMetrics } from './metrics/daemon-metrics.js';
 import { KmsgIngest } from './ingest/kmsg-ingest.js';
 import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
 import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
@@ -38,6 +39,8 @@ interface LineSourceHandle {
 interface RunningSource {
   name: string;
   lastError: string | null;
+  /** records read so far */
+  readonly records?: number;
   stop(): void | Promise<void>;
 }
 
@@ -71,7 +74,11 @@ export class Daemon {
   constructor(config: DaemonConfig) {
     this.#config = config;
     this.dbPath = config.dbPath;
-    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, logger: { level: config.logLevel } });
+    const metrics = buildMetrics({
+      store: () => this.#store,
+      sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
+    });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, metrics, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -216,6 +223,7 @@ export class Daemon {
     return {
       name,
       get lastError() { return source.lastError; },
+      get records() { return pipeline.stats.records; },
       stop: async () => { await source.stop(); flush(); pipeline.stop(); },
     };
   }

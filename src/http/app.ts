@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError } from './api-errors.js';
 import swagger from '@fastify/swagger';
+import type { Registry } from 'prom-client';
 import { forgetPodRoute } from './routes/forget-pod-route.js';
 import { nodeRoutes } from './routes/node-routes.js';
 import { podsRoutes } from './routes/pods-routes.js';
@@ -31,6 +32,8 @@ export function buildApp(options: {
   store?: () => SyscallStore | null;
   /** the bearer token for mutating routes; null: they are off */
   token?: string | null;
+  /** Prometheus metrics, served at /metrics */
+  metrics?: Registry;
   logger?: FastifyServerOptions['logger'];
 }): FastifyInstance {
   const app = Fastify({
@@ -62,6 +65,10 @@ export function buildApp(options: {
     forgetPodRoute(api, store, options.token ?? null);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  }
   app.get('/healthz', {
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
   }, async () => ({ status: 'ok' }));

@@ -1,0 +1,131 @@
+/**
+ * A learned seccomp profile in the OCI runtime-spec shape (what the kubelet reads from
+ * /var/lib/kubelet/seccomp/ and runc/crun load): pure, rows in → profile out.
+ */
+import type { SeccompAction } from '../types/seccomp-record.js';
+import { ARCH_NAMES, archName, seccompArchName, syscallName, type ArchName } from '../syscalls/syscall-table.js';
+
+/** A syscall row as the store returns it (StoredSyscall fits); only these fields are read. */
+export interface SyscallRow {
+  auditArch: number;
+  syscallNr: number;
+  action: SeccompAction;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export type DefaultAction = 'errno' | 'log';
+
+export interface OciSyscallRule {
+  names: string[];
+  action: 'SCMP_ACT_ALLOW';
+}
+
+export interface OciProfile {
+  defaultAction: 'SCMP_ACT_ERRNO' | 'SCMP_ACT_LOG';
+  /** only with SCMP_ACT_ERRNO: EPERM, what runc and docker's default profile return */
+  defaultErrnoRet?: number;
+  architectures: string[];
+  syscalls: OciSyscallRule[];
+}
+
+export interface ProfileExplain {
+  /** records the profile was learned from (all rows, whatever the action) */
+  records: number;
+  /** names in the allow rule */
+  syscalls: number;
+  /** ISO 8601 time of the first and last record, null without rows */
+  from: string | null;
+  to: string | null;
+  /** named syscalls seen only with a non-log action (errno, kill_*, trap, ...): one entry per action */
+  notAllowed: { name: string; arch: ArchName; action: SeccompAction }[];
+  /** numbers no table names (arch is the hex audit arch when the ABI itself is unknown) */
+  unknownNumbers: { arch: string; nr: number }[];
+}
+
+export interface BuiltProfile {
+  profile: OciProfile;
+  explain: ProfileExplain;
+}
+
+/**
+ * Actions under which the call ran: `log` is what a learning profile returns; `allow` is never
+ * logged by the kernel but would mean the same. Anything else (errno, kill_*, trap, trace,
+ * user_notif, unknown) was blocked or handed elsewhere, so seeing it alone is no reason to allow.
+ */
+const RAN: ReadonlySet<SeccompAction> = new Set<SeccompAction>(['log', 'allow']);
+
+const ARCH_ORDER: ReadonlyMap<ArchName, number> = new Map(ARCH_NAMES.map((a, i) => [a, i]));
+
+export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultAction: DefaultAction }): BuiltProfile {
+  const arches = new Set<ArchName>();
+  const allowed = new Set<string>();
+  // `${arch} ${name}` → actions seen, for the syscalls that were never seen to run
+  const blocked = new Map<string, { name: string; arch: ArchName; actions: Set<SeccompAction> }>();
+  const unknown = new Map<string, { arch: string; nr: number }>();
+  let records = 0;
+  let from = Infinity;
+  let to = -Infinity;
+
+  for (const row of rows) {
+    records += row.count;
+    if (row.firstSeen < from) from = row.firstSeen;
+    if (row.lastSeen > to) to = row.lastSeen;
+    const arch = archName(row.auditArch, row.syscallNr);
+    // every ABI seen goes in, blocked calls too: an ABI missing from `architectures` gets the
+    // runtime's bad-arch action (a kill), not defaultAction, which would break complain mode
+    if (arch !== null) arches.add(arch);
+    const name = syscallName(row.auditArch, row.syscallNr);
+    if (arch === null || name === null) {
+      const archLabel = arch ?? `0x${(row.auditArch >>> 0).toString(16).padStart(8, '0')}`;
+      unknown.set(`${archLabel} ${row.syscallNr}`, { arch: archLabel, nr: row.syscallNr });
+      continue;
+    }
+    if (RAN.has(row.action)) {
+      allowed.add(name);
+    } else {
+      const key = `${arch} ${name}`;
+      let entry = blocked.get(key);
+      if (entry === undefined) blocked.set(key, (entry = { name, arch, actions: new Set() }));
+      entry.actions.add(row.action);
+    }
+  }
+
+  const names = [...allowed].sort(compareStrings);
+  const notAllowed: ProfileExplain['notAllowed'] = [];
+  for (const { name, arch, actions } of blocked.values()) {
+    // allowed on one ABI means allowed on all: OCI names are not per-ABI
+    if (allowed.has(name)) continue;
+    for (const action of actions) notAllowed.push({ name, arch, action });
+  }
+  notAllowed.sort((a, b) => compareStrings(a.name, b.name) || archRank(a.arch) - archRank(b.arch) || compareStrings(a.action, b.action));
+
+  const profile: OciProfile = options.defaultAction === 'errno'
+    ? { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: [], syscalls: [] }
+    : { defaultAction: 'SCMP_ACT_LOG', architectures: [], syscalls: [] };
+  profile.architectures = [...arches].sort((a, b) => archRank(a) - archRank(b)).map(seccompArchName);
+  // no rule at all rather than one with no names, which runtimes reject or ignore
+  if (names.length > 0) profile.syscalls = [{ names, action: 'SCMP_ACT_ALLOW' }];
+
+  return {
+    profile,
+    explain: {
+      records,
+      syscalls: names.length,
+      from: rows.length > 0 ? new Date(from).toISOString() : null,
+      to: rows.length > 0 ? new Date(to).toISOString() : null,
+      notAllowed,
+      unknownNumbers: [...unknown.values()].sort((a, b) => compareStrings(a.arch, b.arch) || a.nr - b.nr),
+    },
+  };
+}
+
+function archRank(arch: ArchName): number {
+  return ARCH_ORDER.get(arch) ?? Number.MAX_SAFE_INTEGER;
+}
+
+/** Code-unit order, not the locale's: the same bytes on every machine. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { forgetPodRoute } from './routes/forget-pod-route.js';
 import { nodeRoutes } from './routes/node-routes.js';
 import { podsRoutes } from './routes/pods-routes.js';
+import { profileRoute } from './routes/profile-route.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -63,6 +64,7 @@ export function buildApp(options: {
     podsRoutes(api, store);
     nodeRoutes(api, store, options.status);
     forgetPodRoute(api, store, options.token ?? null);
+    profileRoute(api, store);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });
   const metrics = options.metrics;

@@ -107,3 +107,26 @@ t.test('the same through a real socket', async (t) => {
   t.equal(r.status, 200);
   t.match(await r.json(), { containers: [{ name: 'worker', syscalls: [{ name: 'exit', nr: 60 }] }] });
 });
+
+t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learned from', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const r = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx');
+  t.equal(r.statusCode, 200);
+  t.same(r.json(), {
+    defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'],
+    syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }],
+  }, 'execve was only ever denied: not allowed');
+  t.equal(r.headers['x-learned-records'], '11');
+  t.equal(r.headers['x-learned-to'], '2023-11-14T22:14:20.000Z');
+  const union = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?defaultAction=log')).json() as { defaultAction: string; syscalls: { names: string[] }[] };
+  t.equal(union.defaultAction, 'SCMP_ACT_LOG');
+  t.same(union.syscalls[0]?.names, ['epoll_wait', 'read', 'write'], 'without ?container, the union of the containers');
+  const explained = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&explain=true')).json() as { explain: { notAllowed: { name: string }[] } };
+  t.match(explained.explain.notAllowed, [{ name: 'execve', action: 'errno' }]);
+  const spo = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=spo&container=nginx');
+  t.equal(spo.headers['content-type'], 'application/yaml');
+  t.match(spo.body, /kind: SeccompProfile\n[\s\S]*name: web-7d9f8-abcde-nginx\n[\s\S]*namespace: shop\n/);
+  t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=docker')).statusCode, 400);
+  t.equal((await app.inject('/api/v1/namespaces/shop/pods/nope/profile')).statusCode, 404);
+});

@@ -1,6 +1,7 @@
 import { ABSENT, type SeccompRecordView } from '../types/seccomp-record.js';
 import { parseCgroupFile, type CgroupIdentity } from './cgroup-path.js';
 import { isProcessCreation } from './clone-syscalls.js';
+import { WaitingForks } from './waiting-forks.js';
 import type { AttributionMethod, UnattributedReason, Workload } from './workload.js';
 
 /** What the attributor needs of /proc (ProcFs implements it). */
@@ -42,20 +43,6 @@ interface PidEntry {
   checkedAt: number;
 }
 
-/** A clone/fork record waiting for its child's first record. */
-interface PendingClone {
-  workload: Workload;
-  parentPid: number;
-  /** where the parent made the call; its child runs in the same (ASLR-randomized) mapping until it execs */
-  ip: number;
-  comm: string | null;
-  exe: string | null;
-  at: number;
-}
-
-const MAX_PENDING = 4096;
-/** Two addresses this close lie in one library mapping (libc's text is a few MiB). */
-const SAME_MAPPING = 1 << 24;
 const PRUNE_EVERY_MS = 10_000;
 /** Pids not seen for this long whose process is gone are forgotten. */
 const PRUNE_IDLE_MS = 60_000;
@@ -87,12 +74,11 @@ export class Attributor {
   readonly #proc: ProcReader;
   readonly #names: ContainerNames | undefined;
   readonly #verifyEveryMs: number;
-  readonly #lineageWindowMs: number;
   readonly #namesRetryMs: number;
   readonly #pids = new Map<number, PidEntry>();
   readonly #workloads = new Map<string, Workload>();
   readonly #labels = new Map<string, Workload>();
-  #pending: PendingClone[] = [];
+  readonly #forks: WaitingForks;
   #now = 0;
   #prunedAt = 0;
 
@@ -100,7 +86,7 @@ export class Attributor {
     this.#proc = options.proc;
     this.#names = options.names;
     this.#verifyEveryMs = options.verifyEveryMs ?? 1000;
-    this.#lineageWindowMs = options.lineageWindowMs ?? 1000;
+    this.#forks = new WaitingForks({ windowMs: options.lineageWindowMs ?? 1000 });
     this.#namesRetryMs = options.namesRetryMs ?? 1000;
   }
 
@@ -110,7 +96,7 @@ export class Attributor {
    */
   advance(now: number): void {
     this.#now = now;
-    if (this.#pending.length > 0) this.#rescanWaiting();
+    if (this.#forks.size > 0) this.#rescanWaiting();
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       this.prune(PRUNE_IDLE_MS);
@@ -131,7 +117,7 @@ export class Attributor {
       const method = entry.via ?? 'cache';
       entry.via = null;
       if (entry.parentPid !== undefined) {
-        this.#settleClone(entry.parentPid);
+        this.#forks.settle(entry.parentPid);
         entry.parentPid = undefined;
       }
       this.method = method;
@@ -167,7 +153,7 @@ export class Attributor {
     const workload = content === null ? null : this.#workloadOf(parseCgroupFile(content));
     if (workload !== null) {
       this.#pids.set(pid, { workload, via: null, startTime: startTime!, checkedAt: this.#now });
-      this.#settleClone(stat!.ppid);
+      this.#forks.settle(stat!.ppid);
       const subj = rec.subj();
       if (subj !== null && isMcsLabel(subj)) this.#labels.set(subj, workload);
       return this.#hit('proc', workload);
@@ -178,10 +164,10 @@ export class Attributor {
     const parentEntry = stat === null ? undefined : this.#pids.get(stat.ppid);
     if (parentEntry !== undefined) {
       this.#pids.set(pid, { workload: parentEntry.workload, via: null, startTime: known, checkedAt: this.#now });
-      this.#settleClone(stat!.ppid);
+      this.#forks.settle(stat!.ppid);
       return this.#hit('lineage', parentEntry.workload);
     }
-    const parent = this.#consumeClone(rec);
+    const parent = this.#forks.parentOf(rec, this.#now);
     if (parent !== null) {
       this.#pids.set(pid, { workload: parent, via: null, startTime: known, checkedAt: this.#now });
       return this.#hit('lineage', parent);
@@ -212,16 +198,10 @@ export class Attributor {
   /**
    * A fork-like call from a known process: its child is in the same container. The parent is
    * usually alive (it waits for the child), so its children list names the child right now,
-   * often before the child exits; the pending entry is the fallback for children already gone.
+   * often before the child exits; its waiting fork is the fallback for a child already gone.
    */
   #expectChild(rec: SeccompRecordView, workload: Workload, entry: PidEntry | undefined): void {
-    // Every clone waits for one child; every child found (now, or later through /proc) settles
-    // one wait of its parent, so what stays waiting is exactly the clones whose children have
-    // not been seen: the only candidates for a child that is gone before it could be looked up.
-    // full (a flood of forks whose children never showed): drop the older half at once, not one
-    // entry per fork, which would make each fork cost the whole list
-    if (this.#pending.length >= MAX_PENDING) this.#pending.splice(0, MAX_PENDING / 2);
-    this.#pending.push({ workload, parentPid: rec.pid, ip: ipOf(rec), comm: rec.comm(), exe: rec.exe(), at: this.#now });
+    this.#forks.add(rec, workload, this.#now);
     const parent = entry ?? this.#pids.get(rec.pid);
     // a parent that is gone (records arrive late) or has no children list is not asked per fork
     if (parent === undefined || (parent.children !== false && parent.startTime !== ABSENT)) {
@@ -230,61 +210,20 @@ export class Attributor {
   }
 
   /**
-   * The workload of the waiting clone that made `rec`'s process, a child that is already gone.
-   * Until it execs, a child runs its parent's image in its parent's address space: same comm and
-   * exe, and syscalls from the same libc mapping, whose place ASLR draws anew for every exec'd
-   * process. So a waiting clone whose call came from near the child's first `ip=` is its parent
-   * even when other containers run the same image; among such (or, without ASLR or an ip, among
-   * all of the same image) the latest wins, since a child's first records follow its parent's
-   * fork.
-   */
-  #consumeClone(rec: SeccompRecordView): Workload | null {
-    const pending = this.#pending;
-    if (pending.length === 0) return null;
-    const horizon = this.#now - this.#lineageWindowMs;
-    let expired = 0;
-    while (expired < pending.length && pending[expired]!.at < horizon) expired++;
-    if (expired > 0) pending.splice(0, expired);
-    const comm = rec.comm();
-    const exe = rec.exe();
-    const ip = ipOf(rec);
-    let near = -1, any = -1;
-    for (let i = pending.length - 1; i >= 0; i--) {
-      const c = pending[i]!;
-      if (c.parentPid === rec.pid || c.comm !== comm || c.exe !== exe) continue;
-      if (any < 0) any = i;
-      if (ip >= 0 && c.ip >= 0 && Math.abs(c.ip - ip) < SAME_MAPPING) { near = i; break; }
-    }
-    // with both addresses known and far apart, the candidates run in other address spaces
-    const chosen = near >= 0 ? near : ip < 0 || pending[any]?.ip === -1 ? any : -1;
-    if (chosen < 0) return null;
-    const { workload, parentPid } = pending[chosen]!;
-    // a parent's forks and its children's first records come in the same order
-    this.#settleClone(parentPid);
-    return workload;
-  }
-
-  /**
    * Looks again at the children of parents whose fork has not shown its child yet: a fork's
    * record is written before the child exists, so the first look often comes too early, and a
    * child that has exited is still listed until its parent reaps it.
    */
   #rescanWaiting(): void {
-    const pending = this.#pending;
-    const parents = new Set<number>();
-    for (let i = 0; i < pending.length && parents.size < RESCAN_BUDGET; i++) parents.add(pending[i]!.parentPid);
-    for (const parent of parents) {
-      const c = pending.find((p) => p.parentPid === parent);
-      if (c !== undefined) this.#adoptChildren(parent, c.workload);
-    }
+    for (const { parentPid, workload } of this.#forks.parents(RESCAN_BUDGET)) this.#adoptChildren(parentPid, workload);
   }
 
   /**
    * Children of `parentPid` not known yet are in its container. A known pid counts only with the
    * same start time: pids are reused quickly (pid_max is often 32768), and an entry left by an
-   * earlier process with the same pid must not stand for the new one.
+   * earlier process with the same pid must not stand for the new one. False when the parent's
+   * children list cannot be read.
    */
-  /** False when the parent's children list cannot be read. */
   #adoptChildren(parentPid: number, workload: Workload): boolean {
     const children = this.#proc.readChildren(parentPid);
     if (children === null) return false;
@@ -298,17 +237,6 @@ export class Attributor {
       this.#pids.set(child, { workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
     }
     return true;
-  }
-
-  /** One child of `parentPid` has been seen: its parent's oldest wait is over. */
-  #settleClone(parentPid: number): void {
-    const pending = this.#pending;
-    for (let i = 0; i < pending.length; i++) {
-      if (pending[i]!.parentPid === parentPid) {
-        pending.splice(i, 1);
-        return;
-      }
-    }
   }
 
   #workloadOf(id: CgroupIdentity): Workload | null {
@@ -353,12 +281,6 @@ export class Attributor {
       if (this.#now - entry.checkedAt > idleMs && this.#proc.readStartTime(pid) !== entry.startTime) this.#pids.delete(pid);
     }
   }
-}
-
-/** The record's instruction pointer, or -1. Numbers hold user-space addresses (< 2^47) exactly. */
-function ipOf(rec: SeccompRecordView): number {
-  const ip = rec.ip();
-  return ip === null ? -1 : Number.parseInt(ip, 16);
 }
 
 /** `...:s0:c19,c27`: an MCS category pair, which CRI-O assigns per container. */

@@ -130,3 +130,26 @@ t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learn
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=docker')).statusCode, 400);
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/nope/profile')).statusCode, 404);
 });
+
+t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', async (t) => {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-api-'), 'wl.db') });
+  const a = containerKey(11), b = containerKey(12), other = containerKey(13);
+  store.commitBatch({
+    workloads: [
+      workload(a, { namespace: 'shop', pod: 'web-7d9f8b6c4-x2k4p', container: 'nginx' }),
+      workload(b, { namespace: 'shop', pod: 'web-7d9f8b6c4-bz5wq', container: 'nginx' }),
+      workload(other, { namespace: 'shop', pod: 'webhook-0', container: 'hook' }),
+    ],
+    syscalls: [syscall(a, 0), syscall(b, 1), syscall(other, 2)],
+    executables: [], unattributed: [], lost: [], positions: [],
+  });
+  const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store });
+  t.teardown(async () => { await app.close(); store.close(); });
+  const r = await app.inject('/api/v1/namespaces/shop/workloads/web/profile');
+  t.equal(r.statusCode, 200);
+  t.same((r.json() as { syscalls: { names: string[] }[] }).syscalls[0]?.names, ['read', 'write'], 'both replicas, not webhook-0');
+  t.same(((await app.inject('/api/v1/namespaces/shop/workloads/webhook/profile')).json() as { syscalls: { names: string[] }[] }).syscalls[0]?.names, ['open']);
+  const none = await app.inject('/api/v1/namespaces/shop/workloads/api/profile');
+  t.equal(none.statusCode, 404);
+  t.match(none.json(), { code: 'SA_NOT_FOUND' });
+});

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { buildOciProfile } from '../../profile/oci-profile.js';
 import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
-import type { SyscallStore } from '../../store/syscall-store.js';
+import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
+import { workloadNameOf } from '../../profile/workload-name.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 
 /**
@@ -10,51 +11,65 @@ import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore 
  * as a Security Profiles Operator object. How much it was learned from comes in headers
  * (X-Learned-Records, X-Learned-From, X-Learned-To), or with ?explain=1 beside the profile.
  */
+const NAME_PARAMS = {
+  type: 'object',
+  properties: {
+    namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
+    pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+    name: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+  },
+} as const;
+
+const PROFILE_QUERY = {
+  type: 'object',
+  properties: {
+    container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
+    format: { type: 'string', enum: ['oci', 'spo'], default: 'oci' },
+    defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
+    explain: { type: 'boolean' },
+  },
+  additionalProperties: false,
+} as const;
+
+interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; explain?: boolean }
+
 export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
-  app.get<{
-    Params: { namespace: string; pod: string };
-    Querystring: { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; explain?: boolean };
-  }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
-    schema: {
-      params: {
-        type: 'object',
-        properties: {
-          namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-          pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
-        },
-        required: ['namespace', 'pod'],
-      },
-      querystring: {
-        type: 'object',
-        properties: {
-          container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-          format: { type: 'string', enum: ['oci', 'spo'], default: 'oci' },
-          defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
-          explain: { type: 'boolean' },
-        },
-        additionalProperties: false,
-      },
-      response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA },
-    },
+  app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
+    schema: { params: { ...NAME_PARAMS, required: ['namespace', 'pod'] }, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
   }, async (req, reply) => {
     const { namespace, pod } = req.params;
-    const { container, format, defaultAction, explain } = req.query;
-    const s = requireStore(store);
-    let workloads = s.workloadsOfPod(namespace, pod);
+    const workloads = requireStore(store).workloadsOfPod(namespace, pod);
     if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
-    if (container !== undefined) {
-      workloads = workloads.filter((w) => w.container === container);
-      if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `pod ${namespace}/${pod} has no container ${container} in the observations`);
-    }
-    const built = buildOciProfile(s.syscallsOf(workloads.map((w) => w.key)), { defaultAction });
-    reply.header('X-Learned-Records', String(built.explain.records));
-    if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
-    if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);
-    if (format === 'spo') {
-      const yaml = formatSpoYaml(toSpoProfile(built.profile, { name: container === undefined ? pod : `${pod}-${container}`, namespace }));
-      if (explain) return reply.type('application/json').send({ profile: yaml, explain: built.explain });
-      return reply.type('application/yaml').send(yaml);
-    }
-    return reply.type('application/json').send(explain ? { profile: built.profile, explain: built.explain } : built.profile);
+    return sendProfile(reply, requireStore(store), workloads, req.query, namespace, pod, `pod ${namespace}/${pod}`);
   });
+
+  // the union over every pod of a workload, as its pods' names tell (ReplicaSet hash and pod
+  // suffix, or a StatefulSet ordinal, stripped)
+  app.get<{ Params: { namespace: string; name: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/workloads/:name/profile', {
+    schema: { params: { ...NAME_PARAMS, required: ['namespace', 'name'] }, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
+  }, async (req, reply) => {
+    const { namespace, name } = req.params;
+    const s = requireStore(store);
+    const workloads = s.listWorkloads({ namespace }).filter((w) => w.pod !== null && workloadNameOf(w.pod) === name);
+    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods named ${name}-...)`);
+    return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`);
+  });
+}
+
+async function sendProfile(
+  reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string,
+): Promise<FastifyReply> {
+  const { container, format, defaultAction, explain } = query;
+  const workloads = container === undefined ? all : all.filter((w) => w.container === container);
+  if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
+  const built = buildOciProfile(s.syscallsOf(workloads.map((w) => w.key)), { defaultAction });
+  reply.header('X-Learned-Records', String(built.explain.records));
+  if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
+  if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);
+  if (format === 'spo') {
+    const yaml = formatSpoYaml(toSpoProfile(built.profile, { name: container === undefined ? name : `${name}-${container}`, namespace }));
+    if (explain) return reply.type('application/json').send({ profile: yaml, explain: built.explain });
+    return reply.type('application/yaml').send(yaml);
+  }
+  return reply.type('application/json').send(explain ? { profile: built.profile, explain: built.explain } : built.profile);
 }

@@ -153,3 +153,27 @@ t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', 
   t.equal(none.statusCode, 404);
   t.match(none.json(), { code: 'SA_NOT_FOUND' });
 });
+
+t.test('POST .../profile/diff: what a profile would block, and what it allows that nobody used', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const url = '/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile/diff?container=nginx';
+  const r = await app.inject({ method: 'POST', url, payload: {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    syscalls: [
+      { names: ['read', 'openat', 'close'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['ioctl'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 21505, op: 'SCMP_CMP_EQ' }] },
+    ],
+  } });
+  t.equal(r.statusCode, 200);
+  t.same(r.json(), {
+    wouldBlock: [{ name: 'write', count: 3, lastSeen: '1970-01-01T00:00:01.000Z' }],
+    neverObserved: ['close', 'openat'],
+    conditional: ['ioctl'],
+  }, 'execve was only ever denied, so it is not something the profile would newly block');
+  const complain = (await app.inject({ method: 'POST', url, payload: { defaultAction: 'SCMP_ACT_LOG', syscalls: [{ names: ['write'], action: 'SCMP_ACT_ERRNO' }] } })).json() as { wouldBlock: { name: string }[] };
+  t.same(complain.wouldBlock.map((w) => w.name), ['write'], 'an explicit block under a permissive default');
+  t.equal((await app.inject({ method: 'POST', url, payload: { syscalls: [] } })).statusCode, 400, 'defaultAction is required');
+  t.equal((await app.inject({ method: 'POST', url, payload: 'not json', headers: { 'content-type': 'application/json' } })).statusCode, 400);
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/namespaces/shop/pods/nope/profile/diff', payload: { defaultAction: 'SCMP_ACT_ERRNO' } })).statusCode, 404);
+});

@@ -3,6 +3,7 @@ import { buildOciProfile } from '../../profile/oci-profile.js';
 import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { workloadNameOf } from '../../profile/workload-name.js';
+import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 
 /**
@@ -41,6 +42,53 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     const workloads = requireStore(store).workloadsOfPod(namespace, pod);
     if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
     return sendProfile(reply, requireStore(store), workloads, req.query, namespace, pod, `pod ${namespace}/${pod}`);
+  });
+
+  app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
+    schema: {
+      params: { ...NAME_PARAMS, required: ['namespace', 'pod'] },
+      querystring: { type: 'object', properties: { container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 } }, additionalProperties: false },
+      body: {
+        type: 'object',
+        properties: {
+          defaultAction: { type: 'string', pattern: '^SCMP_ACT_[A-Z_]+$' },
+          syscalls: {
+            type: 'array', maxItems: 10000,
+            items: {
+              type: 'object',
+              properties: {
+                names: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 2000 },
+                name: { type: 'string', maxLength: 64 },
+                action: { type: 'string', pattern: '^SCMP_ACT_[A-Z_]+$' },
+                args: { type: 'array' },
+              },
+              required: ['action'],
+            },
+          },
+        },
+        required: ['defaultAction'],
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            wouldBlock: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, lastSeen: { type: 'string' } } } },
+            neverObserved: { type: 'array', items: { type: 'string' } },
+            conditional: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        '4xx': ERROR_SCHEMA,
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async (req) => {
+    const { namespace, pod } = req.params;
+    const s = requireStore(store);
+    let workloads = s.workloadsOfPod(namespace, pod);
+    if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
+    if (req.query.container !== undefined) workloads = workloads.filter((w) => w.container === req.query.container);
+    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `pod ${namespace}/${pod} has no container ${req.query.container} in the observations`);
+    return diffProfile(req.body, s.syscallsOf(workloads.map((w) => w.key)));
   });
 
   // the union over every pod of a workload, as its pods' names tell (ReplicaSet hash and pod

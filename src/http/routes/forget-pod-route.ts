@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SyscallStore } from '../../store/syscall-store.js';
-import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { POD_PARAMS } from '../pod-lookup.js';
 
 /**
  * DELETE /api/v1/namespaces/{namespace}/pods/{pod}: forget a pod's observations, to learn it
@@ -11,14 +12,7 @@ import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore 
 export function forgetPodRoute(app: FastifyInstance, store: () => SyscallStore | null, token: string | null): void {
   app.delete<{ Params: { namespace: string; pod: string } }>('/api/v1/namespaces/:namespace/pods/:pod', {
     schema: {
-      params: {
-        type: 'object',
-        properties: {
-          namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-          pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
-        },
-        required: ['namespace', 'pod'],
-      },
+      params: POD_PARAMS,
       response: {
         200: { type: 'object', properties: { namespace: { type: 'string' }, pod: { type: 'string' }, forgotten: { type: 'integer' } } },
         '4xx': ERROR_SCHEMA,

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
-import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -89,19 +90,8 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
 
   app.get<{ Params: { namespace: string; pod: string }; Querystring: { container?: string } }>('/api/v1/namespaces/:namespace/pods/:pod/syscalls', {
     schema: {
-      params: {
-        type: 'object',
-        properties: {
-          namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-          pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
-        },
-        required: ['namespace', 'pod'],
-      },
-      querystring: {
-        type: 'object',
-        properties: { container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 } },
-        additionalProperties: false,
-      },
+      params: POD_PARAMS,
+      querystring: { type: 'object', properties: { container: CONTAINER_QUERY_PROPERTY }, additionalProperties: false },
       response: {
         200: {
           type: 'object',
@@ -124,12 +114,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   }, async (req) => {
     const { namespace, pod } = req.params;
     const s = requireStore(store);
-    let workloads = s.workloadsOfPod(namespace, pod);
-    if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
-    if (req.query.container !== undefined) {
-      workloads = workloads.filter((w) => w.container === req.query.container);
-      if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `pod ${namespace}/${pod} has no container ${req.query.container} in the observations`);
-    }
+    const workloads = podWorkloads(s, namespace, pod, req.query.container);
     const rows = s.syscallsOf(workloads.map((w) => w.key));
     return {
       namespace, pod,

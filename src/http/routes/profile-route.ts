@@ -5,6 +5,7 @@ import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js'
 import { workloadNameOf } from '../../profile/workload-name.js';
 import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
 
 /**
  * GET /api/v1/namespaces/{namespace}/pods/{pod}/profile: the profile learned for a pod (the union
@@ -12,19 +13,19 @@ import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore 
  * as a Security Profiles Operator object. How much it was learned from comes in headers
  * (X-Learned-Records, X-Learned-From, X-Learned-To), or with ?explain=1 beside the profile.
  */
-const NAME_PARAMS = {
+const WORKLOAD_PARAMS = {
   type: 'object',
   properties: {
     namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-    pod: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
     name: { type: 'string', pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
   },
+  required: ['namespace', 'name'],
 } as const;
 
 const PROFILE_QUERY = {
   type: 'object',
   properties: {
-    container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
+    container: CONTAINER_QUERY_PROPERTY,
     format: { type: 'string', enum: ['oci', 'spo'], default: 'oci' },
     defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
     explain: { type: 'boolean' },
@@ -36,18 +37,17 @@ interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultActio
 
 export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
   app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
-    schema: { params: { ...NAME_PARAMS, required: ['namespace', 'pod'] }, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
+    schema: { params: POD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
   }, async (req, reply) => {
     const { namespace, pod } = req.params;
-    const workloads = requireStore(store).workloadsOfPod(namespace, pod);
-    if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
-    return sendProfile(reply, requireStore(store), workloads, req.query, namespace, pod, `pod ${namespace}/${pod}`);
+    const s = requireStore(store);
+    return sendProfile(reply, s, podWorkloads(s, namespace, pod), req.query, namespace, pod, `pod ${namespace}/${pod}`);
   });
 
   app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
     schema: {
-      params: { ...NAME_PARAMS, required: ['namespace', 'pod'] },
-      querystring: { type: 'object', properties: { container: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 } }, additionalProperties: false },
+      params: POD_PARAMS,
+      querystring: { type: 'object', properties: { container: CONTAINER_QUERY_PROPERTY }, additionalProperties: false },
       body: {
         type: 'object',
         properties: {
@@ -84,17 +84,14 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
   }, async (req) => {
     const { namespace, pod } = req.params;
     const s = requireStore(store);
-    let workloads = s.workloadsOfPod(namespace, pod);
-    if (workloads.length === 0) throw new ApiError('SA_POD_NOT_FOUND', `no observations for pod ${namespace}/${pod}`);
-    if (req.query.container !== undefined) workloads = workloads.filter((w) => w.container === req.query.container);
-    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `pod ${namespace}/${pod} has no container ${req.query.container} in the observations`);
+    const workloads = podWorkloads(s, namespace, pod, req.query.container);
     return diffProfile(req.body, s.syscallsOf(workloads.map((w) => w.key)));
   });
 
   // the union over every pod of a workload, as its pods' names tell (ReplicaSet hash and pod
   // suffix, or a StatefulSet ordinal, stripped)
   app.get<{ Params: { namespace: string; name: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/workloads/:name/profile', {
-    schema: { params: { ...NAME_PARAMS, required: ['namespace', 'name'] }, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
+    schema: { params: WORKLOAD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
   }, async (req, reply) => {
     const { namespace, name } = req.params;
     const s = requireStore(store);

@@ -25,6 +25,8 @@ export interface DaemonConfig {
   retentionMs: number;
   /** bearer token for the API's mutating routes; null: they are off */
   token?: string | null;
+  /** the read routes need the token too */
+  protectReads?: boolean;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -78,7 +80,7 @@ export class Daemon {
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, metrics, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, metrics, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),

@@ -41,6 +41,10 @@ const OPTIONS = {
     type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_TOKEN_FILE',
     description: 'file holding the bearer token for mutating API routes (DELETE); without it they are off',
   },
+  'protect-reads': {
+    type: 'boolean', env: 'SECCOMP_AUDITOR_PROTECT_READS',
+    description: 'the read routes of /api/v1 need the bearer token too (health, readiness and /metrics stay open)',
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -74,6 +78,7 @@ ${formatOptions(OPTIONS)}
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
     const retentionMs = parseDuration(values.retention!);
+    if (values['protect-reads'] && values['token-file'] === undefined) throw new UsageError('--protect-reads needs --token-file: the token the read routes will ask for');
     let token: string | null = null;
     if (values['token-file'] !== undefined) {
       try {
@@ -90,7 +95,7 @@ ${formatOptions(OPTIONS)}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath(), retentionMs, token,
+      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'],
     });
     try {
       await daemon.start();

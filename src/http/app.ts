@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError } from './api-errors.js';
+import { authorize } from './bearer-token.js';
 import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
 import { forgetPodRoute } from './routes/forget-pod-route.js';
@@ -33,6 +34,8 @@ export function buildApp(options: {
   store?: () => SyscallStore | null;
   /** the bearer token for mutating routes; null: they are off */
   token?: string | null;
+  /** read routes need the token too */
+  protectReads?: boolean;
   /** Prometheus metrics, served at /metrics */
   metrics?: Registry;
   logger?: FastifyServerOptions['logger'];
@@ -60,10 +63,14 @@ export function buildApp(options: {
   app.register(swagger, {
     openapi: { info: { title: 'seccomp-auditor', version: '1', description: 'Syscalls observed per pod and container, from the kernel\'s seccomp audit records.' } },
   });
+  const token = options.token ?? null;
+  if (options.protectReads === true && token === null) throw new Error('protecting the read routes needs a token (--token-file)');
   app.register(async (api) => {
+    // with protectReads, every API route of this scope asks for the token (DELETE does anyway)
+    if (options.protectReads === true) api.addHook('onRequest', async (req) => authorize(req, token));
     podsRoutes(api, store);
     nodeRoutes(api, store, options.status);
-    forgetPodRoute(api, store, options.token ?? null);
+    forgetPodRoute(api, store, token);
     profileRoute(api, store);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });

@@ -78,6 +78,9 @@ t.test('run: bad flags are usage errors that say what to do', async (t) => {
   t.match(source.stderr, /unknown source 'tape'/);
   const envSource = await runCli(['run'], '', { SECCOMP_AUDITOR_SOURCE: 'bogus' });
   t.match(envSource.stderr, /unknown source 'bogus'/, 'flags come from the environment too');
+  const reads = await runCli(['run', '--protect-reads', '--source', 'none']);
+  t.equal(reads.code, 2);
+  t.match(reads.stderr, /--protect-reads needs --token-file/);
 });
 
 t.test('run: a port in use is a clear error', async (t) => {

@@ -77,3 +77,14 @@ t.test('the OpenAPI document comes from the route schemas', async (t) => {
   t.match(params.find((p) => p.name === 'pod')?.schema, { pattern: /\^\[a-z0-9\]/ }, 'with the same validation the route applies');
   t.notOk(doc.paths['/openapi.json'], 'the document itself is not an API route');
 });
+
+t.test('with protectReads the read routes need the token; probes and metrics stay open', async (t) => {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-api-'), 'p.db') });
+  const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store, token: TOKEN, protectReads: true });
+  t.teardown(async () => { await app.close(); store.close(); });
+  t.equal((await app.inject('/api/v1/pods')).statusCode, 401);
+  t.equal((await app.inject({ url: '/api/v1/pods', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode, 200);
+  t.equal((await app.inject('/healthz')).statusCode, 200);
+  t.equal((await app.inject('/readyz')).statusCode, 200);
+  t.throws(() => buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, protectReads: true }), /needs a token/);
+});

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { authorize } from '../bearer-token.js';
 import type { SyscallStore } from '../../store/syscall-store.js';
 import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { POD_PARAMS } from '../pod-lookup.js';
@@ -27,12 +27,4 @@ export function forgetPodRoute(app: FastifyInstance, store: () => SyscallStore |
     app.log.info({ event: 'pod_forgotten', namespace, pod, containers: forgotten }, `forgot ${namespace}/${pod}`);
     return { namespace, pod, forgotten };
   });
-}
-
-function authorize(req: FastifyRequest, token: string | null): void {
-  if (token === null) throw new ApiError('SA_MUTATIONS_OFF', 'mutating routes are off: start the daemon with --token-file to enable them');
-  const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  const a = Buffer.from(given), b = Buffer.from(token);
-  // compared in constant time, so the answer's timing does not reveal the token
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new ApiError('SA_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token from --token-file>)');
 }

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
-import { buildMetrics } from './metrics/daemon-metrics.js';
+import { buildMetrics, type DaemonMetrics } from './metrics/daemon-metrics.js';
 import { KmsgIngest } from './ingest/kmsg-ingest.js';
 import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
 import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
@@ -71,16 +71,17 @@ export class Daemon {
   #store: SyscallStore | null = null;
   #storeError: string | null = null;
   readonly #pending: FlushBatch[] = [];
+  readonly #metrics: DaemonMetrics;
   #timers: NodeJS.Timeout[] = [];
 
   constructor(config: DaemonConfig) {
     this.#config = config;
     this.dbPath = config.dbPath;
-    const metrics = buildMetrics({
+    this.#metrics = buildMetrics({
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, metrics, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -244,7 +245,9 @@ export class Daemon {
     }
     while (this.#pending.length > 0) {
       try {
+        const started = process.hrtime.bigint();
         store.commitBatch(this.#pending[0]!);
+        this.#metrics.observeCommit(Number(process.hrtime.bigint() - started) / 1e9);
       } catch (err) {
         const error = (err as Error).message;
         if (error !== this.#storeError) this.log.error({ event: 'commit_failed', db: this.#config.dbPath, error }, 'cannot commit to the database; keeping the data in memory and retrying');

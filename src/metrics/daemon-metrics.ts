@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyscallStore } from '../store/syscall-store.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
@@ -16,8 +16,18 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
  * the sources are read when Prometheus scrapes (collect), so nothing is counted twice and a pod
  * that was forgotten or pruned disappears from the series.
  */
-export function buildMetrics(from: MetricsSources): Registry {
+export interface DaemonMetrics {
+  registry: Registry;
+  /** one database commit took this long */
+  observeCommit(seconds: number): void;
+}
+
+export function buildMetrics(from: MetricsSources): DaemonMetrics {
   const registry = new Registry();
+  const commits = new Histogram({
+    name: 'seccomp_auditor_db_commit_seconds', help: 'Time one batch commit to the database took, in seconds.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'seccomp_auditor_build_info', help: 'Version of seccomp-auditor that runs, as a label; always 1.',
@@ -76,5 +86,5 @@ export function buildMetrics(from: MetricsSources): Registry {
       if (s !== null) this.set(s.sizeBytes());
     },
   });
-  return registry;
+  return { registry, observeCommit: (seconds) => commits.observe(seconds) };
 }

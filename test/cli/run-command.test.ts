@@ -51,7 +51,7 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
 
   // the same record, as Prometheus sees it (once the batch reached the database)
   let metrics = '';
-  for (let i = 0; i < 40 && !/seccomp_auditor_records_read_total\{source="stdin"\} 1/.test(metrics); i++) {
+  for (let i = 0; i < 60 && !(/seccomp_auditor_records_read_total\{source="stdin"\} 1/.test(metrics) && /seccomp_auditor_db_commit_seconds_count [1-9]/.test(metrics)); i++) {
     await new Promise((r) => setTimeout(r, 50));
     metrics = await (await fetch(`${base}/metrics`)).text();
   }
@@ -59,6 +59,7 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
   t.match(metrics, /seccomp_auditor_source_up\{source="stdin"\} 1\n/);
   t.match(metrics, /seccomp_auditor_build_info\{version="\d+\.\d+\.\d+"\} 1\n/);
   t.match(metrics, /seccomp_auditor_database_bytes \d+\n/);
+  t.match(metrics, /seccomp_auditor_db_commit_seconds_count [1-9]\d*\n/, 'the batch commit was timed');
   t.match(metrics, /process_cpu_user_seconds_total/, 'the default process metrics');
   t.match(metrics, /# HELP seccomp_auditor_records_lost_total Records the sources say were lost/);
 

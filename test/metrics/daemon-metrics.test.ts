@@ -18,12 +18,16 @@ t.test('metrics read the database and the sources at scrape time', async (t) => 
     positions: [],
   });
   let records = 10;
-  const registry = buildMetrics({ store: () => store, sources: () => [{ name: 'kmsg', records, ok: true }] });
+  const metrics = buildMetrics({ store: () => store, sources: () => [{ name: 'kmsg', records, ok: true }] });
+  const registry = metrics.registry;
+  metrics.observeCommit(0.003);
   const first = await registry.metrics();
   t.match(first, /seccomp_auditor_records_read_total\{source="kmsg"\} 10\n/);
   t.match(first, /seccomp_auditor_records_lost_total\{source="kmsg",reason="overwritten"\} 7\n/);
   t.match(first, /seccomp_auditor_unattributed_records_total\{reason="exited"\} 3\n/);
   t.match(first, /seccomp_auditor_container_syscalls\{namespace="shop",pod="web-1",container="nginx"\} 2\n/);
+  t.match(first, /seccomp_auditor_db_commit_seconds_bucket\{le="0.005"\} 1\n/);
+  t.match(first, /seccomp_auditor_db_commit_seconds_count 1\n/);
   records = 25;
   store.deletePod('shop', 'web-1');
   const second = await registry.metrics();

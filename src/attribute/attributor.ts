@@ -110,7 +110,8 @@ export class Attributor {
   /** The workload of `rec`, or null (then `reason` says why). */
   attribute(rec: SeccompRecordView): Workload | null {
     const pid = rec.pid;
-    if (pid === ABSENT) return this.#unattributed('no-pid');
+    // pid 0 (an idle task) or a negative one names no process /proc could tell about
+    if (pid <= 0) return this.#unattributed('no-pid');
     let workload: Workload | null;
     const entry = this.#pids.get(pid);
     if (entry !== undefined && this.#now - entry.checkedAt < this.#verifyEveryMs) {

@@ -27,7 +27,7 @@ export type UnattributedReason =
   | 'exited'
   /** /proc has the process, but its cgroup names neither a container nor a unit */
   | 'no-cgroup-identity'
-  /** the record carries no pid */
+  /** the record carries no pid, or pid 0 */
   | 'no-pid'
   /** reading /proc failed in a way that is not the process being gone (see the log) */
   | 'proc-error';

@@ -113,7 +113,7 @@ export class RecordPipeline implements LineSink {
   }
 
   onLine(buf: Buffer, start: number, end: number): void {
-    this.parser.parseLine(buf.subarray(start, end), 0, end - start, ++this.#lineNo);
+    this.parser.parseLine(buf, start, end, ++this.#lineNo);
   }
 
   onBatchEnd(): void {

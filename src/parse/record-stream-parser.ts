@@ -47,15 +47,7 @@ export class RecordStreamParser {
     return this.#lines.stats;
   }
 
-  /** Line number of the last complete line handed to the parser. */
-  get lineNo(): number {
-    return this.#lineNo;
-  }
 
-  /** Bytes of an unfinished last line held back until its newline (or `end()`) arrives. */
-  get pendingBytes(): number {
-    return this.#carry?.length ?? 0;
-  }
 
   push(chunk: Buffer): void {
     let pos = 0;
@@ -108,7 +100,7 @@ export class RecordStreamParser {
             lines.parseMarked(chunk, pos, end, kind, eq - 4, n);
             this.#guess = eq - pos;
           }
-          else if (chunk[pos] === LBRACE) lines.parseLine(chunk.subarray(pos, end), 0, end - pos, n);
+          else if (chunk[pos] === LBRACE) lines.parseLine(chunk, pos, end, n);
           else { lines.stats.lines++; lines.stats.skipped++; }
           hit = -1;
           pos = nl + 1;
@@ -124,8 +116,8 @@ export class RecordStreamParser {
         lines.stats.lines++;
         lines.stats.skipped++;
       } else {
-        // a rarer form (journald, signals): search its markers within the line only
-        lines.parseLine(chunk.subarray(pos, end), 0, end - pos, n);
+        // a rarer form (journald, signals): the line parser searches its markers within the line
+        lines.parseLine(chunk, pos, end, n);
         hit = -1;
       }
       pos = nl + 1;

@@ -1,7 +1,7 @@
 import { ABSENT } from '../types/seccomp-record.js';
 import { parseInterpretedLine } from './interpreted-line.js';
 import { parseJournalEntry, type JournalEntry } from './journal-entry.js';
-import { Marker, MARKER_BYTES, MARKER_COUNT } from './line-markers.js';
+import { Marker, MARKER_BYTES, MARKER_COUNT, typeMarkerAt } from './line-markers.js';
 import { ParsedRecord } from './parsed-record.js';
 import { parsePrefixTime } from './prefix-time.js';
 import { parseRawFields } from './raw-fields.js';
@@ -35,17 +35,25 @@ export class SeccompLineParser {
   }
 
   /**
-   * Parses the line in `b[start, end)`, looking for a marker itself. For callers that get one
-   * line at a time (a kmsg read); `b` should end near `end` since the search runs to its end.
+   * Parses the line in `b[start, end)`, finding its marker itself, for callers that hand over
+   * one line at a time (a kmsg read, a followed file, stdin), in buffers that run on past the line.
+   * Kernel and auditd lines are told by their first '=' (the one of `type=`) with one memchr;
+   * only the rarer forms search for every marker, and within the line alone.
    */
   parseLine(b: Buffer, start: number, end: number, lineNo: number): void {
-    let best = -1, bestAt = end;
+    const eq = b.indexOf(0x3d, start);
+    if (eq >= start + 4 && eq < end) {
+      const kind = typeMarkerAt(b, eq);
+      if (kind >= 0) return this.parseMarked(b, start, end, kind, eq - 4, lineNo);
+    }
+    const line = start === 0 && end === b.length ? b : b.subarray(start, end);
+    let best = -1, bestAt = line.length;
     for (let m = 0; m < MARKER_COUNT; m++) {
-      const at = b.indexOf(MARKER_BYTES[m]!, start);
+      const at = line.indexOf(MARKER_BYTES[m]!);
       if (at >= 0 && at < bestAt) { best = m; bestAt = at; }
     }
     if (best < 0) { this.stats.lines++; this.stats.skipped++; return; }
-    this.parseMarked(b, start, end, best, bestAt, lineNo);
+    this.parseMarked(line, 0, line.length, best, bestAt, lineNo);
   }
 
   /** Parses a line whose first marker (kind `marker`, at `at`) the caller already found. */

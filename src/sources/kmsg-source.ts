@@ -51,9 +51,6 @@ export class KmsgSource {
     return this.#reader.lostRecords;
   }
 
-  get path(): string {
-    return this.#reader.path;
-  }
 
   /** Opens the device; throws an error that names the path and the fix when it cannot. */
   start(): void {

@@ -115,5 +115,6 @@ t.test('labels, and what stays unattributed', async (t) => {
   t.same(record(502, { subj: 'docker-default (enforce)' }), { key: null, method: null, reason: 'exited' }, 'an AppArmor profile is shared: no answer from it');
   proc.spawn(503, { cgroup: '0::/\n', ppid: 1 });
   t.same(record(503), { key: null, method: null, reason: 'no-cgroup-identity' });
-  t.match(attributor.counts, { proc: 1, label: 1, exited: 1, 'no-cgroup-identity': 1 });
+  t.same(record(0), { key: null, method: null, reason: 'no-pid' }, 'pid 0 names no process');
+  t.match(attributor.counts, { proc: 1, label: 1, exited: 1, 'no-cgroup-identity': 1, 'no-pid': 1 });
 });

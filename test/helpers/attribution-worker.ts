@@ -41,7 +41,7 @@ let lineNo = 0;
 const source = new KmsgSource({
   pollMs: 1,
   sink: {
-    onLine: (buf, start, end) => parser.parseLine(buf.subarray(start, end), 0, end - start, ++lineNo),
+    onLine: (buf, start, end) => parser.parseLine(buf, start, end, ++lineNo),
     onBatchEnd: () => attributor.advance(Date.now()),
   },
 });

@@ -188,3 +188,17 @@ t.test('other lines are skipped, broken records reported with their line number'
   t.equal(got.stats.skipped, 4);
   t.equal(got.stats.lines, 11);
 });
+
+t.test('one line at a time, in a buffer that runs on past it (kmsg reads, followed files)', async (t) => {
+  const { SeccompLineParser } = await import('../../src/parse/seccomp-line-parser.js');
+  const seen: number[] = [];
+  const parser = new SeccompLineParser({ handler: { onRecord: (r) => seen.push(r.pid), onLostSignal() {}, onMalformed() {} } });
+  // the line of interest is followed by other lines holding markers: they must not be taken for it
+  const text = `hello world\n${KERNEL.replace('pid=2026', 'pid=1')}\n[ 1.0] audit: backlog limit exceeded\n${KERNEL}\n`;
+  const b = Buffer.from(text);
+  const lines: [number, number][] = [];
+  for (let p = 0; p < b.length;) { const nl = b.indexOf(10, p); lines.push([p, nl]); p = nl + 1; }
+  lines.forEach(([s, e], i) => parser.parseLine(b, s, e, i + 1));
+  t.same(seen, [1, 2026]);
+  t.same(parser.stats, { lines: 4, records: 2, skipped: 1, malformed: 0, lostSignals: 1 });
+});

@@ -2,9 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { iso, itemsOf } from '../api-json.js';
 import type { DaemonStatus } from '../app.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * What the node as a whole shows: records a restrictive profile blocked (violations), records
@@ -14,22 +13,11 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   app.get('/api/v1/violations', {
     schema: {
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            items: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  namespace: { type: ['string', 'null'] }, pod: { type: ['string', 'null'] }, container: { type: ['string', 'null'] },
-                  workload: { type: 'string' }, syscall: { type: ['string', 'null'] }, arch: { type: ['string', 'null'] }, nr: { type: 'integer' },
-                  action: { type: 'string' }, count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
+        200: itemsOf({
+          namespace: { type: ['string', 'null'] }, pod: { type: ['string', 'null'] }, container: { type: ['string', 'null'] },
+          workload: { type: 'string' }, syscall: { type: ['string', 'null'] }, arch: { type: ['string', 'null'] }, nr: { type: 'integer' },
+          action: { type: 'string' }, count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+        }),
         503: ERROR_SCHEMA,
       },
     },
@@ -54,21 +42,10 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   app.get('/api/v1/unattributed', {
     schema: {
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            items: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  comm: { type: ['string', 'null'] }, exe: { type: ['string', 'null'] }, reason: { type: 'string' },
-                  count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
+        200: itemsOf({
+          comm: { type: ['string', 'null'] }, exe: { type: ['string', 'null'] }, reason: { type: 'string' },
+          count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+        }),
         503: ERROR_SCHEMA,
       },
     },

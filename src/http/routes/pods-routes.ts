@@ -2,9 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { iso, itemsOf } from '../api-json.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 const CONTAINER_SUMMARY = {
   type: 'object',
@@ -50,23 +49,10 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
         additionalProperties: false,
       },
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            items: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] },
-                  containers: { type: 'array', items: CONTAINER_SUMMARY },
-                },
-              },
-            },
-            continue: { type: 'string' },
-          },
-          required: ['items'],
-        },
+        200: itemsOf({
+          namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] },
+          containers: { type: 'array', items: CONTAINER_SUMMARY },
+        }, { continue: { type: 'string' } }),
         '4xx': ERROR_SCHEMA,
         503: ERROR_SCHEMA,
       },

@@ -1,3 +1,4 @@
+import { PROCESS_CREATION_SYSCALLS } from '../syscalls/process-creation.js';
 import { ARCH_NAMES, auditArchOf, syscallNumber } from '../syscalls/syscall-table.js';
 
 /**
@@ -9,7 +10,7 @@ const BY_ARCH = new Map<number, Set<number>>();
 for (const arch of ARCH_NAMES) {
   const audit = auditArchOf(arch);
   const set = BY_ARCH.get(audit) ?? new Set<number>();
-  for (const name of ['clone', 'clone3', 'fork', 'vfork']) {
+  for (const name of PROCESS_CREATION_SYSCALLS) {
     const nr = syscallNumber(arch, name);
     if (nr !== null) set.add(nr);
   }

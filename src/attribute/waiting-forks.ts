@@ -51,6 +51,24 @@ export class WaitingForks {
     this.#waiting.push({ workload, parentPid: rec.pid, ip: ipOf(rec), comm: rec.comm(), exe: rec.exe(), at: now });
   }
 
+  /**
+   * A child that renamed itself without exec (busybox runs many applets in the forked child and
+   * sets their name with prctl) shows its parent's exe under another comm. When every waiting
+   * fork of that image belongs to one workload, that is its parent's; when several workloads run
+   * the image, it stays unattributed rather than guessed. Returns an index into the waiting list.
+   */
+  #onlyWorkloadOfImage(pid: number, exe: string | null): number {
+    if (exe === null) return -1;
+    let found = -1;
+    for (let i = this.#waiting.length - 1; i >= 0; i--) {
+      const w = this.#waiting[i]!;
+      if (w.parentPid === pid || w.exe !== exe) continue;
+      if (found < 0) found = i;
+      else if (w.workload.key !== this.#waiting[found]!.workload.key) return -1;
+    }
+    return found;
+  }
+
   /** One child of `parentPid` has been seen: its parent's oldest wait is over. */
   settle(parentPid: number): void {
     const waiting = this.#waiting;
@@ -89,7 +107,8 @@ export class WaitingForks {
       if (ip >= 0 && w.ip >= 0 && Math.abs(w.ip - ip) < SAME_MAPPING) { near = i; break; }
     }
     // with both addresses known and far apart, the candidates run in other address spaces
-    const chosen = near >= 0 ? near : ip < 0 || waiting[any]?.ip === -1 ? any : -1;
+    let chosen = near >= 0 ? near : ip < 0 || waiting[any]?.ip === -1 ? any : -1;
+    if (chosen < 0 && any < 0) chosen = this.#onlyWorkloadOfImage(rec.pid, exe);
     if (chosen < 0) return null;
     const { workload, parentPid } = waiting[chosen]!;
     // a parent's forks and its children's first records come in the same order

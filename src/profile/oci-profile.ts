@@ -3,6 +3,7 @@
  * /var/lib/kubelet/seccomp/ and runc/crun load): pure, rows in → profile out.
  */
 import type { SeccompAction } from '../types/seccomp-record.js';
+import { PROCESS_CREATION_SYSCALLS } from '../syscalls/process-creation.js';
 import { ARCH_NAMES, archName, seccompArchName, syscallName, type ArchName } from '../syscalls/syscall-table.js';
 
 /** A syscall row as the store returns it (StoredSyscall fits); only these fields are read. */
@@ -56,6 +57,8 @@ export interface BuiltProfile {
  */
 const RAN: ReadonlySet<SeccompAction> = new Set<SeccompAction>(['log', 'allow']);
 
+const COMPLAIN_MODE_LOGGED: readonly string[] = [...PROCESS_CREATION_SYSCALLS, 'execve', 'execveat'];
+
 const ARCH_ORDER: ReadonlyMap<ArchName, number> = new Map(ARCH_NAMES.map((a, i) => [a, i]));
 
 export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultAction: DefaultAction }): BuiltProfile {
@@ -92,6 +95,11 @@ export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultA
     }
   }
 
+  // In complain mode the calls that make processes and start programs stay logged although they
+  // were learned: a child that makes one unexpected call and exits is gone before /proc can name
+  // its pod; its parent's clone and its own execve (logged before its name changes) are what
+  // attribution follows to it. They run either way.
+  if (options.defaultAction === 'log') for (const name of COMPLAIN_MODE_LOGGED) allowed.delete(name);
   const names = [...allowed].sort(compareStrings);
   const notAllowed: ProfileExplain['notAllowed'] = [];
   for (const { name, arch, actions } of blocked.values()) {

@@ -80,7 +80,6 @@ t.test('learn with runc, then enforce and complain with the learned profiles', a
       t.match(r.stdout, variant.expectOutput, 'and does everything, the new call included');
     });
     const newTruth = podTruth(kernelRecords(complained.records), variant);
-    t.comment(`DEBUG canary ${JSON.stringify((await daemon.get('/api/v1/namespaces/shop/pods/' + canary.pod + '/syscalls')).body)} ${JSON.stringify((await daemon.get('/api/v1/unattributed')).body)}`);
     const enforced = syscallsAllowed(profiles.get(batchPod)!);
     const expected = [...newTruth.syscalls].map((nr) => syscallName(X86_64, nr)!).filter((n) => !enforced.has(n)).sort();
     t.ok(expected.includes('mknodat'), `the kernel logged the new syscalls: ${expected.join(' ')}`);

@@ -1,0 +1,57 @@
+# seccomp-auditor: the daemon and its CLI in one image.
+#   docker build -t seccomp-auditor:0.1.0 .
+# Base: Node 20 on Debian 12 (bookworm), the same Node and Debian release the project is built and
+# tested on, pinned to a full version tag (pin a digest too, node:20.20.2-bookworm-slim@sha256:...,
+# when your registry mirror has one to check against).
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# --- toolchain: better-sqlite3 is built from source by node-gyp, which needs python3, make and g++
+FROM ${NODE_IMAGE} AS toolchain
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+# node-gyp takes Node's headers from the image (/usr/local/include/node) instead of downloading
+# them, and better-sqlite3 is compiled here rather than fetched as a prebuilt binary: the build
+# needs only Debian's packages and the npm registry
+ENV npm_config_nodedir=/usr/local \
+    npm_config_build_from_source=true
+WORKDIR /src
+
+# --- build: every dependency, then the TypeScript compiler over src/
+FROM toolchain AS build
+COPY package.json package-lock.json ./
+# --ignore-scripts: package.json's `prepare` runs `npm run build`, and src/ is not here yet; tsc
+# needs no native module, so better-sqlite3's build is left to the prod-deps stage
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# --- prod-deps: runtime dependencies only, with better-sqlite3 compiled for this Node
+FROM toolchain AS prod-deps
+COPY package.json package-lock.json ./
+# --omit=dev leaves tsc out, so `prepare` (tsc) must not run: --ignore-scripts, then build the one
+# dependency with a native part explicitly
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3 \
+ && npm cache clean --force
+
+# --- runtime: no compiler, no dev dependencies, no sources
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY syscall-tables/*.json ./syscall-tables/
+COPY package.json ./
+# The image's own user is the unprivileged `node` (uid 1000): enough for `parse`, `profile`,
+# `cgroup` and `ingest` on files you mount. The DaemonSet runs the daemon as uid 0 with two
+# capabilities (runAsUser: 0 in deploy/kubernetes/base/daemonset.yaml says why: the host's audit
+# log, kubelet seccomp directory and state directory are root's, and a non-root process would not
+# keep CAP_SYSLOG and CAP_SYS_NICE).
+USER node
+EXPOSE 9761
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9761/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["run"]

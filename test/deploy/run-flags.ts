@@ -1,0 +1,48 @@
+/**
+ * The `run` command's flags as its real option table prints them in `--help` (the table itself is
+ * private to src/cli/run-command.ts; the help text is generated from it, so it cannot drift).
+ */
+import { parseArgs } from 'node:util';
+import { runCommand } from '../../src/cli/run-command.js';
+
+export interface FlagSpec {
+  name: string;
+  type: 'string' | 'boolean';
+  env: string | null;
+  multiple: boolean;
+}
+
+/**
+ * Flags the profiles work adds to `run` (`--kubelet-seccomp-dir`, `--sync-profiles-from`), used by
+ * the DaemonSet before they are merged here. Once the real table has them, the test says to remove
+ * them from this list.
+ */
+export const FLAGS_ADDED_BY_PROFILES_WORK: readonly FlagSpec[] = [
+  { name: 'kubelet-seccomp-dir', type: 'string', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', multiple: false },
+  { name: 'sync-profiles-from', type: 'string', env: 'SECCOMP_AUDITOR_SYNC_PROFILES_FROM', multiple: false },
+];
+
+const FLAG_LINE = /^ {2}(?:-[A-Za-z], )?--([a-z][a-z0-9-]*)( [A-Z][A-Z:_]*)? {2,}(.*)$/;
+
+export function realRunFlags(): FlagSpec[] {
+  const flags: FlagSpec[] = [];
+  for (const line of runCommand.help().split('\n')) {
+    const m = FLAG_LINE.exec(line);
+    if (m === null || m[1] === 'help') continue;
+    flags.push({
+      name: m[1]!,
+      type: m[2] === undefined ? 'boolean' : 'string',
+      env: /\benv (SECCOMP_AUDITOR_[A-Z0-9_]+)/.exec(m[3]!)?.[1] ?? null,
+      multiple: /\brepeatable\)/.test(m[3]!),
+    });
+  }
+  return flags;
+}
+
+/** Parses argv (without the command) as the CLI does: strict, unknown flags and missing values throw. */
+export function parseRunArgs(argv: string[], flags: readonly FlagSpec[]): Record<string, string | boolean | string[] | undefined> {
+  const options = Object.fromEntries(flags.map((f) => [f.name, { type: f.type, ...(f.multiple ? { multiple: true } : {}) }]));
+  const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
+  return values as Record<string, string | boolean | string[] | undefined>;
+}

@@ -118,12 +118,14 @@ export function checkKubeletSeccompDir(dir: string): CheckResult {
 export function checkDatabase(dbPath: string | undefined, systemDir = '/var/lib/seccomp-auditor'): CheckResult {
   const name = 'database';
   const path = resolve(dbPath ?? (writeDenied(nearestExisting(systemDir)) === null ? join(systemDir, 'seccomp-auditor.db') : join('data', 'seccomp-auditor.db')));
-  const fix = `make ${dirname(path)} writable for the daemon, or pass --db`;
+  const fix = dbPath === undefined
+    ? `create ${systemDir} writable for the daemon's user (StateDirectory=seccomp-auditor under systemd), or pass --db`
+    : `make ${dirname(path)} writable for the daemon, or pass another --db`;
   const st = statSync(path, { throwIfNoEntry: false });
   if (st === undefined) {
     const parent = nearestExisting(dirname(path));
     const denied = writeDenied(parent);
-    if (denied !== null) return result(name, 'fail', `${path} does not exist and cannot be created: ${parent} is not writable (${denied})`, fix);
+    if (denied !== null) return result(name, 'fail', `${path} does not exist and cannot be created: ${parent} is not writable (${denied})`, dbPath === undefined ? fix : `make ${parent} writable for the daemon, or pass another --db`);
     return result(name, 'ok', `${path} does not exist yet; ${parent} is writable, so the daemon creates it`);
   }
   if (!st.isFile()) return result(name, 'fail', `${path} is not a file`, 'pass --db with a file path');

@@ -113,10 +113,16 @@ export function checkAuditBacklog(auditctl: string | null): CheckResult {
     const why = (e.stderr?.trim() || e.message).split('\n')[0];
     return result(name, 'warn', `could not be checked: ${auditctl} -s failed (${why})`, 'run doctor as root (auditctl needs CAP_AUDIT_CONTROL)');
   }
+  return auditBacklogFrom(text, `${auditctl} -s`);
+}
+
+/** The verdict on `auditctl -s` output (`what` names where it came from). */
+export function auditBacklogFrom(text: string, what: string): CheckResult {
+  const name = 'audit-backlog';
   const s = parseAuditStatus(text);
   const lost = s.get('lost');
   const limit = s.get('backlog_limit');
-  if (lost === undefined || limit === undefined) return result(name, 'warn', `could not be checked: ${auditctl} -s printed no lost/backlog_limit (${JSON.stringify(text.slice(0, 120))})`, null);
+  if (lost === undefined || limit === undefined) return result(name, 'warn', `could not be checked: ${what} printed no lost/backlog_limit (${JSON.stringify(text.slice(0, 120))})`, null);
   const found = `enabled ${s.get('enabled') ?? '?'}, auditd pid ${s.get('pid') ?? '?'}, lost ${lost}, backlog ${s.get('backlog') ?? '?'} of ${limit}`;
   const fix = `auditctl -b ${RECOMMENDED_BACKLOG} (and -b ${RECOMMENDED_BACKLOG} in /etc/audit/rules.d/ to keep it)`;
   if (lost > 0) return result(name, 'warn', `${found}: the kernel lost ${lost} audit records since boot (seccomp records among them, perhaps)`, fix);

@@ -38,6 +38,7 @@ root and seccomp directory, the cgroup version and driver, and the database. Cha
 
 Exit code 1 when a check fails (learning cannot work), 0 otherwise, warnings included.
 With the same flags and environment as 'run', it checks what that daemon will do.
+--json prints {"ok","fails","warns","checks":[{"check","status","found","fix"}]} on one line.
 
 Options:
 ${formatOptions(OPTIONS)}

@@ -1,12 +1,13 @@
 import { cgroupCommand } from './cgroup-command.js';
 import type { Command, CommandIo } from './command.js';
+import { doctorCommand } from './doctor-command.js';
 import { UsageError } from './options.js';
 import { ingestCommand } from './ingest-command.js';
 import { parseCommand } from './parse-command.js';
 import { profileCommand } from './profile-command.js';
 import { runCommand } from './run-command.js';
 
-const COMMANDS: Command[] = [runCommand, ingestCommand, parseCommand, cgroupCommand, profileCommand];
+const COMMANDS: Command[] = [runCommand, ingestCommand, parseCommand, cgroupCommand, profileCommand, doctorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

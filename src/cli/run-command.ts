@@ -8,7 +8,7 @@ import { formatOptions, parseCommandLine, UsageError, type OptionTable } from '.
 
 export const DEFAULT_PORT = 9761;
 
-const OPTIONS = {
+export const OPTIONS = {
   source: {
     type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
     description: "where records come from: 'kmsg' (/dev/kmsg), 'file:PATH' (a log file, followed), 'journal' or 'journal:DIR' (journalctl -f), '-' (stdin) or 'none' (serve only); default: auditd's log when auditd runs, else kmsg",

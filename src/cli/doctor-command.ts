@@ -1,0 +1,63 @@
+import { sourceKind } from '../doctor/audit-checks.js';
+import { runDoctorChecks } from '../doctor/doctor-checks.js';
+import { exitCodeOf, renderJson, renderText } from '../doctor/doctor-report.js';
+import type { Command, CommandIo } from './command.js';
+import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+import { OPTIONS as RUN_OPTIONS } from './run-command.js';
+
+// the flags `run` has too are its own specs, so both read the same environment and defaults
+const OPTIONS = {
+  source: RUN_OPTIONS.source,
+  'proc-root': RUN_OPTIONS['proc-root'],
+  'log-dir': RUN_OPTIONS['log-dir'],
+  db: RUN_OPTIONS.db,
+  'sys-root': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_SYS_ROOT', default: '/sys',
+    description: "the host's /sys, where the cgroup hierarchies are mounted",
+  },
+  'kubelet-seccomp-dir': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', default: '/var/lib/kubelet/seccomp',
+    description: 'where the kubelet reads localhost seccomp profiles from',
+  },
+  json: {
+    type: 'boolean', env: 'SECCOMP_AUDITOR_DOCTOR_JSON',
+    description: 'print one JSON object instead of lines',
+  },
+} satisfies OptionTable;
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: 'check that this node lets the daemon learn, and say what to fix',
+  help: () => `Usage: seccomp-auditor doctor [options]
+
+Checks what the daemon needs on this node and prints one line per check: ok, warn or fail, what
+was found, and the fix (the exact sysctl, command or path). Checks: seccomp's log action, where the
+kernel sends records (auditd or printk) and whether the sources read them, the printk rate limit
+and console level, the audit backlog (auditctl -s), /dev/kmsg, the proc root, the kubelet's log
+root and seccomp directory, the cgroup version and driver, and the database. Changes nothing.
+
+Exit code 1 when a check fails (learning cannot work), 0 otherwise, warnings included.
+With the same flags and environment as 'run', it checks what that daemon will do.
+--json prints {"ok","fails","warns","checks":[{"check","status","found","fix"}]} on one line.
+
+Options:
+${formatOptions(OPTIONS)}
+`,
+  async run(argv: string[], io: CommandIo): Promise<number> {
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    for (const s of values.source) {
+      if (sourceKind(s) === null) throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, journal[:DIR], - (stdin) or none`);
+    }
+    const results = runDoctorChecks({
+      procRoot: values['proc-root']!,
+      sysRoot: values['sys-root']!,
+      logDir: values['log-dir']!,
+      dbPath: values.db,
+      kubeletSeccompDir: values['kubelet-seccomp-dir']!,
+      sources: values.source,
+    });
+    io.stdout.write(values.json ? renderJson(results) : renderText(results));
+    return exitCodeOf(results);
+  },
+};

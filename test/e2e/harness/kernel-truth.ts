@@ -15,7 +15,7 @@ export interface KernelRecord {
 }
 
 // test-side reading of the fixed kernel format; the product's parser is what is under test
-const RECORD = /type=1326 .* pid=(\d+) comm="([^"]*)" exe="([^"]*)" .* syscall=(\d+) .* code=(0x[0-9a-f]+)/;
+const RECORD = /type=(?:1326|SECCOMP) .* pid=(\d+) comm="([^"]*)" exe="([^"]*)" .* syscall=(\d+) .* code=(0x[0-9a-f]+)/;
 
 export function kernelRecords(raw: readonly string[]): KernelRecord[] {
   const out: KernelRecord[] = [];

@@ -7,6 +7,7 @@ import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/r
 import { FileSource } from './sources/file-source.js';
 import { JournalSource } from './sources/journal-source.js';
 import { StdinSource } from './sources/stdin-source.js';
+import { ProfileDelivery } from './profile/profile-delivery.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
@@ -27,6 +28,10 @@ export interface DaemonConfig {
   token?: string | null;
   /** the read routes need the token too */
   protectReads?: boolean;
+  /** the kubelet's seccomp root, where profiles are installed under seccomp-auditor/; null: off */
+  kubeletSeccompDir?: string | null;
+  /** a mounted ConfigMap of NAME.json profiles to install and keep in sync; null: off */
+  syncProfilesFrom?: string | null;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -73,6 +78,7 @@ export class Daemon {
   readonly #pending: FlushBatch[] = [];
   readonly #metrics: DaemonMetrics;
   #timers: NodeJS.Timeout[] = [];
+  #profiles: ProfileDelivery | null = null;
 
   constructor(config: DaemonConfig) {
     this.#config = config;
@@ -81,7 +87,7 @@ export class Daemon {
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -119,10 +125,12 @@ export class Daemon {
     this.#every(1000, () => this.#commitPending());
     this.#every(PRUNE_EVERY_MS, () => this.#prune());
     this.#prune();
+    this.#profiles = ProfileDelivery.start({ kubeletSeccompDir: this.#config.kubeletSeccompDir ?? null, syncProfilesFrom: this.#config.syncProfilesFrom ?? null, log: this.log, registry: this.#metrics.registry });
     await this.app.listen({ host: this.#config.host, port: this.#config.port });
   }
 
   async stop(): Promise<void> {
+    this.#profiles?.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const source of this.#sources.reverse()) await source.stop();
     this.#commitPending();

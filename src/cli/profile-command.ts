@@ -1,27 +1,45 @@
-import { existsSync } from 'node:fs';
-import { buildOciProfile, type DefaultAction } from '../profile/oci-profile.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { buildOciProfile, type BuiltProfile, type DefaultAction } from '../profile/oci-profile.js';
+import { mergeBuiltProfiles } from '../profile/profile-merge.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
+import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
+import { workloadNameOf } from '../profile/workload-name.js';
 import { SyscallStore, type StoredSyscall, type StoredWorkload } from '../store/syscall-store.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+import { daemonBaseUrl, fetchNodeProfiles, type ProfileTarget } from './remote-profiles.js';
 
-const FORMATS = ['oci', 'spo'] as const;
+const FORMATS = ['oci', 'spo', 'systemd'] as const;
 const DEFAULT_ACTIONS = ['errno', 'log'] as const satisfies readonly DefaultAction[];
 
 const OPTIONS = {
-  db: { type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_DB', description: 'the SQLite database the daemon writes (required)' },
-  namespace: { type: 'string', value: 'NS', description: "the pod's namespace (required)" },
-  pod: { type: 'string', value: 'POD', description: 'the pod name (required)' },
+  db: { type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_DB', description: 'the SQLite database the daemon writes (this or --from is required)' },
+  from: {
+    type: 'string', value: 'URL', multiple: true,
+    description: "a daemon's base URL (http://node-a:9761): the profile merges what every --from daemon learned (instead of --db)",
+  },
+  'token-file': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_TOKEN_FILE',
+    description: 'with --from: the bearer token of daemons that run with --protect-reads',
+  },
+  'allow-missing': {
+    type: 'boolean',
+    description: 'with --from: skip (with a warning) a daemon that does not answer or has not seen the target, instead of failing',
+  },
+  namespace: { type: 'string', value: 'NS', description: "the pod's or workload's namespace" },
+  pod: { type: 'string', value: 'POD', description: 'the pod name' },
+  workload: { type: 'string', value: 'NAME', description: 'a workload (Deployment, StatefulSet, DaemonSet, Job): the union over its pods, as their names tell' },
+  unit: { type: 'string', value: 'UNIT', description: 'a host systemd unit (nginx.service) instead of a pod' },
   container: { type: 'string', value: 'NAME', description: "only this container's syscalls; default the union over the pod's containers" },
   format: {
-    type: 'string', value: 'oci|spo', env: 'SECCOMP_AUDITOR_PROFILE_FORMAT', default: 'oci',
-    description: 'oci: the JSON runc, crun and the kubelet read; spo: a Security Profiles Operator SeccompProfile (YAML)',
+    type: 'string', value: 'oci|spo|systemd', env: 'SECCOMP_AUDITOR_PROFILE_FORMAT', default: 'oci',
+    description: 'oci: the JSON runc, crun and the kubelet read; spo: a Security Profiles Operator SeccompProfile (YAML); systemd: a drop-in for a --unit NAME.service',
   },
   'default-action': {
     type: 'string', value: 'errno|log', env: 'SECCOMP_AUDITOR_PROFILE_DEFAULT_ACTION', default: 'errno',
     description: 'what the profile does with syscalls never seen: errno (EPERM) enforces; log allows and logs them (complain mode)',
   },
-  name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD, or POD-CONTAINER with --container' },
+  name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD (or the workload), -CONTAINER with --container' },
   explain: {
     type: 'boolean', env: 'SECCOMP_AUDITOR_PROFILE_EXPLAIN',
     description: 'print {"profile", "explain"} as JSON: records and time range learned from, syscalls left out and why',
@@ -30,12 +48,21 @@ const OPTIONS = {
 
 export const profileCommand: Command = {
   name: 'profile',
-  summary: "print the seccomp profile learned for a pod (OCI JSON or an SPO SeccompProfile)",
+  summary: 'print the seccomp profile learned for a pod, workload or host unit (OCI JSON, SPO, systemd drop-in)',
   help: () => `Usage: seccomp-auditor profile --db PATH --namespace NS --pod POD [options]
+       seccomp-auditor profile --db PATH --namespace NS --workload NAME [options]
+       seccomp-auditor profile --db PATH --unit NAME.service [--format systemd] [options]
+       seccomp-auditor profile --from URL [--from URL ...] ... (instead of --db)
 
-Prints to stdout the seccomp profile learned from what the pod's containers were seen calling:
-one SCMP_ACT_ALLOW rule with every syscall seen running (logged), for the architectures seen.
-Syscalls only ever seen blocked (errno, kill, trap, ...) stay out; --explain lists them.
+Prints to stdout the seccomp profile learned from what the pod's containers (or the workload's
+pods, or the host unit's processes) were seen calling: one SCMP_ACT_ALLOW rule with every
+syscall seen running (logged), for the architectures seen. Syscalls only ever seen blocked
+(errno, kill, trap, ...) stay out; --explain lists them.
+
+With --from, each daemon's learned profile is fetched over its API and the union is printed: a
+syscall is allowed if any node saw it run. A daemon that does not answer, or has not seen the
+target (404), is an error naming its URL; --allow-missing skips it with a warning instead (a
+pod runs on one node: merging a pod across nodes usually wants --allow-missing).
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -43,63 +70,168 @@ ${formatOptions(OPTIONS)}
   async run(argv: string[], io: CommandIo): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    if (values.db === undefined) throw new UsageError('--db PATH is required: the database the daemon writes');
-    if (values.namespace === undefined || values.namespace === '') throw new UsageError('--namespace NS is required');
-    if (values.pod === undefined || values.pod === '') throw new UsageError('--pod POD is required');
+    const remote = values.from.length > 0;
+    const dbFlag = argv.some((a) => a === '--db' || a.startsWith('--db='));
+    if (remote && dbFlag) throw new UsageError('--from and --db are mutually exclusive: merge from daemons, or read one database');
+    if (!remote && values.db === undefined) throw new UsageError('--db PATH is required: the database the daemon writes (or --from URL, repeated, to merge what several nodes\' daemons learned)');
+    if (!remote && values['allow-missing']) throw new UsageError('--allow-missing goes with --from');
+    const target = targetOf(values);
     const format = oneOf('--format', values.format!, FORMATS);
     const defaultAction = oneOf('--default-action', values['default-action']!, DEFAULT_ACTIONS);
-    const { db, namespace, pod, container } = values;
+    if (format === 'systemd' && target.kind !== 'unit') throw new UsageError('--format systemd is for host units: give --unit NAME.service');
+    if (format === 'spo' && target.kind === 'unit') throw new UsageError('--format spo is for pods and workloads; a host unit takes oci or systemd');
+    if (format === 'systemd' && !isServiceUnit(target.name)) throw new UsageError(`--format systemd needs a service: ${target.name} is not NAME.service`);
     const fail = (message: string): number => {
       io.stderr.write(`seccomp-auditor profile: ${message}\n`);
       return 1;
     };
 
-    // opening would create an empty database: a mistyped path should say so instead
-    if (!existsSync(db)) return fail(`${db}: no such database; check --db (or SECCOMP_AUDITOR_DB)`);
-    let store: SyscallStore;
-    try {
-      store = SyscallStore.open({ path: db });
-    } catch (err) {
-      return fail((err as Error).message);
-    }
-    let workloads: StoredWorkload[];
-    let chosen: StoredWorkload[];
-    let rows: StoredSyscall[];
-    try {
-      // one snapshot: the daemon may commit between the two reads
-      [workloads, chosen, rows] = store.readSnapshot(() => {
-        const all = store.workloadsOfPod(namespace, pod);
-        const picked = container === undefined ? all : all.filter((w) => w.container === container);
-        return [all, picked, store.syscallsOf(picked.map((w) => w.key))] as const;
-      });
-    } catch (err) {
-      return fail((err as Error).message);
-    } finally {
-      store.close();
-    }
-
-    if (workloads.length === 0) {
-      return fail(`no observations for pod ${namespace}/${pod} in ${db}: is the daemon running with that database, and has the pod run under a logging profile?`);
-    }
-    if (chosen.length === 0) {
-      const names = [...new Set(workloads.map((w) => w.container).filter((c): c is string => c !== null))].sort();
-      return fail(`pod ${namespace}/${pod} has no container '${container}'; its containers: ${names.length > 0 ? names.join(', ') : '(none named)'}`);
-    }
-
-    const { profile, explain } = buildOciProfile(rows, { defaultAction });
-    if (explain.syscalls === 0) {
-      io.stderr.write(`seccomp-auditor profile: warning: no syscall of ${namespace}/${pod}${container === undefined ? '' : `/${container}`} was seen running; the profile allows none\n`);
-    }
-    const spoName = values.name ?? (container === undefined ? pod : `${pod}-${container}`);
-    const spo = format === 'spo' ? toSpoProfile(profile, { name: spoName, namespace }) : null;
-    if (values.explain) {
-      io.stdout.write(JSON.stringify({ profile: spo ?? profile, explain }, null, 2) + '\n');
+    let built: BuiltProfile;
+    let nodes: unknown[] | null = null;
+    if (remote) {
+      const urls: string[] = [];
+      for (const value of values.from) {
+        const url = daemonBaseUrl(value);
+        if (typeof url !== 'string') throw new UsageError(url.problem);
+        urls.push(url);
+      }
+      let token: string | null = null;
+      if (values['token-file'] !== undefined) {
+        try {
+          token = readFileSync(values['token-file'], 'utf8').trim();
+        } catch (err) {
+          return fail(`cannot read the token file ${values['token-file']} (${(err as NodeJS.ErrnoException).code}); check --token-file`);
+        }
+      }
+      const answers = await fetchNodeProfiles(urls, target, { token });
+      const errors = answers.filter((a) => 'error' in a);
+      if (errors.length > 0) return fail(errors.map((a) => (a as { error: string }).error).join('; '));
+      const missing = answers.filter((a): a is { url: string; missing: string } => 'missing' in a);
+      if (missing.length > 0 && !values['allow-missing']) {
+        return fail(`${missing.map((m) => m.missing).join('; ')}; every --from daemon must have seen ${describe(target)} (--allow-missing skips those that have not)`);
+      }
+      for (const m of missing) io.stderr.write(`seccomp-auditor profile: warning: skipped ${m.missing}\n`);
+      const found = answers.filter((a): a is { url: string; built: BuiltProfile } => 'built' in a);
+      if (found.length === 0) return fail(`no --from daemon has observations for ${describe(target)}`);
+      built = mergeBuiltProfiles(found.map((a) => a.built), { defaultAction });
+      nodes = answers.map((a) => ('built' in a
+        ? { url: a.url, records: a.built.explain.records, syscalls: a.built.explain.syscalls, from: a.built.explain.from, to: a.built.explain.to }
+        : { url: a.url, missing: (a as { missing: string }).missing }));
     } else {
-      io.stdout.write(spo !== null ? formatSpoYaml(spo) : JSON.stringify(profile, null, 2) + '\n');
+      const local = readLocal(values.db!, target, defaultAction);
+      if (typeof local === 'string') return fail(local);
+      built = local;
+    }
+
+    if (built.explain.syscalls === 0 && format !== 'systemd') {
+      const what = target.kind === 'pod' ? describe(target).slice('pod '.length) : describe(target);
+      io.stderr.write(`seccomp-auditor profile: warning: no syscall of ${what} was seen running; the profile allows none\n`);
+    }
+    let text: string;
+    let object: unknown;
+    if (format === 'systemd') {
+      try {
+        text = formatSystemdDropIn(built, { unit: target.name, defaultAction });
+      } catch (err) {
+        if (err instanceof SystemdDropInError) return fail(err.message);
+        throw err;
+      }
+      object = text;
+    } else if (format === 'spo') {
+      const container = target.kind !== 'unit' ? target.container : undefined;
+      const spo = toSpoProfile(built.profile, { name: values.name ?? (container === undefined ? target.name : `${target.name}-${container}`), namespace: (target as { namespace: string }).namespace });
+      text = formatSpoYaml(spo);
+      object = spo;
+    } else {
+      text = JSON.stringify(built.profile, null, 2) + '\n';
+      object = built.profile;
+    }
+    if (values.explain) {
+      io.stdout.write(JSON.stringify({ profile: object, explain: nodes === null ? built.explain : { ...built.explain, nodes } }, null, 2) + '\n');
+    } else {
+      io.stdout.write(text);
     }
     return 0;
   },
 };
+
+type Values = { namespace?: string; pod?: string; workload?: string; unit?: string; container?: string };
+
+function targetOf(v: Values): ProfileTarget {
+  const given = (s: string | undefined): s is string => s !== undefined && s !== '';
+  if (given(v.unit)) {
+    for (const flag of ['namespace', 'pod', 'workload', 'container'] as const) {
+      if (given(v[flag])) throw new UsageError(`--unit and --${flag} do not go together: a host unit has no ${flag}`);
+    }
+    return { kind: 'unit', name: v.unit };
+  }
+  if (given(v.pod) && given(v.workload)) throw new UsageError('--pod and --workload are mutually exclusive');
+  if ((given(v.pod) || given(v.workload)) && !given(v.namespace)) throw new UsageError('--namespace NS is required');
+  if (!given(v.pod) && !given(v.workload)) throw new UsageError('--pod POD is required (or --workload NAME, or --unit UNIT for a host unit)');
+  const container = given(v.container) ? { container: v.container } : {};
+  return given(v.pod)
+    ? { kind: 'pod', namespace: v.namespace!, name: v.pod, ...container }
+    : { kind: 'workload', namespace: v.namespace!, name: v.workload!, ...container };
+}
+
+function describe(target: ProfileTarget): string {
+  if (target.kind === 'unit') return `host unit ${target.name}`;
+  const what = `${target.kind === 'pod' ? 'pod' : 'workload'} ${target.namespace}/${target.name}`;
+  return target.container === undefined ? what : `${what}/${target.container}`;
+}
+
+/** The profile learned in one database, or the message that says why there is none. */
+function readLocal(db: string, target: ProfileTarget, defaultAction: DefaultAction): BuiltProfile | string {
+  // opening would create an empty database: a mistyped path should say so instead
+  if (!existsSync(db)) return `${db}: no such database; check --db (or SECCOMP_AUDITOR_DB)`;
+  let store: SyscallStore;
+  try {
+    store = SyscallStore.open({ path: db });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  let workloads: StoredWorkload[];
+  let chosen: StoredWorkload[];
+  let rows: StoredSyscall[];
+  let units: string[] = [];
+  try {
+    // one snapshot: the daemon may commit between the reads
+    [workloads, chosen, rows, units] = store.readSnapshot(() => {
+      let all: StoredWorkload[];
+      let hostUnits: string[] = [];
+      if (target.kind === 'unit') {
+        const every = store.listWorkloads();
+        all = every.filter((w) => w.key === `unit:${target.name}`);
+        if (all.length === 0) hostUnits = every.filter((w) => w.kind === 'host' && w.unit !== null).map((w) => w.unit!);
+      } else if (target.kind === 'pod') {
+        all = store.workloadsOfPod(target.namespace, target.name);
+      } else {
+        all = store.listWorkloads({ namespace: target.namespace }).filter((w) => w.pod !== null && workloadNameOf(w.pod) === target.name);
+      }
+      const container = target.kind !== 'unit' ? target.container : undefined;
+      const picked = container === undefined ? all : all.filter((w) => w.container === container);
+      return [all, picked, store.syscallsOf(picked.map((w) => w.key)), hostUnits] as const;
+    });
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    store.close();
+  }
+
+  if (workloads.length === 0) {
+    if (target.kind === 'unit') {
+      const seen = units.sort();
+      return `no observations for host unit ${target.name} in ${db}; units seen: ${seen.length > 0 ? seen.slice(0, 20).join(', ') + (seen.length > 20 ? ', ...' : '') : '(none)'}`;
+    }
+    if (target.kind === 'workload') return `no observations for workload ${target.namespace}/${target.name} (pods named ${target.name}-...) in ${db}`;
+    return `no observations for pod ${target.namespace}/${target.name} in ${db}: is the daemon running with that database, and has the pod run under a logging profile?`;
+  }
+  if (chosen.length === 0 && target.kind !== 'unit') {
+    const names = [...new Set(workloads.map((w) => w.container).filter((c): c is string => c !== null))].sort();
+    return `${target.kind} ${target.namespace}/${target.name} has no container '${target.container}'; its containers: ${names.length > 0 ? names.join(', ') : '(none named)'}`;
+  }
+  return buildOciProfile(rows, { defaultAction });
+}
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${value}'`);

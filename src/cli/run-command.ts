@@ -45,6 +45,14 @@ export const OPTIONS = {
     type: 'boolean', env: 'SECCOMP_AUDITOR_PROTECT_READS',
     description: 'the read routes of /api/v1 need the bearer token too (health, readiness and /metrics stay open)',
   },
+  'kubelet-seccomp-dir': {
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', default: '/var/lib/kubelet/seccomp',
+    description: "the kubelet's seccomp profile root: the daemon installs seccomp-auditor/log-all.json (log every syscall, to learn a pod) and synced profiles there; 'none' or empty turns installation off",
+  },
+  'sync-profiles-from': {
+    type: 'string', value: 'DIR', env: 'SECCOMP_AUDITOR_SYNC_PROFILES_FROM',
+    description: 'a mounted ConfigMap (seccomp-auditor-profiles) whose NAME.json keys are installed as seccomp-auditor/NAME.json and kept in sync; default off',
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -92,10 +100,17 @@ ${formatOptions(OPTIONS)}
         return 1;
       }
     }
+    // an empty variable means off too (the option table treats an empty variable as unset)
+    const seccompDir = argv.some((a) => a === '--kubelet-seccomp-dir' || a.startsWith('--kubelet-seccomp-dir=')) || io.env['SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR'] !== ''
+      ? values['kubelet-seccomp-dir']! : '';
+    const kubeletSeccompDir = seccompDir === '' || seccompDir === 'none' ? null : seccompDir;
+    const syncProfilesFrom = values['sync-profiles-from'] === undefined || values['sync-profiles-from'] === '' ? null : values['sync-profiles-from'];
+    if (syncProfilesFrom !== null && kubeletSeccompDir === null) throw new UsageError('--sync-profiles-from needs profile installation: give --kubelet-seccomp-dir PATH (not none)');
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
       dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'],
+      kubeletSeccompDir, syncProfilesFrom,
     });
     try {
       await daemon.start();

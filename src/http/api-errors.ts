@@ -10,7 +10,9 @@ export const API_ERRORS = {
   SA_MUTATIONS_OFF: 403,
   SA_POD_NOT_FOUND: 404,
   SA_NOT_FOUND: 404,
+  SA_PROFILE_CONFLICT: 409,
   SA_STORE_UNAVAILABLE: 503,
+  SA_PROFILES_OFF: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

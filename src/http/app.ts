@@ -9,6 +9,9 @@ import { forgetPodRoute } from './routes/forget-pod-route.js';
 import { nodeRoutes } from './routes/node-routes.js';
 import { podsRoutes } from './routes/pods-routes.js';
 import { profileRoute } from './routes/profile-route.js';
+import { profilesRoute } from './routes/profiles-route.js';
+import { unitsRoute } from './routes/units-route.js';
+import type { ProfileInstaller } from '../profile/profile-installer.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -36,6 +39,8 @@ export function buildApp(options: {
   token?: string | null;
   /** read routes need the token too */
   protectReads?: boolean;
+  /** the installer of seccomp profiles on this node; null while installation is off */
+  profiles?: () => ProfileInstaller | null;
   /** Prometheus metrics, served at /metrics */
   metrics?: Registry;
   logger?: FastifyServerOptions['logger'];
@@ -72,6 +77,8 @@ export function buildApp(options: {
     nodeRoutes(api, store, options.status);
     forgetPodRoute(api, store, token);
     profileRoute(api, store);
+    profilesRoute(api, options.profiles ?? (() => null), token);
+    unitsRoute(api, store);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });
   const metrics = options.metrics;

@@ -165,7 +165,7 @@ t.test('usage errors exit 2', async (t) => {
     [['--namespace', 'shop', '--pod', 'cart-0'], /--db PATH is required/],
     [['--db', DB, '--pod', 'cart-0'], /--namespace NS is required/],
     [['--db', DB, '--namespace', 'shop'], /--pod POD is required/],
-    [[...POD, '--format', 'yaml'], /--format must be one of oci, spo, got 'yaml'/],
+    [[...POD, '--format', 'yaml'], /--format must be one of oci, spo, systemd, got 'yaml'/],
     [[...POD, '--default-action', 'kill'], /--default-action must be one of errno, log, got 'kill'/],
     [[...POD, 'extra'], /unexpected argument 'extra'/],
     [[...POD, '--bogus'], /Unknown option '--bogus'/],

@@ -4,6 +4,7 @@ import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { workloadNameOf } from '../../profile/workload-name.js';
 import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
+import { checkedProfile, OCI_PROFILE_BODY } from '../oci-profile-body.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
 
@@ -48,26 +49,8 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     schema: {
       params: POD_PARAMS,
       querystring: { type: 'object', properties: { container: CONTAINER_QUERY_PROPERTY }, additionalProperties: false },
-      body: {
-        type: 'object',
-        properties: {
-          defaultAction: { type: 'string', pattern: '^SCMP_ACT_[A-Z_]+$' },
-          syscalls: {
-            type: 'array', maxItems: 10000,
-            items: {
-              type: 'object',
-              properties: {
-                names: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 2000 },
-                name: { type: 'string', maxLength: 64 },
-                action: { type: 'string', pattern: '^SCMP_ACT_[A-Z_]+$' },
-                args: { type: 'array' },
-              },
-              required: ['action'],
-            },
-          },
-        },
-        required: ['defaultAction'],
-      },
+      // checked by checkOciProfile, the one validator every route and the ConfigMap sync share
+      body: OCI_PROFILE_BODY,
       response: {
         200: {
           type: 'object',
@@ -83,9 +66,10 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     },
   }, async (req) => {
     const { namespace, pod } = req.params;
+    const given = checkedProfile(req.body);
     const s = requireStore(store);
     const workloads = podWorkloads(s, namespace, pod, req.query.container);
-    return diffProfile(req.body, s.syscallsOf(workloads.map((w) => w.key)));
+    return diffProfile(given, s.syscallsOf(workloads.map((w) => w.key)));
   });
 
   // the union over every pod of a workload, as its pods' names tell (ReplicaSet hash and pod

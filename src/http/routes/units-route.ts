@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { buildOciProfile } from '../../profile/oci-profile.js';
+import { formatSystemdDropIn, SystemdDropInError } from '../../profile/systemd-dropin.js';
+import type { SyscallStore } from '../../store/syscall-store.js';
+import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { iso, itemsOf } from '../api-json.js';
+
+/** systemd unit names (unit_name_is_valid: at most 255 characters of [A-Za-z0-9:_.\\@-]). */
+const UNIT_PARAMS = {
+  type: 'object',
+  properties: { unit: { type: 'string', pattern: '^[A-Za-z0-9:_.\\\\@-]+$', maxLength: 255 } },
+  required: ['unit'],
+} as const;
+
+interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' | 'log'; explain?: boolean }
+
+/**
+ * Host processes are attributed to their systemd unit (workload key `unit:<name>`).
+ * GET /api/v1/units lists the units seen; GET /api/v1/units/{unit}/profile gives the profile
+ * learned for one, as OCI JSON or (format=systemd) as a drop-in for NAME.service.d/.
+ */
+export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
+  app.get('/api/v1/units', {
+    schema: {
+      response: {
+        200: itemsOf({ unit: { type: 'string' }, syscalls: { type: 'integer' }, records: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' } }),
+        '4xx': ERROR_SCHEMA,
+        503: ERROR_SCHEMA,
+      },
+    },
+  }, async () => ({
+    items: requireStore(store).listWorkloads()
+      .filter((w) => w.kind === 'host' && w.unit !== null)
+      .sort((a, b) => (a.unit! < b.unit! ? -1 : a.unit! > b.unit! ? 1 : 0))
+      .map((w) => ({ unit: w.unit!, syscalls: w.syscalls, records: w.records, firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen) })),
+  }));
+
+  app.get<{ Params: { unit: string }; Querystring: UnitProfileQuery }>('/api/v1/units/:unit/profile', {
+    schema: {
+      params: UNIT_PARAMS,
+      querystring: {
+        type: 'object',
+        properties: {
+          format: { type: 'string', enum: ['oci', 'systemd'], default: 'oci' },
+          defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
+          explain: { type: 'boolean' },
+        },
+        additionalProperties: false,
+      },
+      response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA },
+    },
+  }, async (req, reply) => {
+    const { unit } = req.params;
+    const { format, defaultAction, explain } = req.query;
+    const s = requireStore(store);
+    const key = `unit:${unit}`;
+    const rows = s.readSnapshot(() => (s.listWorkloads().some((w) => w.key === key) ? s.syscallsOf([key]) : null));
+    if (rows === null) throw new ApiError('SA_NOT_FOUND', `no observations for host unit ${unit} (GET /api/v1/units lists the units seen)`);
+    const built = buildOciProfile(rows, { defaultAction });
+    reply.header('X-Learned-Records', String(built.explain.records));
+    if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
+    if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);
+    if (format === 'systemd') {
+      let dropIn: string;
+      try {
+        dropIn = formatSystemdDropIn(built, { unit, defaultAction });
+      } catch (err) {
+        if (err instanceof SystemdDropInError) throw new ApiError('SA_NOT_FOUND', err.message);
+        throw err;
+      }
+      if (explain) return reply.type('application/json').send({ profile: dropIn, explain: built.explain });
+      return reply.type('text/plain; charset=utf-8').send(dropIn);
+    }
+    return reply.type('application/json').send(explain ? { profile: built.profile, explain: built.explain } : built.profile);
+  });
+}

@@ -106,6 +106,21 @@ t.test('a child that is gone: its parent\'s children list, a zombie\'s ppid, the
   t.same(record(305, { comm: 'other', ip: '0x7faa00001234' }), { key: null, method: null, reason: 'exited' }, 'a child runs its parent\'s image');
 });
 
+t.test('a child that renamed itself without exec: its image\'s waiting fork, when only one workload runs it', async (t) => {
+  const { proc, record } = setup();
+  proc.spawn(600, { cgroup: CG_A });
+  t.equal(record(600, { exe: '/bin/busybox' }).key, `container:${ID_A}`);
+  record(600, { nr: 56, exe: '/bin/busybox' }); // A's shell forks; the child names itself mkfifo (prctl) and is gone
+  t.same(record(601, { comm: 'mkfifo', exe: '/bin/busybox' }), { key: `container:${ID_A}`, method: 'lineage', reason: null }, 'the one workload forking that image');
+
+  proc.spawn(700, { cgroup: CG_B });
+  t.equal(record(700, { exe: '/bin/busybox' }).key, `container:${ID_B}`);
+  record(600, { nr: 56, exe: '/bin/busybox' });
+  record(700, { nr: 56, exe: '/bin/busybox' });
+  t.same(record(602, { comm: 'mkfifo', exe: '/bin/busybox' }), { key: null, method: null, reason: 'exited' }, 'two workloads fork that image: no guess');
+  t.same(record(603, { comm: 'mkfifo', exe: '/bin/other' }), { key: null, method: null, reason: 'exited' }, 'another image: none of theirs');
+});
+
 t.test('labels, and what stays unattributed', async (t) => {
   const { proc, attributor, record } = setup();
   const label = 'system_u:system_r:container_t:s0:c19,c27';

@@ -65,7 +65,8 @@ t.test('--container narrows to one container; --default-action log', async (t) =
   t.same(JSON.parse(r.stdout), {
     defaultAction: 'SCMP_ACT_LOG',
     architectures: ['SCMP_ARCH_X86_64'],
-    syscalls: [{ names: ['execve', 'write'], action: 'SCMP_ACT_ALLOW' }],
+    // execve was learned but stays logged in complain mode (attribution follows it)
+    syscalls: [{ names: ['write'], action: 'SCMP_ACT_ALLOW' }],
   });
 });
 

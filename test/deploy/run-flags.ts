@@ -1,6 +1,6 @@
 /**
- * The `run` command's flags as its real option table prints them in `--help` (the table itself is
- * private to src/cli/run-command.ts; the help text is generated from it, so it cannot drift).
+ * The `run` command's flags as its `--help` prints them: what an operator writing a manifest
+ * reads (the help text is generated from the option table, so it cannot drift from it).
  */
 import { parseArgs } from 'node:util';
 import { runCommand } from '../../src/cli/run-command.js';
@@ -11,16 +11,6 @@ export interface FlagSpec {
   env: string | null;
   multiple: boolean;
 }
-
-/**
- * Flags the profiles work adds to `run` (`--kubelet-seccomp-dir`, `--sync-profiles-from`), used by
- * the DaemonSet before they are merged here. Once the real table has them, the test says to remove
- * them from this list.
- */
-export const FLAGS_ADDED_BY_PROFILES_WORK: readonly FlagSpec[] = [
-  { name: 'kubelet-seccomp-dir', type: 'string', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', multiple: false },
-  { name: 'sync-profiles-from', type: 'string', env: 'SECCOMP_AUDITOR_SYNC_PROFILES_FROM', multiple: false },
-];
 
 const FLAG_LINE = /^ {2}(?:-[A-Za-z], )?--([a-z][a-z0-9-]*)( [A-Z][A-Z:_]*)? {2,}(.*)$/;
 

@@ -163,3 +163,13 @@ t.test('store rows fit SyscallRow as they are', async (t) => {
   const stored: StoredSyscall = { workload: 'container:x', auditArch: X64, syscallNr: 0, action: 'log', count: 1, firstSeen: T0, lastSeen: T0, comm: null, exe: null };
   t.same(buildOciProfile([stored], { defaultAction: 'errno' }).profile.syscalls, [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }]);
 });
+
+t.test('complain mode keeps process creation and exec logged; errno mode allows them', async (t) => {
+  // x86_64: clone 56, fork 57, vfork 58, execve 59, clone3 435, execveat 322
+  const rows = [row(X64, 0), row(X64, 56), row(X64, 57), row(X64, 58), row(X64, 59), row(X64, 322), row(X64, 435)];
+  const errno = buildOciProfile(rows, { defaultAction: 'errno' });
+  t.same(errno.profile.syscalls[0]!.names, ['clone', 'clone3', 'execve', 'execveat', 'fork', 'read', 'vfork']);
+  const log = buildOciProfile(rows, { defaultAction: 'log' });
+  t.same(log.profile.syscalls[0]!.names, ['read'], 'they fall to the default action: logged, and they run');
+  t.equal(log.explain.syscalls, 1);
+});

@@ -5,6 +5,7 @@
  * complain mode report exactly the new syscalls.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syscallName } from '../../src/syscalls/syscall-table.js';
 import type { OciProfile } from '../../src/profile/oci-profile.js';
@@ -18,7 +19,7 @@ import { OciRuntime } from './harness/oci-runtime.js';
 import { batchJobVariant } from './harness/workloads.js';
 import { learnWithoutLoss, type LearnedPod } from './harness/learn-run.js';
 import { checkLearned } from './harness/learn-checks.js';
-import { LOG_ALL, newId } from './harness/scenario.js';
+import { newId } from './harness/scenario.js';
 
 const X86_64 = 0xc000003e;
 
@@ -31,14 +32,18 @@ t.test('learn with runc, then enforce and complain with the learned profiles', a
   const db = join(makeTempDir('sa-e2e-db-'), 'node.db');
 
   await withPrintkRatelimitOff(async () => {
-    const daemon = await DaemonProcess.start(['--source', 'kmsg', '--log-dir', node.logRoot, '--db', db]);
+    // the kubelet's seccomp dir, where the daemon installs the profile pods learn under
+    const seccompDir = makeTempDir('sa-e2e-kubelet-seccomp-');
+    const daemon = await DaemonProcess.start(['--source', 'kmsg', '--log-dir', node.logRoot, '--db', db, '--kubelet-seccomp-dir', seccompDir]);
     t.teardown(() => daemon.kill());
+    const logAll = JSON.parse(readFileSync(join(seccompDir, 'seccomp-auditor', 'log-all.json'), 'utf8')) as OciProfile;
+    t.equal(logAll.defaultAction, 'SCMP_ACT_LOG', 'the daemon installed seccomp-auditor/log-all.json for learning');
     // on a first start the daemon reads what the ring still holds; let it settle first
     await new Promise((r) => setTimeout(r, 1000));
 
     // ---- 1. learn ----
     const learned = await learnWithoutLoss({
-      runtime, node, daemon, namespace: 'shop', learningProfile: LOG_ALL, record: recordKmsg,
+      runtime, node, daemon, namespace: 'shop', learningProfile: logAll, record: recordKmsg,
     }, 3, (s) => t.comment(s));
     t.equal(learned.truthLost, 0, 'the test\'s own kernel reader lost nothing (its ground truth is complete)');
     t.equal(learned.daemonLost, 0, 'the daemon lost no kernel record');

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { buildOciProfile, type BuiltProfile, type DefaultAction } from '../profile/oci-profile.js';
+import { buildOciProfile, type BuiltProfile, type DefaultAction, type ProfileOptions } from '../profile/oci-profile.js';
+import { BASELINES, baselineSyscalls } from '../profile/runtime-baseline.js';
 import { mergeBuiltProfiles } from '../profile/profile-merge.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
 import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
@@ -38,6 +39,10 @@ const OPTIONS = {
   'default-action': {
     type: 'string', value: 'errno|log', env: 'SECCOMP_AUDITOR_PROFILE_DEFAULT_ACTION', default: 'errno',
     description: 'what the profile does with syscalls never seen: errno (EPERM) enforces; log allows and logs them (complain mode)',
+  },
+  baseline: {
+    type: 'string', value: 'none|runc|crun', env: 'SECCOMP_AUDITOR_PROFILE_BASELINE', default: 'none',
+    description: "also allow what that runtime's init calls after loading the filter (derived from real runs): for a profile learned under another runtime or from another machine's logs",
   },
   name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD (or the workload), -CONTAINER with --container' },
   explain: {
@@ -78,6 +83,7 @@ ${formatOptions(OPTIONS)}
     const target = targetOf(values);
     const format = oneOf('--format', values.format!, FORMATS);
     const defaultAction = oneOf('--default-action', values['default-action']!, DEFAULT_ACTIONS);
+    const baseline = baselineSyscalls(oneOf('--baseline', values.baseline!, BASELINES));
     if (format === 'systemd' && target.kind !== 'unit') throw new UsageError('--format systemd is for host units: give --unit NAME.service');
     if (format === 'spo' && target.kind === 'unit') throw new UsageError('--format spo is for pods and workloads; a host unit takes oci or systemd');
     if (format === 'systemd' && !isServiceUnit(target.name)) throw new UsageError(`--format systemd needs a service: ${target.name} is not NAME.service`);
@@ -113,12 +119,12 @@ ${formatOptions(OPTIONS)}
       for (const m of missing) io.stderr.write(`seccomp-auditor profile: warning: skipped ${m.missing}\n`);
       const found = answers.filter((a): a is { url: string; built: BuiltProfile } => 'built' in a);
       if (found.length === 0) return fail(`no --from daemon has observations for ${describe(target)}`);
-      built = mergeBuiltProfiles(found.map((a) => a.built), { defaultAction });
+      built = mergeBuiltProfiles(found.map((a) => a.built), { defaultAction, baseline });
       nodes = answers.map((a) => ('built' in a
         ? { url: a.url, records: a.built.explain.records, syscalls: a.built.explain.syscalls, from: a.built.explain.from, to: a.built.explain.to }
         : { url: a.url, missing: (a as { missing: string }).missing }));
     } else {
-      const local = readLocal(values.db!, target, defaultAction);
+      const local = readLocal(values.db!, target, { defaultAction, baseline });
       if (typeof local === 'string') return fail(local);
       built = local;
     }
@@ -181,7 +187,7 @@ function describe(target: ProfileTarget): string {
 }
 
 /** The profile learned in one database, or the message that says why there is none. */
-function readLocal(db: string, target: ProfileTarget, defaultAction: DefaultAction): BuiltProfile | string {
+function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): BuiltProfile | string {
   // opening would create an empty database: a mistyped path should say so instead
   if (!existsSync(db)) return `${db}: no such database; check --db (or SECCOMP_AUDITOR_DB)`;
   let store: SyscallStore;
@@ -230,7 +236,7 @@ function readLocal(db: string, target: ProfileTarget, defaultAction: DefaultActi
     const names = [...new Set(workloads.map((w) => w.container).filter((c): c is string => c !== null))].sort();
     return `${target.kind} ${target.namespace}/${target.name} has no container '${target.container}'; its containers: ${names.length > 0 ? names.join(', ') : '(none named)'}`;
   }
-  return buildOciProfile(rows, { defaultAction });
+  return buildOciProfile(rows, options);
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

@@ -41,6 +41,8 @@ export interface ProfileExplain {
   to: string | null;
   /** named syscalls seen only with a non-log action (errno, kill_*, trap, ...): one entry per action */
   notAllowed: { name: string; arch: ArchName; action: SeccompAction }[];
+  /** names the runtime baseline allowed that were not observed */
+  baselineAdded: string[];
   /** numbers no table names (arch is the hex audit arch when the ABI itself is unknown) */
   unknownNumbers: { arch: string; nr: number }[];
 }
@@ -61,7 +63,13 @@ const COMPLAIN_MODE_LOGGED: readonly string[] = [...PROCESS_CREATION_SYSCALLS, '
 
 const ARCH_ORDER: ReadonlyMap<ArchName, number> = new Map(ARCH_NAMES.map((a, i) => [a, i]));
 
-export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultAction: DefaultAction }): BuiltProfile {
+export interface ProfileOptions {
+  defaultAction: DefaultAction;
+  /** names to allow whether or not they were observed: a runtime's baseline (runtime-baseline.ts) */
+  baseline?: readonly string[];
+}
+
+export function buildOciProfile(rows: readonly SyscallRow[], options: ProfileOptions): BuiltProfile {
   const arches = new Set<ArchName>();
   const allowed = new Set<string>();
   // `${arch} ${name}` → actions seen, for the syscalls that were never seen to run
@@ -95,11 +103,7 @@ export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultA
     }
   }
 
-  // In complain mode the calls that make processes and start programs stay logged although they
-  // were learned: a child that makes one unexpected call and exits is gone before /proc can name
-  // its pod; its parent's clone and its own execve (logged before its name changes) are what
-  // attribution follows to it. They run either way.
-  if (options.defaultAction === 'log') for (const name of COMPLAIN_MODE_LOGGED) allowed.delete(name);
+  const baselineAdded = completeAllowList(allowed, options);
   const names = [...allowed].sort(compareStrings);
   const notAllowed: ProfileExplain['notAllowed'] = [];
   for (const { name, arch, actions } of blocked.values()) {
@@ -124,9 +128,29 @@ export function buildOciProfile(rows: readonly SyscallRow[], options: { defaultA
       from: rows.length > 0 ? new Date(from).toISOString() : null,
       to: rows.length > 0 ? new Date(to).toISOString() : null,
       notAllowed,
+      baselineAdded,
       unknownNumbers: [...unknown.values()].sort((a, b) => compareStrings(a.arch, b.arch) || a.nr - b.nr),
     },
   };
+}
+
+/**
+ * The last step of every learned allow list (built here or merged from several nodes): the
+ * runtime baseline's names join it, and complain mode takes the process-making calls out again.
+ * Returns the names only the baseline put in, sorted.
+ */
+export function completeAllowList(allowed: Set<string>, options: ProfileOptions, observed: ReadonlySet<string> = allowed): string[] {
+  const added: string[] = [];
+  for (const name of options.baseline ?? []) {
+    if (!observed.has(name)) added.push(name);
+    allowed.add(name);
+  }
+  // In complain mode the calls that make processes and start programs stay logged although they
+  // were learned: a child that makes one unexpected call and exits is gone before /proc can name
+  // its pod; its parent's clone and its own execve (logged before its name changes) are what
+  // attribution follows to it. They run either way.
+  if (options.defaultAction === 'log') for (const name of COMPLAIN_MODE_LOGGED) allowed.delete(name);
+  return added.filter((n) => allowed.has(n)).sort(compareStrings);
 }
 
 function archRank(arch: ArchName): number {

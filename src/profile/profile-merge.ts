@@ -7,20 +7,28 @@
  * another node saw it run.
  */
 import { ARCH_NAMES, seccompArchName } from '../syscalls/syscall-table.js';
-import type { BuiltProfile, DefaultAction, OciProfile, ProfileExplain } from './oci-profile.js';
+import { completeAllowList, type BuiltProfile, type OciProfile, type ProfileExplain, type ProfileOptions } from './oci-profile.js';
 
 const ARCH_RANK: ReadonlyMap<string, number> = new Map(ARCH_NAMES.map((a, i) => [seccompArchName(a), i]));
 
-export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: { defaultAction: DefaultAction }): BuiltProfile {
+export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: ProfileOptions): BuiltProfile {
   const names = new Set<string>();
+  // names some node observed, as opposed to ones only a runtime baseline added
+  const observed = new Set<string>();
   const arches = new Set<string>();
   const notAllowed = new Map<string, ProfileExplain['notAllowed'][number]>();
   const unknown = new Map<string, ProfileExplain['unknownNumbers'][number]>();
   let records = 0;
   let from: string | null = null;
   let to: string | null = null;
-  for (const { profile, explain } of parts) {
-    for (const rule of profile.syscalls) for (const n of rule.names) names.add(n);
+  for (const { profile, explain } of parts as readonly { profile: OciProfile; explain: Omit<ProfileExplain, 'baselineAdded'> & { baselineAdded?: string[] } }[]) {
+    const added = new Set(explain.baselineAdded ?? []);
+    for (const rule of profile.syscalls) {
+      for (const n of rule.names) {
+        names.add(n);
+        if (!added.has(n)) observed.add(n);
+      }
+    }
     for (const a of profile.architectures) arches.add(a);
     for (const n of explain.notAllowed) notAllowed.set(`${n.name} ${n.arch} ${n.action}`, n);
     for (const u of explain.unknownNumbers) unknown.set(`${u.arch} ${u.nr}`, u);
@@ -28,6 +36,8 @@ export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: { de
     if (explain.from !== null && (from === null || Date.parse(explain.from) < Date.parse(from))) from = explain.from;
     if (explain.to !== null && (to === null || Date.parse(explain.to) > Date.parse(to))) to = explain.to;
   }
+  // the parts may come from daemons asked for another default action or baseline
+  const baselineAdded = completeAllowList(names, options, observed);
   const sorted = [...names].sort(compareStrings);
   const profile: OciProfile = options.defaultAction === 'errno'
     ? { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: [], syscalls: [] }
@@ -44,6 +54,7 @@ export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: { de
       notAllowed: [...notAllowed.values()]
         .filter((n) => !names.has(n.name))
         .sort((a, b) => compareStrings(a.name, b.name) || rank(seccompArchName(a.arch)) - rank(seccompArchName(b.arch)) || compareStrings(a.action, b.action)),
+      baselineAdded,
       unknownNumbers: [...unknown.values()].sort((a, b) => compareStrings(a.arch, b.arch) || a.nr - b.nr),
     },
   };

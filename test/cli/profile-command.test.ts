@@ -1,4 +1,5 @@
 import t from 'tap';
+import { baselineSyscalls } from '../../src/profile/runtime-baseline.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallStore } from '../../src/store/syscall-store.js';
@@ -81,9 +82,25 @@ t.test('--explain: records, time range, blocked and unnamed syscalls', async (t)
     from: '2024-05-06T07:08:09.000Z',
     to: '2024-05-06T07:10:09.000Z',
     notAllowed: [{ name: 'ptrace', arch: 'x86_64', action: 'errno' }],
+    baselineAdded: [],
     unknownNumbers: [{ arch: 'x86_64', nr: 999 }],
   });
   t.match(r.stdout, /^\{\n {2}"profile": \{\n {4}"defaultAction"/, 'indented by 2');
+});
+
+t.test('--baseline runc adds what runc\'s init calls after loading the filter, and says which were added', async (t) => {
+  const baseline = baselineSyscalls('runc');
+  t.ok(baseline.includes('execve') && baseline.length >= 5, `runc's baseline: ${baseline.join(' ')}`);
+  const r = await runCli(['profile', ...POD, '--explain', '--baseline', 'runc']);
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const names: string[] = out.profile.syscalls[0].names;
+  t.ok(baseline.every((n) => names.includes(n)), 'every baseline name is allowed');
+  t.ok(['_llseek', 'execve', 'read', 'write'].every((n) => names.includes(n)), 'with everything learned');
+  t.same(out.explain.baselineAdded, baseline.filter((n) => !['_llseek', 'execve', 'read', 'write'].includes(n)), 'the names only the baseline brought');
+  const bad = await runCli(['profile', ...POD, '--baseline', 'docker']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--baseline must be one of none, runc, crun, got 'docker'/);
 });
 
 t.test('--format spo prints a SeccompProfile in YAML', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { baselineSyscalls } from '../../src/profile/runtime-baseline.js';
 import { join } from 'node:path';
 import { buildApp } from '../../src/http/app.js';
 import { SyscallStore } from '../../src/store/syscall-store.js';
@@ -129,6 +130,10 @@ t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learn
   t.match(spo.body, /kind: SeccompProfile\n[\s\S]*name: web-7d9f8-abcde-nginx\n[\s\S]*namespace: shop\n/);
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=docker')).statusCode, 400);
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/nope/profile')).statusCode, 404);
+  const crun = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&baseline=crun&explain=true')).json() as { profile: { syscalls: { names: string[] }[] }; explain: { baselineAdded: string[] } };
+  t.same(crun.profile.syscalls[0]?.names, [...new Set(['read', 'write', ...baselineSyscalls('crun')])].sort(), '?baseline=crun adds what crun\'s init calls');
+  t.same(crun.explain.baselineAdded, baselineSyscalls('crun').filter((n) => n !== 'read' && n !== 'write'));
+  t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?baseline=docker')).statusCode, 400, 'an unknown runtime is a 400');
 });
 
 t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', async (t) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { buildOciProfile } from '../../profile/oci-profile.js';
+import { BASELINES, baselineSyscalls, type Baseline } from '../../profile/runtime-baseline.js';
 import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { workloadNameOf } from '../../profile/workload-name.js';
@@ -29,12 +30,14 @@ const PROFILE_QUERY = {
     container: CONTAINER_QUERY_PROPERTY,
     format: { type: 'string', enum: ['oci', 'spo'], default: 'oci' },
     defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
+    // what the runtime's init calls after loading the filter, for profiles learned elsewhere
+    baseline: { type: 'string', enum: BASELINES, default: 'none' },
     explain: { type: 'boolean' },
   },
   additionalProperties: false,
 } as const;
 
-interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; explain?: boolean }
+interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean }
 
 export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
   app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
@@ -88,10 +91,10 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
 async function sendProfile(
   reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string,
 ): Promise<FastifyReply> {
-  const { container, format, defaultAction, explain } = query;
+  const { container, format, defaultAction, baseline, explain } = query;
   const workloads = container === undefined ? all : all.filter((w) => w.container === container);
   if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
-  const built = buildOciProfile(s.syscallsOf(workloads.map((w) => w.key)), { defaultAction });
+  const built = buildOciProfile(s.syscallsOf(workloads.map((w) => w.key)), { defaultAction, baseline: baselineSyscalls(baseline) });
   reply.header('X-Learned-Records', String(built.explain.records));
   if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
   if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);

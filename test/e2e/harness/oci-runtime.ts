@@ -213,12 +213,19 @@ function ociConfig(rootfs: string, spec: ContainerSpec): object {
  */
 class HugetlbV1Mount {
   static ifNeeded(): HugetlbV1Mount | null {
-    const controllers = readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim();
-    if (!controllers.split(/\s+/).includes('hugetlb')) return null;
+    if (!v2Holds('hugetlb')) return null;
     const dir = mkdtempSync(join(tmpdir(), 'sa-e2e-hugetlb-'));
-    const r = spawnSync('mount', ['-t', 'cgroup', '-o', 'hugetlb', 'none', dir], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cannot mount a v1 hugetlb hierarchy for crun: ${r.stderr}`);
-    return new HugetlbV1Mount(dir);
+    // the kernel moves the controller when the last v1 hierarchy holding it is destroyed, which
+    // happens a moment after an unmount: a mount right after one may attach to the dying
+    // hierarchy, so wait until cgroup2 has really let go, and mount again if it has not
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const r = spawnSync('mount', ['-t', 'cgroup', '-o', 'hugetlb', 'none', dir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`cannot mount a v1 hugetlb hierarchy for crun: ${r.stderr}`);
+      if (waitFor(() => !v2Holds('hugetlb'), 3000)) return new HugetlbV1Mount(dir);
+      spawnSync('umount', [dir], { stdio: 'ignore' });
+      waitFor(() => v2Holds('hugetlb'), 3000);
+    }
+    throw new Error('cgroup2 keeps the hugetlb controller although a v1 hierarchy was mounted for it');
   }
 
   private constructor(readonly dir: string) {}
@@ -226,8 +233,24 @@ class HugetlbV1Mount {
   restore(): void {
     removeCgroupTree(this.dir, false);
     spawnSync('umount', [this.dir], { stdio: 'ignore' });
+    // leave the machine as it was found before returning: cgroup2 holding hugetlb again
+    waitFor(() => v2Holds('hugetlb'), 5000);
     try { rmdirSync(this.dir); } catch { /* still mounted: left for the next boot */ }
   }
+}
+
+function v2Holds(controller: string): boolean {
+  return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim().split(/\s+/).includes(controller);
+}
+
+/** Polls (synchronously: cleanup runs in teardowns and exit handlers) until cond holds. */
+function waitFor(cond: () => boolean, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  return true;
 }
 
 /** Removes every cgroup below dir, deepest first (a cgroup cannot be removed while it has children). */

@@ -1,4 +1,4 @@
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where records go on this node, and why: the choice the daemon makes without `--source`. */
@@ -21,11 +21,18 @@ export function chooseDefaultSource(options: { procRoot: string; auditdConf?: st
     return { spec: `file:${log}`, why: `auditd runs (pid ${auditd}), so seccomp records go to its log ${log}` };
   }
   const kmsg = options.kmsg ?? '/dev/kmsg';
+  // opened, not access()ed: access() says yes to a non-root user under dmesg_restrict, and to a
+  // container whose device cgroup refuses the device
   try {
-    accessSync(kmsg, constants.R_OK);
+    closeSync(openSync(kmsg, constants.O_RDONLY | constants.O_NONBLOCK));
     return { spec: 'kmsg', why: `auditd does not run, so the kernel prints seccomp records to ${kmsg}` };
-  } catch {
-    return { spec: 'none', why: `auditd does not run and ${kmsg} is not readable (run as root or with CAP_SYSLOG); serving only what the database holds` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // no device at all: not a node (a laptop container, a test): serve what the database holds
+    if (code === 'ENOENT') return { spec: 'none', why: `auditd does not run and there is no ${kmsg}; serving only what the database holds` };
+    // the node's log is there but refused: read it anyway so the failure shows in /readyz and
+    // seccomp_auditor_source_up instead of a daemon that looks ready and reads nothing
+    return { spec: 'kmsg', why: `auditd does not run, so seccomp records go to ${kmsg}, which cannot be opened now (${code})` };
   }
 }
 

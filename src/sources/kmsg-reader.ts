@@ -197,7 +197,9 @@ export class KmsgReader {
       case 'EACCES':
       case 'EPERM':
         msg = `cannot read ${p}: permission denied; run as root or grant CAP_SYSLOG ` +
-          '(and CAP_DAC_READ_SEARCH / read access to the device)';
+          '(and CAP_DAC_READ_SEARCH / read access to the device); in a container the runtime\'s device ' +
+          'cgroup must allow it too, which in Kubernetes takes a privileged container ' +
+          '(deploy/kubernetes/components/kmsg-privileged), or run auditd on the node and read its log';
         break;
       case 'ENOENT':
         msg = `cannot read ${p}: no such file; on a node it is the kernel log device, ` +

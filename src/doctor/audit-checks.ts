@@ -29,7 +29,7 @@ export function checkRecordRoute(route: RecordRoute, sources: readonly string[])
   const name = 'record-route';
   if (sources.length === 0) {
     if (route.defaultSource === 'none') {
-      return result(name, 'fail', route.why, 'run as root (or with CAP_SYSLOG), or sysctl -w kernel.dmesg_restrict=0');
+      return result(name, 'fail', route.why, "mount the host's /dev/kmsg (in a DaemonSet: a hostPath of type CharDevice), or run auditd on the node");
     }
     if (route.auditLog !== null) return auditLogReadable(name, route.auditLog, route.why);
     return result(name, 'ok', `${route.why}; the daemon reads it`);

@@ -29,7 +29,7 @@ export function chooseDefaultSource(options: { procRoot: string; auditdConf?: st
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // no device at all: not a node (a laptop container, a test): serve what the database holds
-    if (code === 'ENOENT') return { spec: 'none', why: `auditd does not run and there is no ${kmsg}; serving only what the database holds` };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { spec: 'none', why: `auditd does not run and there is no ${kmsg}; serving only what the database holds` };
     // the node's log is there but refused: read it anyway so the failure shows in /readyz and
     // seccomp_auditor_source_up instead of a daemon that looks ready and reads nothing
     return { spec: 'kmsg', why: `auditd does not run, so seccomp records go to ${kmsg}, which cannot be opened now (${code})` };

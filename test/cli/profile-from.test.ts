@@ -91,7 +91,7 @@ async function deadUrl(): Promise<string> {
 }
 
 t.test('merging three daemons gives what one database with all their records gives', async (t) => {
-  for (const extra of [[], ['--default-action', 'log'], ['--format', 'spo'], ['--container', 'nginx']]) {
+  for (const extra of [[], ['--default-action', 'log'], ['--format', 'spo'], ['--container', 'nginx'], ['--baseline', 'runc'], ['--baseline', 'crun', '--default-action', 'log']]) {
     const merged = await runCli(['profile', ...FROM(), '--namespace', 'shop', '--workload', 'web', ...extra]);
     const single = await runCli(['profile', '--db', COMBINED, '--namespace', 'shop', '--workload', 'web', ...extra]);
     t.equal(merged.code, 0, merged.stderr);
@@ -115,6 +115,7 @@ t.test('merging three daemons gives what one database with all their records giv
     from: new Date(T0 - 3_600_000).toISOString(),
     to: new Date(T0 + 7_260_000).toISOString(),
     notAllowed: [{ name: 'execve', arch: 'x86_64', action: 'errno' }, { name: 'execve', arch: 'x86_64', action: 'kill_process' }],
+    baselineAdded: [],
     unknownNumbers: [{ arch: 'x86_64', nr: 999 }],
   });
   t.same(perNode.map((n: { url: string; records: number }) => [n.url, n.records]), [[nodes.a.url, 9], [nodes.b.url, 5], [nodes.c.url, 5]]);

@@ -10,6 +10,7 @@ import { StdinSource } from './sources/stdin-source.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
+import type { PipelineCounters } from './types/pipeline-counters.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -27,6 +28,8 @@ export interface DaemonConfig {
   token?: string | null;
   /** the read routes need the token too */
   protectReads?: boolean;
+  /** the most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES) */
+  metricsMaxSeries?: number;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -43,6 +46,8 @@ interface RunningSource {
   lastError: string | null;
   /** records read so far */
   readonly records?: number;
+  /** its pipeline's counts, for the metrics */
+  readonly counters?: PipelineCounters | null;
   stop(): void | Promise<void>;
 }
 
@@ -79,7 +84,8 @@ export class Daemon {
     this.dbPath = config.dbPath;
     this.#metrics = buildMetrics({
       store: () => this.#store,
-      sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
+      sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
+      ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
     });
     this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
@@ -227,6 +233,7 @@ export class Daemon {
       name,
       get lastError() { return source.lastError; },
       get records() { return pipeline.stats.records; },
+      get counters() { return pipeline.counters(); },
       stop: async () => { await source.stop(); flush(); pipeline.stop(); },
     };
   }

@@ -31,7 +31,8 @@ interface CountState {
   lastSeen: number;
 }
 
-const ACTIONS: SeccompAction[] = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'];
+/** Every action, in the order of `actionCounts`. */
+export const ACTIONS: readonly SeccompAction[] = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'];
 
 /**
  * Per-workload syscall sets in memory, and the deltas the store has not committed yet.
@@ -52,6 +53,16 @@ export class SyscallAggregate {
   readonly #lost = new Map<string, LostDelta>();
   /** distinct keys held, for metrics */
   keys = 0;
+  /**
+   * Records counted per action (indexed like ACTIONS), attributed or not, for metrics: one
+   * typed-array increment per record, by the action index the key needs anyway.
+   */
+  readonly actionCounts = new Float64Array(ACTIONS.length);
+  /**
+   * The newest record time (ms) of what the last takeBatch() handed over, or ABSENT when it
+   * carried no records. Read off the batch's rows, so the hot path pays nothing for it.
+   */
+  newestInLastBatch = ABSENT;
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
@@ -76,8 +87,10 @@ export class SyscallAggregate {
       w.dirty = true;
       this.#dirtyWorkloads.push(w);
     }
+    const actionIndex = ACTIONS.indexOf(rec.action);
+    this.actionCounts[actionIndex]++;
     // (arch index, action index, nr) folded into one number: archs and actions are few
-    const k = (archIndex(rec.auditArch) * 16 + ACTIONS.indexOf(rec.action)) * 0x100000000 + (rec.syscallNr >>> 0);
+    const k = (archIndex(rec.auditArch) * 16 + actionIndex) * 0x100000000 + (rec.syscallNr >>> 0);
     let key = w.keys.get(k);
     if (key === undefined) {
       key = {
@@ -101,6 +114,7 @@ export class SyscallAggregate {
   /** Counts a record that could not be attributed, grouped by comm, exe and reason. */
   addUnattributed(rec: SeccompRecordView, reason: UnattributedReason, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
+    this.actionCounts[ACTIONS.indexOf(rec.action)]++;
     const comm = rec.comm();
     const exe = rec.exe();
     this.#count(this.#unattributed, `${comm}\0${exe}\0${reason}`, time, () => ({ comm, exe, reason }));
@@ -115,6 +129,12 @@ export class SyscallAggregate {
 
   /** What changed since the last batch, with the positions it covers; null when nothing did. */
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
+    // a workload's and a group's lastSeen are their newest record so far, which for those
+    // touched since the last batch is the newest of this batch (times going backwards aside)
+    let newest = ABSENT;
+    for (const w of this.#dirtyWorkloads) if (w.lastSeen > newest) newest = w.lastSeen;
+    for (const u of this.#unattributed.values()) if (u.lastSeen > newest) newest = u.lastSeen;
+    this.newestInLastBatch = newest;
     if (this.#dirtyKeys.length === 0 && this.#dirtyWorkloads.length === 0 && this.#unattributed.size === 0 && this.#lost.size === 0 && this.#executables.size === 0) {
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }
@@ -124,6 +144,7 @@ export class SyscallAggregate {
       return {
         key: x.key, kind: x.kind, containerId: x.containerId, podUid: x.podUid, namespace: x.namespace, pod: x.pod,
         container: x.container, runtime: x.runtime, qos: x.qos, unit: x.unit, node: this.#nodeName,
+        ownerKind: x.ownerKind ?? null, ownerName: x.ownerName ?? null,
         firstSeen: w.firstSeen, lastSeen: w.lastSeen,
       };
     });

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
+import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -45,6 +46,10 @@ const OPTIONS = {
     type: 'boolean', env: 'SECCOMP_AUDITOR_PROTECT_READS',
     description: 'the read routes of /api/v1 need the bearer token too (health, readiness and /metrics stay open)',
   },
+  'metrics-max-series': {
+    type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
+    description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -78,6 +83,10 @@ ${formatOptions(OPTIONS)}
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
     const retentionMs = parseDuration(values.retention!);
+    const metricsMaxSeries = Number(values['metrics-max-series']);
+    if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
+      throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
+    }
     if (values['protect-reads'] && values['token-file'] === undefined) throw new UsageError('--protect-reads needs --token-file: the token the read routes will ask for');
     let token: string | null = null;
     if (values['token-file'] !== undefined) {
@@ -95,7 +104,7 @@ ${formatOptions(OPTIONS)}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'],
+      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries,
     });
     try {
       await daemon.start();

@@ -15,6 +15,8 @@ export interface SyscallStoreOptions {
 
 /** A workload with a summary of what it called. */
 export interface StoredWorkload extends WorkloadRow {
+  ownerKind: string | null;
+  ownerName: string | null;
   /** distinct (audit arch, syscall number) pairs, whatever the action */
   syscalls: number;
   /** records counted across all its syscall rows */
@@ -36,8 +38,20 @@ export interface StoredPosition extends SourcePosition {
   updatedAt: number;
 }
 
+/** A syscall row's count with its pod's names, as the metrics export it. */
+export interface PodSyscallCount {
+  namespace: string;
+  pod: string;
+  container: string | null;
+  auditArch: number;
+  syscallNr: number;
+  action: string;
+  count: number;
+}
+
 const WORKLOAD_COLUMNS = `w.key, w.kind, w.container_id AS containerId, w.pod_uid AS podUid, w.namespace, w.pod,
-  w.container, w.runtime, w.qos, w.unit, w.node, w.first_seen AS firstSeen, w.last_seen AS lastSeen,
+  w.container, w.runtime, w.qos, w.unit, w.owner_kind AS ownerKind, w.owner_name AS ownerName, w.node,
+  w.first_seen AS firstSeen, w.last_seen AS lastSeen,
   count(DISTINCT (s.audit_arch << 32) | (s.syscall_nr & 4294967295)) AS syscalls, ifnull(sum(s.count), 0) AS records`;
 const WORKLOAD_FROM = 'FROM workloads w LEFT JOIN syscalls s ON s.workload_id = w.id';
 const WORKLOAD_ORDER = 'GROUP BY w.id ORDER BY w.namespace, w.pod, w.container, w.key';
@@ -73,6 +87,7 @@ export class SyscallStore {
   readonly #unattributed: Database.Statement<[], UnattributedDelta>;
   readonly #lost: Database.Statement<[], LostDelta>;
   readonly #positions: Database.Statement<[], StoredPosition>;
+  readonly #podSyscallCounts: Database.Statement<[], PodSyscallCount>;
   readonly #prune: Database.Statement<[number]>;
   readonly #deletePod: Database.Statement<[string, string]>;
 
@@ -91,13 +106,15 @@ export class SyscallStore {
     this.path = db.name;
     this.#clock = clock;
     this.#upsertWorkload = db.prepare(`
-      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, node, first_seen, last_seen)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, owner_kind, owner_name, node, first_seen, last_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET
         container_id = ifnull(excluded.container_id, container_id), pod_uid = ifnull(excluded.pod_uid, pod_uid),
         namespace = ifnull(excluded.namespace, namespace), pod = ifnull(excluded.pod, pod),
         container = ifnull(excluded.container, container), runtime = ifnull(excluded.runtime, runtime),
-        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit), node = excluded.node, ${TIMES}`);
+        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit),
+        owner_kind = iif(excluded.owner_name IS NULL, owner_kind, excluded.owner_kind), owner_name = ifnull(excluded.owner_name, owner_name),
+        node = excluded.node, ${TIMES}`);
     // The sample comm and exe are one pair from one record: replaced only while there is none,
     // so a later record cannot pair its exe with an earlier record's comm.
     this.#addSyscall = db.prepare(`
@@ -139,6 +156,13 @@ export class SyscallStore {
       SELECT comm, exe, reason, count, first_seen AS firstSeen, last_seen AS lastSeen FROM unattributed
       ORDER BY count DESC, reason, comm, exe`);
     this.#lost = db.prepare('SELECT source, reason, count FROM lost_records ORDER BY source, reason');
+    // In the order the rows are stored (workload id, then the syscall key): no sort, and the
+    // oldest workloads first, so a metrics series cap keeps the same series from scrape to scrape.
+    this.#podSyscallCounts = db.prepare(`
+      SELECT w.namespace, w.pod, w.container, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count
+      FROM workloads w JOIN syscalls s ON s.workload_id = w.id
+      WHERE w.namespace IS NOT NULL AND w.pod IS NOT NULL
+      ORDER BY w.id, s.audit_arch, s.syscall_nr, s.action`);
     this.#positions = db.prepare('SELECT source, position, updated_at AS updatedAt FROM source_positions ORDER BY source');
     // syscalls and executables go with their workload (ON DELETE CASCADE)
     this.#prune = db.prepare('DELETE FROM workloads WHERE last_seen < ?');
@@ -146,7 +170,8 @@ export class SyscallStore {
     // workloads first: the syscall and executable rows look their workload's id up by key
     this.#commit = db.transaction((b: FlushBatch, now: number) => {
       for (const w of b.workloads) {
-        this.#upsertWorkload.run(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit, w.node, w.firstSeen, w.lastSeen);
+        this.#upsertWorkload.run(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit,
+          w.ownerName == null ? null : w.ownerKind ?? null, w.ownerName ?? null, w.node, w.firstSeen, w.lastSeen);
       }
       for (const s of b.syscalls) {
         this.#addSyscall.run(s.workload, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
@@ -213,6 +238,15 @@ export class SyscallStore {
 
   executablesOf(workloadKeys: readonly string[]): StoredExecutable[] {
     return workloadKeys.length === 0 ? [] : this.#guard(() => this.#executablesOf.all(JSON.stringify(workloadKeys)));
+  }
+
+  /**
+   * Every syscall row of a pod's container with the pod's names, in storage order, one row at a
+   * time: the metrics walk them at scrape time without holding them all. Consume the iterator
+   * before the next store call (the connection is busy until then).
+   */
+  podSyscallCounts(): IterableIterator<PodSyscallCount> {
+    return this.#guard(() => this.#podSyscallCounts.iterate());
   }
 
   unattributed(): UnattributedDelta[] {

@@ -58,11 +58,13 @@ export class SyscallAggregate {
    * typed-array increment per record, by the action index the key needs anyway.
    */
   readonly actionCounts = new Float64Array(ACTIONS.length);
-  /**
-   * The newest record time (ms) of what the last takeBatch() handed over, or ABSENT when it
-   * carried no records. Read off the batch's rows, so the hot path pays nothing for it.
-   */
+  /** The newest record time (ms) of what the last takeBatch() handed over, or ABSENT when it carried no records. */
   newestInLastBatch = ABSENT;
+  /**
+   * The same for the batch being gathered: one comparison per record. (The workloads' lastSeen
+   * would cost nothing, but one future-dated record would pin it, and the lag, for good.)
+   */
+  #newest = ABSENT;
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
@@ -76,6 +78,7 @@ export class SyscallAggregate {
    */
   add(workload: Workload, rec: SeccompRecordView, method: AttributionMethod | null, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
+    if (time > this.#newest) this.#newest = time;
     let w = this.#workloads.get(workload);
     if (w === undefined) {
       w = { workload, keys: new Map(), firstSeen: time, lastSeen: time, dirty: false };
@@ -114,6 +117,7 @@ export class SyscallAggregate {
   /** Counts a record that could not be attributed, grouped by comm, exe and reason. */
   addUnattributed(rec: SeccompRecordView, reason: UnattributedReason, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
+    if (time > this.#newest) this.#newest = time;
     this.actionCounts[ACTIONS.indexOf(rec.action)]++;
     const comm = rec.comm();
     const exe = rec.exe();
@@ -129,12 +133,8 @@ export class SyscallAggregate {
 
   /** What changed since the last batch, with the positions it covers; null when nothing did. */
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
-    // a workload's and a group's lastSeen are their newest record so far, which for those
-    // touched since the last batch is the newest of this batch (times going backwards aside)
-    let newest = ABSENT;
-    for (const w of this.#dirtyWorkloads) if (w.lastSeen > newest) newest = w.lastSeen;
-    for (const u of this.#unattributed.values()) if (u.lastSeen > newest) newest = u.lastSeen;
-    this.newestInLastBatch = newest;
+    this.newestInLastBatch = this.#newest;
+    this.#newest = ABSENT;
     if (this.#dirtyKeys.length === 0 && this.#dirtyWorkloads.length === 0 && this.#unattributed.size === 0 && this.#lost.size === 0 && this.#executables.size === 0) {
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }

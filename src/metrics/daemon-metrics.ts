@@ -183,7 +183,7 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
   // pod in the database, so nothing disappears unseen. Like the series, a database total.
   new Counter({
     name: 'seccomp_auditor_container_syscall_records_dropped_total',
-    help: 'Seccomp records in per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (and so out of seccomp_auditor_violations_total).',
+    help: 'Seccomp records in per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them).',
     registers: [registry],
     collect() {
       this.reset();

@@ -1,4 +1,4 @@
-import type { PodSyscallCount } from '../store/syscall-store.js';
+import type { PodSyscallCount, SyscallStore } from '../store/syscall-store.js';
 import { syscallName } from '../syscalls/syscall-table.js';
 
 export type SyscallSeriesLabels = { namespace: string; pod: string; container: string; syscall: string; action: string };
@@ -8,71 +8,56 @@ export interface SyscallSeries {
   value: number;
 }
 
-/** The series exported, and what the cap left out. */
+/** The series exported, and the records of those the cap left out. */
 export interface CappedSeries {
   series: SyscallSeries[];
-  /** distinct series not exported */
-  droppedSeries: number;
-  /** records counted in the series not exported */
   droppedRecords: number;
 }
 
-/** Every series (`records`), and those whose action is not `log` (`violations`), each capped. */
-export interface ContainerSyscallSeries {
-  records: CappedSeries;
-  violations: CappedSeries;
-}
-
 /**
- * Folds the store's syscall rows into Prometheus series {namespace, pod, container, syscall,
- * action}. Rows that share those labels add up: one call under two arches (x86_64 and i386
- * `read`), or two instances of one container (a restart brings a new container id). A number
- * without a name in its arch's table is named by its number.
+ * The per-container syscall series {namespace, pod, container, syscall, action} of the store's
+ * syscall rows (`violations`: those whose action is not `log`), at most `maxSeries` of them.
  *
- * At most `maxSeries` series per metric: the first in the rows' order, which is the order the
- * store met the containers, so the same series stay exported from one scrape to the next and a
- * new pod is what goes without. The violations are a subset of the records' series taken in the
- * same order, so what the cap leaves out of the violations is also left out of the records:
- * `records.dropped*` tells all.
+ * Rows that share those labels add up: one call under two arches (x86_64 and i386 `read`), or
+ * two instances of one container (a restart brings a new container id). A number without a name
+ * in its arch's table is named by its number.
+ *
+ * The series exported are the first in the order the store met the containers, so the same ones
+ * stay exported from one scrape to the next and what goes without is a new pod's. That order
+ * also bounds the work: once the cap is full the rows are read no further (a node keeping a
+ * month of CronJob pods holds hundreds of thousands), except the later instances of containers
+ * already exported, whose records belong to their series. What was left out is counted as the
+ * store's total minus what was exported, a sum SQLite makes without handing over the rows.
  */
-export function containerSyscallSeries(rows: Iterable<PodSyscallCount>, maxSeries: number): ContainerSyscallSeries {
-  const records = new Capped(maxSeries);
-  const violations = new Capped(maxSeries);
-  for (const r of rows) {
-    const syscall = syscallName(r.auditArch, r.syscallNr) ?? String(r.syscallNr);
+export function containerSyscallSeries(store: SyscallStore, maxSeries: number, options: { violations?: boolean } = {}): CappedSeries {
+  const series = new Map<string, SyscallSeries>();
+  /** [namespace, pod, container] of the containers with an exported series, by their key */
+  const containers = new Map<string, readonly [string, string, string]>();
+  let exported = 0;
+  let boundary = -1;
+  const fold = (r: PodSyscallCount, mayAdd: boolean): void => {
     const container = r.container ?? '';
-    const id = `${r.namespace}\0${r.pod}\0${container}\0${syscall}\0${r.action}`;
-    const labels = (): SyscallSeriesLabels => ({ namespace: r.namespace, pod: r.pod, container, syscall, action: r.action });
-    records.add(id, labels, r.count);
-    // every action but `log` means the filter acted (as /api/v1/violations counts them)
-    if (r.action !== 'log') violations.add(id, labels, r.count);
-  }
-  return { records: records.result(), violations: violations.result() };
-}
-
-class Capped {
-  readonly #max: number;
-  readonly #series = new Map<string, SyscallSeries>();
-  readonly #dropped = new Set<string>();
-  #droppedRecords = 0;
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  add(id: string, labels: () => SyscallSeriesLabels, count: number): void {
-    const found = this.#series.get(id);
+    const syscall = syscallName(r.auditArch, r.syscallNr) ?? String(r.syscallNr);
+    const owner = `${r.namespace}\0${r.pod}\0${container}`;
+    const id = `${owner}\0${syscall}\0${r.action}`;
+    const found = series.get(id);
     if (found !== undefined) {
-      found.value += count;
-    } else if (this.#series.size < this.#max) {
-      this.#series.set(id, { labels: labels(), value: count });
-    } else {
-      this.#dropped.add(id);
-      this.#droppedRecords += count;
+      found.value += r.count;
+      exported += r.count;
+    } else if (mayAdd && series.size < maxSeries) {
+      series.set(id, { labels: { namespace: r.namespace, pod: r.pod, container, syscall, action: r.action }, value: r.count });
+      if (!containers.has(owner)) containers.set(owner, [r.namespace, r.pod, container]);
+      exported += r.count;
     }
+  };
+  if (maxSeries > 0) {
+    for (const r of store.podSyscallCounts(options)) {
+      // full: the rest of this workload's rows may still merge (other arches), later ones are skipped
+      if (boundary >= 0 && r.workloadId !== boundary) break;
+      fold(r, true);
+      if (boundary < 0 && series.size >= maxSeries) boundary = r.workloadId;
+    }
+    if (boundary >= 0) for (const r of store.laterPodSyscallCounts(boundary, [...containers.values()], options)) fold(r, false);
   }
-
-  result(): CappedSeries {
-    return { series: [...this.#series.values()], droppedSeries: this.#dropped.size, droppedRecords: this.#droppedRecords };
-  }
+  return { series: [...series.values()], droppedRecords: store.podSyscallTotal(options) - exported };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import { containerSyscallSeries, type ContainerSyscallSeries } from './container-syscall-series.js';
+import { containerSyscallSeries, type CappedSeries } from './container-syscall-series.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
@@ -147,16 +147,16 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       }
     },
   });
-  // One walk over the store's syscall rows serves the four metrics below: Registry.metrics() runs
-  // every collect() in one synchronous stretch, and the result is dropped at its end (the first
-  // microtask after it), so the next scrape reads afresh.
+  // The per-container syscall series and what their cap left out are read once per scrape:
+  // Registry.metrics() runs every collect() in one synchronous stretch, and the result is
+  // dropped at its end (the first microtask after it), so the next scrape reads afresh.
   const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
-  let scraped: ContainerSyscallSeries | null = null;
-  const syscallSeries = (): ContainerSyscallSeries | null => {
+  let scraped: { records: CappedSeries; violations: CappedSeries } | null = null;
+  const syscallSeries = (): { records: CappedSeries; violations: CappedSeries } | null => {
     const store = from.store();
     if (store === null) return null;
     if (scraped === null) {
-      scraped = containerSyscallSeries(store.podSyscallCounts(), maxSeries);
+      scraped = { records: containerSyscallSeries(store, maxSeries), violations: containerSyscallSeries(store, maxSeries, { violations: true }) };
       queueMicrotask(() => { scraped = null; });
     }
     return scraped;
@@ -180,22 +180,15 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     },
   });
   // Records rather than series: with the exported series they add up to every record of every
-  // pod in the database, so nothing disappears unseen. Like the series, a database total.
+  // pod in the database, so nothing disappears unseen; and counting distinct series would mean
+  // reading every row, which the cap exists to avoid. A database total like the series.
   new Counter({
     name: 'seccomp_auditor_container_syscall_records_dropped_total',
-    help: 'Seccomp records in per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them).',
+    help: 'Seccomp records of per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
     registers: [registry],
     collect() {
       this.reset();
       this.inc(syscallSeries()?.records.droppedRecords ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'seccomp_auditor_container_syscall_series_dropped',
-    help: 'Per-container syscall series not exported at this scrape because of --metrics-max-series; raise it above the series count to see them all.',
-    registers: [registry],
-    collect() {
-      this.set(syscallSeries()?.records.droppedSeries ?? 0);
     },
   });
   new Gauge({

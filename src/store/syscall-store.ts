@@ -40,6 +40,8 @@ export interface StoredPosition extends SourcePosition {
 
 /** A syscall row's count with its pod's names, as the metrics export it. */
 export interface PodSyscallCount {
+  /** the workload row's id: rows come in its order, which is the order workloads were first stored */
+  workloadId: number;
   namespace: string;
   pod: string;
   container: string | null;
@@ -88,6 +90,11 @@ export class SyscallStore {
   readonly #lost: Database.Statement<[], LostDelta>;
   readonly #positions: Database.Statement<[], StoredPosition>;
   readonly #podSyscallCounts: Database.Statement<[], PodSyscallCount>;
+  readonly #podViolationCounts: Database.Statement<[], PodSyscallCount>;
+  readonly #laterSyscallCounts: Database.Statement<[number, string], PodSyscallCount>;
+  readonly #laterViolationCounts: Database.Statement<[number, string], PodSyscallCount>;
+  readonly #podSyscallTotal: Database.Statement<[], number>;
+  readonly #podViolationTotal: Database.Statement<[], number>;
   readonly #prune: Database.Statement<[number]>;
   readonly #deletePod: Database.Statement<[string, string]>;
 
@@ -158,11 +165,21 @@ export class SyscallStore {
     this.#lost = db.prepare('SELECT source, reason, count FROM lost_records ORDER BY source, reason');
     // In the order the rows are stored (workload id, then the syscall key): no sort, and the
     // oldest workloads first, so a metrics series cap keeps the same series from scrape to scrape.
-    this.#podSyscallCounts = db.prepare(`
-      SELECT w.namespace, w.pod, w.container, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count
-      FROM workloads w JOIN syscalls s ON s.workload_id = w.id
-      WHERE w.namespace IS NOT NULL AND w.pod IS NOT NULL
-      ORDER BY w.id, s.audit_arch, s.syscall_nr, s.action`);
+    const podRows = `
+      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count
+      FROM workloads w JOIN syscalls s ON s.workload_id = w.id`;
+    const ofPods = 'w.namespace IS NOT NULL AND w.pod IS NOT NULL';
+    const storeOrder = 'ORDER BY w.id, s.audit_arch, s.syscall_nr, s.action';
+    const notLog = "s.action <> 'log'";
+    this.#podSyscallCounts = db.prepare(`${podRows} WHERE ${ofPods} ${storeOrder}`);
+    this.#podViolationCounts = db.prepare(`${podRows} WHERE ${ofPods} AND ${notLog} ${storeOrder}`);
+    // the containers come as a JSON array of [namespace, pod, container] (container '' for none)
+    const later = `w.id > ? AND EXISTS (SELECT 1 FROM json_each(?) j WHERE w.namespace = j.value ->> 0 AND w.pod = j.value ->> 1 AND ifnull(w.container, '') = j.value ->> 2)`;
+    this.#laterSyscallCounts = db.prepare(`${podRows} WHERE ${later} ${storeOrder}`);
+    this.#laterViolationCounts = db.prepare(`${podRows} WHERE ${later} AND ${notLog} ${storeOrder}`);
+    const podTotal = 'SELECT ifnull(sum(s.count), 0) FROM workloads w JOIN syscalls s ON s.workload_id = w.id';
+    this.#podSyscallTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods}`).pluck();
+    this.#podViolationTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods} AND ${notLog}`).pluck();
     this.#positions = db.prepare('SELECT source, position, updated_at AS updatedAt FROM source_positions ORDER BY source');
     // syscalls and executables go with their workload (ON DELETE CASCADE)
     this.#prune = db.prepare('DELETE FROM workloads WHERE last_seen < ?');
@@ -241,12 +258,28 @@ export class SyscallStore {
   }
 
   /**
-   * Every syscall row of a pod's container with the pod's names, in storage order, one row at a
-   * time: the metrics walk them at scrape time without holding them all. Consume the iterator
-   * before the next store call (the connection is busy until then).
+   * The syscall rows of pods' containers with their names (`violations`: only those whose action
+   * is not `log`), in the order workloads were first stored, one row at a time, so that the
+   * metrics read only as far as their series cap. Finish or break off the iteration before the
+   * next store call (the connection is busy until then).
    */
-  podSyscallCounts(): IterableIterator<PodSyscallCount> {
-    return this.#guard(() => this.#podSyscallCounts.iterate());
+  podSyscallCounts(options: { violations?: boolean } = {}): IterableIterator<PodSyscallCount> {
+    return this.#guard(() => (options.violations === true ? this.#podViolationCounts : this.#podSyscallCounts).iterate());
+  }
+
+  /**
+   * The same rows for workloads stored after `afterWorkloadId` that carry the names of one of
+   * `containers`: a container's later instances (a restart brings a new container id).
+   */
+  laterPodSyscallCounts(afterWorkloadId: number, containers: readonly (readonly [namespace: string, pod: string, container: string])[], options: { violations?: boolean } = {}): PodSyscallCount[] {
+    if (containers.length === 0) return [];
+    const statement = options.violations === true ? this.#laterViolationCounts : this.#laterSyscallCounts;
+    return this.#guard(() => statement.all(afterWorkloadId, JSON.stringify(containers)));
+  }
+
+  /** Records in the rows podSyscallCounts() walks, summed by SQLite without handing over the rows. */
+  podSyscallTotal(options: { violations?: boolean } = {}): number {
+    return this.#guard(() => (options.violations === true ? this.#podViolationTotal : this.#podSyscallTotal).get() ?? 0);
   }
 
   unattributed(): UnattributedDelta[] {

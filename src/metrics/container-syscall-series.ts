@@ -31,8 +31,8 @@ export interface CappedSeries {
  */
 export function containerSyscallSeries(store: SyscallStore, maxSeries: number, options: { violations?: boolean } = {}): CappedSeries {
   const series = new Map<string, SyscallSeries>();
-  /** [namespace, pod, container] of the containers with an exported series, by their key */
-  const containers = new Map<string, readonly [string, string, string]>();
+  /** the containers with an exported series */
+  const containers = new Set<string>();
   let exported = 0;
   let boundary = -1;
   const fold = (r: PodSyscallCount, mayAdd: boolean): void => {
@@ -46,7 +46,7 @@ export function containerSyscallSeries(store: SyscallStore, maxSeries: number, o
       exported += r.count;
     } else if (mayAdd && series.size < maxSeries) {
       series.set(id, { labels: { namespace: r.namespace, pod: r.pod, container, syscall, action: r.action }, value: r.count });
-      if (!containers.has(owner)) containers.set(owner, [r.namespace, r.pod, container]);
+      containers.add(owner);
       exported += r.count;
     }
   };
@@ -57,7 +57,10 @@ export function containerSyscallSeries(store: SyscallStore, maxSeries: number, o
       fold(r, true);
       if (boundary < 0 && series.size >= maxSeries) boundary = r.workloadId;
     }
-    if (boundary >= 0) for (const r of store.laterPodSyscallCounts(boundary, [...containers.values()], options)) fold(r, false);
+    if (boundary >= 0) {
+      const again = store.podWorkloadsAfter(boundary).filter((w) => containers.has(`${w.namespace}\0${w.pod}\0${w.container ?? ''}`));
+      for (const r of store.podSyscallCountsOf(again.map((w) => w.workloadId), options)) fold(r, false);
+    }
   }
   return { series: [...series.values()], droppedRecords: store.podSyscallTotal(options) - exported };
 }

@@ -91,8 +91,9 @@ export class SyscallStore {
   readonly #positions: Database.Statement<[], StoredPosition>;
   readonly #podSyscallCounts: Database.Statement<[], PodSyscallCount>;
   readonly #podViolationCounts: Database.Statement<[], PodSyscallCount>;
-  readonly #laterSyscallCounts: Database.Statement<[number, string], PodSyscallCount>;
-  readonly #laterViolationCounts: Database.Statement<[number, string], PodSyscallCount>;
+  readonly #podWorkloadsAfter: Database.Statement<[number], { workloadId: number; namespace: string; pod: string; container: string | null }>;
+  readonly #syscallCountsOfIds: Database.Statement<[string], PodSyscallCount>;
+  readonly #violationCountsOfIds: Database.Statement<[string], PodSyscallCount>;
   readonly #podSyscallTotal: Database.Statement<[], number>;
   readonly #podViolationTotal: Database.Statement<[], number>;
   readonly #prune: Database.Statement<[number]>;
@@ -173,10 +174,11 @@ export class SyscallStore {
     const notLog = "s.action <> 'log'";
     this.#podSyscallCounts = db.prepare(`${podRows} WHERE ${ofPods} ${storeOrder}`);
     this.#podViolationCounts = db.prepare(`${podRows} WHERE ${ofPods} AND ${notLog} ${storeOrder}`);
-    // the containers come as a JSON array of [namespace, pod, container] (container '' for none)
-    const later = `w.id > ? AND EXISTS (SELECT 1 FROM json_each(?) j WHERE w.namespace = j.value ->> 0 AND w.pod = j.value ->> 1 AND ifnull(w.container, '') = j.value ->> 2)`;
-    this.#laterSyscallCounts = db.prepare(`${podRows} WHERE ${later} ${storeOrder}`);
-    this.#laterViolationCounts = db.prepare(`${podRows} WHERE ${later} AND ${notLog} ${storeOrder}`);
+    this.#podWorkloadsAfter = db.prepare(`SELECT id AS workloadId, namespace, pod, container FROM workloads WHERE id > ? AND ${ofPods.replaceAll('w.', '')} ORDER BY id`);
+    // ids as one JSON array, read once into a set (not matched per row)
+    const ofIds = 'w.id IN (SELECT value FROM json_each(?))';
+    this.#syscallCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} ${storeOrder}`);
+    this.#violationCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} AND ${notLog} ${storeOrder}`);
     const podTotal = 'SELECT ifnull(sum(s.count), 0) FROM workloads w JOIN syscalls s ON s.workload_id = w.id';
     this.#podSyscallTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods}`).pluck();
     this.#podViolationTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods} AND ${notLog}`).pluck();
@@ -267,14 +269,16 @@ export class SyscallStore {
     return this.#guard(() => (options.violations === true ? this.#podViolationCounts : this.#podSyscallCounts).iterate());
   }
 
-  /**
-   * The same rows for workloads stored after `afterWorkloadId` that carry the names of one of
-   * `containers`: a container's later instances (a restart brings a new container id).
-   */
-  laterPodSyscallCounts(afterWorkloadId: number, containers: readonly (readonly [namespace: string, pod: string, container: string])[], options: { violations?: boolean } = {}): PodSyscallCount[] {
-    if (containers.length === 0) return [];
-    const statement = options.violations === true ? this.#laterViolationCounts : this.#laterSyscallCounts;
-    return this.#guard(() => statement.all(afterWorkloadId, JSON.stringify(containers)));
+  /** Pods' workloads stored after `afterWorkloadId`, in storage order: ids and names only. */
+  podWorkloadsAfter(afterWorkloadId: number): { workloadId: number; namespace: string; pod: string; container: string | null }[] {
+    return this.#guard(() => this.#podWorkloadsAfter.all(afterWorkloadId));
+  }
+
+  /** The rows podSyscallCounts() gives, of these workloads only. */
+  podSyscallCountsOf(workloadIds: readonly number[], options: { violations?: boolean } = {}): PodSyscallCount[] {
+    if (workloadIds.length === 0) return [];
+    const statement = options.violations === true ? this.#violationCountsOfIds : this.#syscallCountsOfIds;
+    return this.#guard(() => statement.all(JSON.stringify(workloadIds)));
   }
 
   /** Records in the rows podSyscallCounts() walks, summed by SQLite without handing over the rows. */

@@ -7,6 +7,8 @@ interface KeyState {
   readonly auditArch: number;
   readonly syscallNr: number;
   readonly action: SeccompAction;
+  /** the action's index in ACTIONS */
+  readonly actionIndex: number;
   delta: number;
   firstSeen: number;
   lastSeen: number;
@@ -54,10 +56,11 @@ export class SyscallAggregate {
   /** distinct keys held, for metrics */
   keys = 0;
   /**
-   * Records counted per action (indexed like ACTIONS), attributed or not, for metrics: one
-   * typed-array increment per record, by the action index the key needs anyway.
+   * Records per action (indexed like ACTIONS) up to the last batch; `actionCounts()` adds what
+   * is pending. Attributed records are summed per batch from the keys' deltas, so the hot path
+   * pays nothing; unattributed ones (a slower path anyway) are counted as they come.
    */
-  readonly actionCounts = new Float64Array(ACTIONS.length);
+  readonly #actions = new Float64Array(ACTIONS.length);
   /** The newest record time (ms) of what the last takeBatch() handed over, or ABSENT when it carried no records. */
   newestInLastBatch = ABSENT;
   /**
@@ -91,13 +94,12 @@ export class SyscallAggregate {
       this.#dirtyWorkloads.push(w);
     }
     const actionIndex = ACTIONS.indexOf(rec.action);
-    this.actionCounts[actionIndex]++;
     // (arch index, action index, nr) folded into one number: archs and actions are few
     const k = (archIndex(rec.auditArch) * 16 + actionIndex) * 0x100000000 + (rec.syscallNr >>> 0);
     let key = w.keys.get(k);
     if (key === undefined) {
       key = {
-        auditArch: rec.auditArch, syscallNr: rec.syscallNr, action: rec.action, delta: 0, firstSeen: time, lastSeen: time,
+        auditArch: rec.auditArch, syscallNr: rec.syscallNr, action: rec.action, actionIndex, delta: 0, firstSeen: time, lastSeen: time,
         comm: rec.comm(), exe: rec.exe(), dirty: false, flushed: false,
       };
       w.keys.set(k, key);
@@ -114,11 +116,18 @@ export class SyscallAggregate {
     if (method !== 'cache') this.#count(this.#executables, `${workload.key}\0${rec.exe() ?? ''}`, time, () => ({ workload: workload.key, exe: rec.exe() ?? '' }));
   }
 
+  /** Records per action (indexed like ACTIONS) so far, attributed or not, batched or pending. */
+  actionCounts(): Float64Array {
+    const counts = this.#actions.slice();
+    for (const { k } of this.#dirtyKeys) counts[k.actionIndex] += k.delta;
+    return counts;
+  }
+
   /** Counts a record that could not be attributed, grouped by comm, exe and reason. */
   addUnattributed(rec: SeccompRecordView, reason: UnattributedReason, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
     if (time > this.#newest) this.#newest = time;
-    this.actionCounts[ACTIONS.indexOf(rec.action)]++;
+    this.#actions[ACTIONS.indexOf(rec.action)]++;
     const comm = rec.comm();
     const exe = rec.exe();
     this.#count(this.#unattributed, `${comm}\0${exe}\0${reason}`, time, () => ({ comm, exe, reason }));
@@ -153,6 +162,7 @@ export class SyscallAggregate {
         workload: w.workload.key, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action, count: k.delta,
         firstSeen: k.firstSeen, lastSeen: k.lastSeen, comm: k.flushed ? null : k.comm, exe: k.flushed ? null : k.exe,
       };
+      this.#actions[k.actionIndex] += k.delta;
       k.delta = 0;
       k.dirty = false;
       k.flushed = true;

@@ -145,7 +145,7 @@ export class RecordPipeline implements LineSink {
   counters(): PipelineCounters {
     const stats = this.stats;
     const actions: Record<string, number> = {};
-    const counts = this.aggregate.actionCounts;
+    const counts = this.aggregate.actionCounts();
     for (let i = 0; i < ACTIONS.length; i++) if (counts[i]! > 0) actions[ACTIONS[i]!] = counts[i]!;
     const c = this.attributor.counts;
     return {

@@ -81,7 +81,8 @@ export class RecordPipeline implements LineSink {
     const handler: RecordHandler = {
       onRecord: (rec) => this.#onRecord(rec),
       onLostSignal: (kind, count) => {
-        this.aggregate.addLost(this.#source, kind, kind === 'audit_lost' ? this.#auditLostDelta(count) : count);
+        const lost = kind === 'audit_lost' ? this.#auditLostDelta(count) : count;
+        if (lost > 0) this.aggregate.addLost(this.#source, kind, lost);
         options.events.onLostSignal(kind, count);
       },
       onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
@@ -139,8 +140,8 @@ export class RecordPipeline implements LineSink {
 
   /**
    * The counts metrics need, built per call (once a scrape, or once a second on the kmsg thread),
-   * from counters the hot path keeps anyway: the parser's stats, the attributor's per-method
-   * counts, the aggregate's per-action array.
+   * from counters kept anyway: the parser's stats, the attributor's per-method counts, the
+   * aggregate's per-action counts.
    */
   counters(): PipelineCounters {
     const stats = this.stats;

@@ -11,6 +11,7 @@ import { ProfileDelivery } from './profile/profile-delivery.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
+import type { PipelineCounters } from './types/pipeline-counters.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -32,6 +33,8 @@ export interface DaemonConfig {
   kubeletSeccompDir?: string | null;
   /** a mounted ConfigMap of NAME.json profiles to install and keep in sync; null: off */
   syncProfilesFrom?: string | null;
+  /** the most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES) */
+  metricsMaxSeries?: number;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -48,6 +51,8 @@ interface RunningSource {
   lastError: string | null;
   /** records read so far */
   readonly records?: number;
+  /** its pipeline's counts, for the metrics */
+  readonly counters?: PipelineCounters | null;
   stop(): void | Promise<void>;
 }
 
@@ -85,7 +90,8 @@ export class Daemon {
     this.dbPath = config.dbPath;
     this.#metrics = buildMetrics({
       store: () => this.#store,
-      sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null })),
+      sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
+      ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
     });
     this.app = buildApp({ status: { ready: () => this.#ready() }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
@@ -235,6 +241,7 @@ export class Daemon {
       name,
       get lastError() { return source.lastError; },
       get records() { return pipeline.stats.records; },
+      get counters() { return pipeline.counters(); },
       stop: async () => { await source.stop(); flush(); pipeline.stop(); },
     };
   }

@@ -7,6 +7,8 @@ interface KeyState {
   readonly auditArch: number;
   readonly syscallNr: number;
   readonly action: SeccompAction;
+  /** the action's index in ACTIONS */
+  readonly actionIndex: number;
   delta: number;
   firstSeen: number;
   lastSeen: number;
@@ -31,7 +33,8 @@ interface CountState {
   lastSeen: number;
 }
 
-const ACTIONS: SeccompAction[] = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'];
+/** Every action, in the order of `actionCounts`. */
+export const ACTIONS: readonly SeccompAction[] = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'];
 
 /**
  * Per-workload syscall sets in memory, and the deltas the store has not committed yet.
@@ -52,6 +55,19 @@ export class SyscallAggregate {
   readonly #lost = new Map<string, LostDelta>();
   /** distinct keys held, for metrics */
   keys = 0;
+  /**
+   * Records per action (indexed like ACTIONS) up to the last batch; `actionCounts()` adds what
+   * is pending. Attributed records are summed per batch from the keys' deltas, so the hot path
+   * pays nothing; unattributed ones (a slower path anyway) are counted as they come.
+   */
+  readonly #actions = new Float64Array(ACTIONS.length);
+  /** The newest record time (ms) of what the last takeBatch() handed over, or ABSENT when it carried no records. */
+  newestInLastBatch = ABSENT;
+  /**
+   * The same for the batch being gathered: one comparison per record. (The workloads' lastSeen
+   * would cost nothing, but one future-dated record would pin it, and the lag, for good.)
+   */
+  #newest = ABSENT;
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
@@ -65,6 +81,7 @@ export class SyscallAggregate {
    */
   add(workload: Workload, rec: SeccompRecordView, method: AttributionMethod | null, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
+    if (time > this.#newest) this.#newest = time;
     let w = this.#workloads.get(workload);
     if (w === undefined) {
       w = { workload, keys: new Map(), firstSeen: time, lastSeen: time, dirty: false };
@@ -76,12 +93,13 @@ export class SyscallAggregate {
       w.dirty = true;
       this.#dirtyWorkloads.push(w);
     }
+    const actionIndex = ACTIONS.indexOf(rec.action);
     // (arch index, action index, nr) folded into one number: archs and actions are few
-    const k = (archIndex(rec.auditArch) * 16 + ACTIONS.indexOf(rec.action)) * 0x100000000 + (rec.syscallNr >>> 0);
+    const k = (archIndex(rec.auditArch) * 16 + actionIndex) * 0x100000000 + (rec.syscallNr >>> 0);
     let key = w.keys.get(k);
     if (key === undefined) {
       key = {
-        auditArch: rec.auditArch, syscallNr: rec.syscallNr, action: rec.action, delta: 0, firstSeen: time, lastSeen: time,
+        auditArch: rec.auditArch, syscallNr: rec.syscallNr, action: rec.action, actionIndex, delta: 0, firstSeen: time, lastSeen: time,
         comm: rec.comm(), exe: rec.exe(), dirty: false, flushed: false,
       };
       w.keys.set(k, key);
@@ -98,9 +116,18 @@ export class SyscallAggregate {
     if (method !== 'cache') this.#count(this.#executables, `${workload.key}\0${rec.exe() ?? ''}`, time, () => ({ workload: workload.key, exe: rec.exe() ?? '' }));
   }
 
+  /** Records per action (indexed like ACTIONS) so far, attributed or not, batched or pending. */
+  actionCounts(): Float64Array {
+    const counts = this.#actions.slice();
+    for (const { k } of this.#dirtyKeys) counts[k.actionIndex] += k.delta;
+    return counts;
+  }
+
   /** Counts a record that could not be attributed, grouped by comm, exe and reason. */
   addUnattributed(rec: SeccompRecordView, reason: UnattributedReason, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
+    if (time > this.#newest) this.#newest = time;
+    this.#actions[ACTIONS.indexOf(rec.action)]++;
     const comm = rec.comm();
     const exe = rec.exe();
     this.#count(this.#unattributed, `${comm}\0${exe}\0${reason}`, time, () => ({ comm, exe, reason }));
@@ -115,6 +142,8 @@ export class SyscallAggregate {
 
   /** What changed since the last batch, with the positions it covers; null when nothing did. */
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
+    this.newestInLastBatch = this.#newest;
+    this.#newest = ABSENT;
     if (this.#dirtyKeys.length === 0 && this.#dirtyWorkloads.length === 0 && this.#unattributed.size === 0 && this.#lost.size === 0 && this.#executables.size === 0) {
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }
@@ -124,6 +153,7 @@ export class SyscallAggregate {
       return {
         key: x.key, kind: x.kind, containerId: x.containerId, podUid: x.podUid, namespace: x.namespace, pod: x.pod,
         container: x.container, runtime: x.runtime, qos: x.qos, unit: x.unit, node: this.#nodeName,
+        ownerKind: x.ownerKind ?? null, ownerName: x.ownerName ?? null,
         firstSeen: w.firstSeen, lastSeen: w.lastSeen,
       };
     });
@@ -132,6 +162,7 @@ export class SyscallAggregate {
         workload: w.workload.key, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action, count: k.delta,
         firstSeen: k.firstSeen, lastSeen: k.lastSeen, comm: k.flushed ? null : k.comm, exe: k.flushed ? null : k.exe,
       };
+      this.#actions[k.actionIndex] += k.delta;
       k.delta = 0;
       k.dirty = false;
       k.flushed = true;

@@ -16,7 +16,12 @@ export interface ProcReader {
 
 /** What the attributor needs of the kubelet's files (KubeletLogIndex implements it). */
 export interface ContainerNames {
-  lookupOrRescan(containerId: string): { namespace: string; pod: string; podUid: string; container: string } | null;
+  lookupOrRescan(containerId: string): { namespace: string; pod: string; podUid: string; container: string; owner?: { kind: string; name: string } | null } | null;
+  /**
+   * This source can also name the pod's owner (the Kubernetes API): names found without one are
+   * looked up again every `namesRetryMs`, as names not found are, until the owner is known.
+   */
+  readonly owners?: boolean;
 }
 
 export interface AttributorOptions {
@@ -256,6 +261,8 @@ export class Attributor {
         namespace: null,
         pod: null,
         container: null,
+        ownerKind: null,
+        ownerName: null,
         namesTriedAt: 0,
       };
       this.#workloads.set(key, workload);
@@ -273,7 +280,13 @@ export class Attributor {
     workload.namespace = found.namespace;
     workload.pod = found.pod;
     workload.container = found.container;
-    workload.namesTriedAt = 0;
+    const owner = found.owner ?? null;
+    if (owner !== null) {
+      workload.ownerKind = owner.kind;
+      workload.ownerName = owner.name;
+    }
+    // the kubelet's files name a container at once, the API may know its pod a little later
+    workload.namesTriedAt = owner === null && this.#names?.owners === true ? this.#now || 1 : 0;
   }
 
   /** Forgets pids whose processes are gone and have not been seen for `idleMs`. */

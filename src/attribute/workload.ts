@@ -16,6 +16,12 @@ export interface Workload {
   namespace: string | null;
   pod: string | null;
   container: string | null;
+  /**
+   * The workload that runs the pod (Deployment, StatefulSet, DaemonSet, Job, StaticPod, ...), when
+   * the Kubernetes API says; null or absent otherwise. Filled in with the names.
+   */
+  ownerKind?: string | null;
+  ownerName?: string | null;
   /** When names were last looked for and not found (ms), to retry without looking per record. */
   namesTriedAt: number;
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
+import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -53,6 +54,10 @@ export const OPTIONS = {
     type: 'string', value: 'DIR', env: 'SECCOMP_AUDITOR_SYNC_PROFILES_FROM',
     description: 'a mounted ConfigMap (seccomp-auditor-profiles) whose NAME.json keys are installed as seccomp-auditor/NAME.json and kept in sync; default off',
   },
+  'metrics-max-series': {
+    type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
+    description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -86,6 +91,10 @@ ${formatOptions(OPTIONS)}
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
     const retentionMs = parseDuration(values.retention!);
+    const metricsMaxSeries = Number(values['metrics-max-series']);
+    if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
+      throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
+    }
     if (values['protect-reads'] && values['token-file'] === undefined) throw new UsageError('--protect-reads needs --token-file: the token the read routes will ask for');
     let token: string | null = null;
     if (values['token-file'] !== undefined) {
@@ -109,7 +118,7 @@ ${formatOptions(OPTIONS)}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'],
+      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries,
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {

@@ -1,4 +1,5 @@
 import type { FlushBatch } from '../types/flush-batch.js';
+import type { PipelineCounters } from '../types/pipeline-counters.js';
 import type { LostSignalKind } from '../types/seccomp-record.js';
 import type { NewSyscall } from './record-pipeline.js';
 
@@ -26,5 +27,5 @@ export type KmsgIngestMessage =
   | { type: 'malformed'; lineNo: number; reason: string; excerpt: string }
   | { type: 'batch'; batch: FlushBatch }
   | { type: 'kube-api'; connected: boolean; error: string | null }
-  | { type: 'stats'; records: number; lostRecords: number; error: string | null; counts: Record<string, number> }
-  | { type: 'stopped'; records: number; lostRecords: number };
+  | { type: 'stats'; records: number; lostRecords: number; error: string | null; counters: PipelineCounters }
+  | { type: 'stopped'; records: number; lostRecords: number; counters: PipelineCounters };

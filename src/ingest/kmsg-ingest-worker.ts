@@ -83,7 +83,8 @@ try {
 }
 const flusher = setInterval(flush, options.flushMs);
 const stats = setInterval(() => {
-  post({ type: 'stats', records: source.records, lostRecords: source.lostRecords, error: source.lastError, counts: { ...pipeline.attributor.counts } });
+  // the metrics' per-source counts cross the thread here, once a second, not per record
+  post({ type: 'stats', records: source.records, lostRecords: source.lostRecords, error: source.lastError, counters: pipeline.counters() });
 }, 1000);
 flusher.unref();
 stats.unref();
@@ -95,7 +96,7 @@ parentPort!.on('message', (msg: string) => {
   flush();
   pipeline.stop();
   kubeApi?.stop();
-  post({ type: 'stopped', records: source.records, lostRecords: source.lostRecords });
+  post({ type: 'stopped', records: source.records, lostRecords: source.lostRecords, counters: pipeline.counters() });
   parentPort!.close();
 });
 

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import type { PipelineCounters } from '../types/pipeline-counters.js';
 import type { KmsgIngestMessage, KmsgIngestOptions } from './kmsg-ingest-protocol.js';
 
 /**
@@ -11,6 +12,8 @@ export class KmsgIngest {
   lastError: string | null = null;
   records = 0;
   lostRecords = 0;
+  /** the reading thread's pipeline counts, as of its last report (once a second) */
+  counters: PipelineCounters | null = null;
   readonly #options: KmsgIngestOptions;
   readonly #onMessage: (m: KmsgIngestMessage) => void;
   #worker: Worker | null = null;
@@ -33,6 +36,7 @@ export class KmsgIngest {
       if (m.type === 'stats' || m.type === 'stopped') {
         this.records = m.records;
         this.lostRecords = m.lostRecords;
+        this.counters = m.counters;
         if (m.type === 'stats') this.lastError = m.error;
       }
       this.#onMessage(m);

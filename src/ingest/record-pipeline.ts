@@ -1,4 +1,4 @@
-import { SyscallAggregate } from '../aggregate/syscall-aggregate.js';
+import { ACTIONS, SyscallAggregate } from '../aggregate/syscall-aggregate.js';
 import { Attributor, type ContainerNames, type ProcReader } from '../attribute/attributor.js';
 import { ContainerNameSources } from '../attribute/container-names.js';
 import type { KubeApiPods } from '../attribute/kube-api-pods.js';
@@ -10,7 +10,8 @@ import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { SeccompLineParser } from '../parse/seccomp-line-parser.js';
 import type { LineSink } from '../sources/kmsg-source.js';
 import type { FlushBatch, SourcePosition } from '../types/flush-batch.js';
-import type { LostSignalKind, SeccompAction, SeccompRecordView } from '../types/seccomp-record.js';
+import type { PipelineCounters } from '../types/pipeline-counters.js';
+import { ABSENT, type LostSignalKind, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
 
 /** A syscall a workload made for the first time, as the log and the API announce it. */
 export interface NewSyscall {
@@ -47,6 +48,9 @@ export class RecordPipeline implements LineSink {
   attributionErrors = 0;
   #lineNo = 0;
   #now = Date.now();
+  /** the kernel's cumulative audit_lost as last seen, -1 before the first */
+  #auditLost = -1;
+  #lagSeconds: number | null = null;
 
   /**
    * `procRoot` / `logDir` null: nothing to look up (logs copied from another node, whose pids
@@ -66,7 +70,7 @@ export class RecordPipeline implements LineSink {
     if (api !== null) sources.push({ lookupOrRescan: (id) => api.byContainerId(id) });
     this.attributor = new Attributor({
       proc: options.procRoot === null ? NO_PROC : new ProcFs({ root: options.procRoot }),
-      ...(sources.length > 0 ? { names: new ContainerNameSources(sources) } : {}),
+      ...(sources.length > 0 ? { names: api === null ? new ContainerNameSources(sources) : withOwners(new ContainerNameSources(sources), api) } : {}),
     });
     this.aggregate = new SyscallAggregate({
       nodeName: options.nodeName,
@@ -77,7 +81,8 @@ export class RecordPipeline implements LineSink {
     const handler: RecordHandler = {
       onRecord: (rec) => this.#onRecord(rec),
       onLostSignal: (kind, count) => {
-        this.aggregate.addLost(this.#source, kind, count);
+        const lost = kind === 'audit_lost' ? this.#auditLostDelta(count) : count;
+        if (lost > 0) this.aggregate.addLost(this.#source, kind, lost);
         options.events.onLostSignal(kind, count);
       },
       onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
@@ -127,7 +132,41 @@ export class RecordPipeline implements LineSink {
   }
 
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
-    return this.aggregate.takeBatch(positions);
+    const batch = this.aggregate.takeBatch(positions);
+    const newest = this.aggregate.newestInLastBatch;
+    if (newest !== ABSENT) this.#lagSeconds = Math.max(0, Date.now() - newest) / 1000;
+    return batch;
+  }
+
+  /**
+   * The counts metrics need, built per call (once a scrape, or once a second on the kmsg thread),
+   * from counters kept anyway: the parser's stats, the attributor's per-method counts, the
+   * aggregate's per-action counts.
+   */
+  counters(): PipelineCounters {
+    const stats = this.stats;
+    const actions: Record<string, number> = {};
+    const counts = this.aggregate.actionCounts();
+    for (let i = 0; i < ACTIONS.length; i++) if (counts[i]! > 0) actions[ACTIONS[i]!] = counts[i]!;
+    const c = this.attributor.counts;
+    return {
+      records: stats.records, malformed: stats.malformed, actions,
+      attributed: { proc: c.proc, cache: c.cache, lineage: c.lineage, label: c.label },
+      lagSeconds: this.#lagSeconds,
+    };
+  }
+
+  /**
+   * `audit_lost=N` is the kernel's total since boot, printed again with every new loss: what is
+   * lost is the growth since the last line. The first line of this pipeline's life counts whole
+   * (losses before it are losses too); a smaller number means a new boot, which counts whole.
+   * A daemon restarted on the same boot counts that first line's total once more: a bounded
+   * overcount, where adding every line's total would grow without bound.
+   */
+  #auditLostDelta(total: number): number {
+    const delta = this.#auditLost < 0 || total < this.#auditLost ? total : total - this.#auditLost;
+    this.#auditLost = total;
+    return delta;
   }
 
   #onRecord(rec: SeccompRecordView): void {
@@ -146,6 +185,23 @@ export class RecordPipeline implements LineSink {
     if (workload !== null) this.aggregate.add(workload, rec, attributor.method, this.#now);
     else this.aggregate.addUnattributed(rec, attributor.reason!, this.#now);
   }
+}
+
+/**
+ * Names as `names` gives them, with the pod's owner from the Kubernetes API when it knows the
+ * container (the kubelet's files, asked first, do not name owners). Runs once per new container
+ * and per retry, not per record.
+ */
+function withOwners(names: ContainerNames, api: KubeApiPods): ContainerNames {
+  return {
+    owners: true,
+    lookupOrRescan(containerId) {
+      const found = names.lookupOrRescan(containerId);
+      if (found === null || found.owner != null) return found;
+      const pod = api.byContainerId(containerId);
+      return pod === null ? found : { ...found, owner: pod.owner };
+    },
+  };
 }
 
 /** A /proc with no processes: for logs from elsewhere. */

@@ -1,13 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyscallStore } from '../store/syscall-store.js';
+import type { PipelineCounters } from '../types/pipeline-counters.js';
+import { containerSyscallSeries, type CappedSeries } from './container-syscall-series.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
   store: () => SyscallStore | null;
-  /** each source: records read so far and whether it works */
-  sources: () => { name: string; records: number; ok: boolean }[];
+  /**
+   * each source: records read so far, whether it works, and its pipeline's counts (null for a
+   * source that never started, or a reading thread that has not reported yet)
+   */
+  sources: () => { name: string; records: number; ok: boolean; counters?: PipelineCounters | null }[];
+  /**
+   * The most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES); the
+   * rest are counted in seccomp_auditor_container_syscall_records_dropped_total.
+   */
+  maxSeries?: number;
 }
+
+/** Per-container syscall series exported by default: a busy node's pods fit, a runaway does not. */
+export const DEFAULT_MAX_SERIES = 10_000;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -15,6 +28,16 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
  * The daemon's Prometheus metrics on a private registry. Values that live in the database or
  * the sources are read when Prometheus scrapes (collect), so nothing is counted twice and a pod
  * that was forgotten or pruned disappears from the series.
+ *
+ * Two kinds of counters, by where they come from:
+ * - per source (records, actions, malformed lines, attribution methods): the pipelines' own
+ *   in-memory counts, which the hot path keeps anyway; they start at 0 with the daemon and only
+ *   grow.
+ * - per container and syscall, lost and unattributed records: the database's totals, so they
+ *   survive restarts and agree with the REST API. A series goes away with its pod (forgotten or
+ *   pruned); should the pod be seen again, its series starts again from its new total, which
+ *   Prometheus' rate() and increase() take for a counter reset, as after a restart. The database
+ *   totals never decrease otherwise.
  */
 export interface DaemonMetrics {
   registry: Registry;
@@ -39,7 +62,53 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     labelNames: ['source'], registers: [registry],
     collect() {
       this.reset();
-      for (const s of from.sources()) this.inc({ source: s.name }, s.records);
+      // the pipeline's count where there is one: the kmsg reader's own counts every kernel message
+      for (const s of from.sources()) this.inc({ source: s.name }, s.counters?.records ?? s.records);
+    },
+  });
+  // A counter of its own rather than an `action` label on records_read_total, so that existing
+  // queries and alerts on records_read_total{source} keep their series; the two agree:
+  // sum by (source) (seccomp_auditor_filter_actions_total) = seccomp_auditor_records_read_total.
+  new Counter({
+    name: 'seccomp_auditor_filter_actions_total',
+    help: 'Seccomp records read, per source and the action the filter took (log, errno, kill_process, kill_thread, trap, user_notif, trace, allow, unknown).',
+    labelNames: ['source', 'action'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of from.sources()) {
+        for (const [action, n] of Object.entries(s.counters?.actions ?? {})) this.inc({ source: s.name, action }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'seccomp_auditor_malformed_lines_total', help: 'Lines that looked like seccomp records but could not be parsed, per source.',
+    labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of from.sources()) if (s.counters) this.inc({ source: s.name }, s.counters.malformed);
+    },
+  });
+  new Counter({
+    name: 'seccomp_auditor_attributed_records_total',
+    help: 'Records attributed to a container or host unit, per source and method: proc (/proc/<pid>/cgroup read for a new pid), cache (a pid known already), lineage (a parent\'s fork), label (an SELinux MCS label).',
+    labelNames: ['source', 'method'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of from.sources()) {
+        for (const [method, n] of Object.entries(s.counters?.attributed ?? {})) this.inc({ source: s.name, method }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'seccomp_auditor_source_lag_seconds',
+    help: 'Seconds from the kernel time stamp of the newest record of a source\'s last batch to when the batch went to be committed: how far behind the kernel reading is.',
+    labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of from.sources()) {
+        const lag = s.counters?.lagSeconds ?? null;
+        if (lag !== null) this.set({ source: s.name }, lag);
+      }
     },
   });
   new Gauge({
@@ -76,6 +145,50 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       for (const w of from.store()?.listWorkloads() ?? []) {
         if (w.pod !== null) this.set({ namespace: w.namespace ?? '', pod: w.pod, container: w.container ?? '' }, w.syscalls);
       }
+    },
+  });
+  // The per-container syscall series and what their cap left out are read once per scrape:
+  // Registry.metrics() runs every collect() in one synchronous stretch, and the result is
+  // dropped at its end (the first microtask after it), so the next scrape reads afresh.
+  const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
+  let scraped: { records: CappedSeries; violations: CappedSeries } | null = null;
+  const syscallSeries = (): { records: CappedSeries; violations: CappedSeries } | null => {
+    const store = from.store();
+    if (store === null) return null;
+    if (scraped === null) {
+      scraped = { records: containerSyscallSeries(store, maxSeries), violations: containerSyscallSeries(store, maxSeries, { violations: true }) };
+      queueMicrotask(() => { scraped = null; });
+    }
+    return scraped;
+  };
+  new Counter({
+    name: 'seccomp_auditor_container_syscall_records_total',
+    help: 'Seccomp records per container, syscall and filter action, from the database (at most --metrics-max-series series).',
+    labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, value } of syscallSeries()?.records.series ?? []) this.inc(labels, value);
+    },
+  });
+  new Counter({
+    name: 'seccomp_auditor_violations_total',
+    help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database (at most --metrics-max-series series).',
+    labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, value } of syscallSeries()?.violations.series ?? []) this.inc(labels, value);
+    },
+  });
+  // Records rather than series: with the exported series they add up to every record of every
+  // pod in the database, so nothing disappears unseen; and counting distinct series would mean
+  // reading every row, which the cap exists to avoid. A database total like the series.
+  new Counter({
+    name: 'seccomp_auditor_container_syscall_records_dropped_total',
+    help: 'Seccomp records of per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(syscallSeries()?.records.droppedRecords ?? 0);
     },
   });
   new Gauge({

@@ -98,4 +98,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'the owning workload of each pod (kind and name), from the Kubernetes API',
+    sql: `
+      -- NULL where the owner is not known (no API): the workload profile route then derives the
+      -- workload from the pod's name. Added in place: existing rows keep their data, owners NULL.
+      ALTER TABLE workloads ADD COLUMN owner_kind TEXT;
+      ALTER TABLE workloads ADD COLUMN owner_name TEXT;
+      -- the workload profile route: the pods of one owner in a namespace
+      CREATE INDEX workloads_by_owner ON workloads (namespace, owner_name);
+    `,
+  },
 ];

@@ -15,6 +15,8 @@ export interface SyscallStoreOptions {
 
 /** A workload with a summary of what it called. */
 export interface StoredWorkload extends WorkloadRow {
+  ownerKind: string | null;
+  ownerName: string | null;
   /** distinct (audit arch, syscall number) pairs, whatever the action */
   syscalls: number;
   /** records counted across all its syscall rows */
@@ -36,8 +38,22 @@ export interface StoredPosition extends SourcePosition {
   updatedAt: number;
 }
 
+/** A syscall row's count with its pod's names, as the metrics export it. */
+export interface PodSyscallCount {
+  /** the workload row's id: rows come in its order, which is the order workloads were first stored */
+  workloadId: number;
+  namespace: string;
+  pod: string;
+  container: string | null;
+  auditArch: number;
+  syscallNr: number;
+  action: string;
+  count: number;
+}
+
 const WORKLOAD_COLUMNS = `w.key, w.kind, w.container_id AS containerId, w.pod_uid AS podUid, w.namespace, w.pod,
-  w.container, w.runtime, w.qos, w.unit, w.node, w.first_seen AS firstSeen, w.last_seen AS lastSeen,
+  w.container, w.runtime, w.qos, w.unit, w.owner_kind AS ownerKind, w.owner_name AS ownerName, w.node,
+  w.first_seen AS firstSeen, w.last_seen AS lastSeen,
   count(DISTINCT (s.audit_arch << 32) | (s.syscall_nr & 4294967295)) AS syscalls, ifnull(sum(s.count), 0) AS records`;
 const WORKLOAD_FROM = 'FROM workloads w LEFT JOIN syscalls s ON s.workload_id = w.id';
 const WORKLOAD_ORDER = 'GROUP BY w.id ORDER BY w.namespace, w.pod, w.container, w.key';
@@ -73,6 +89,13 @@ export class SyscallStore {
   readonly #unattributed: Database.Statement<[], UnattributedDelta>;
   readonly #lost: Database.Statement<[], LostDelta>;
   readonly #positions: Database.Statement<[], StoredPosition>;
+  readonly #podSyscallCounts: Database.Statement<[], PodSyscallCount>;
+  readonly #podViolationCounts: Database.Statement<[], PodSyscallCount>;
+  readonly #podWorkloadsAfter: Database.Statement<[number], { workloadId: number; namespace: string; pod: string; container: string | null }>;
+  readonly #syscallCountsOfIds: Database.Statement<[string], PodSyscallCount>;
+  readonly #violationCountsOfIds: Database.Statement<[string], PodSyscallCount>;
+  readonly #podSyscallTotal: Database.Statement<[], number>;
+  readonly #podViolationTotal: Database.Statement<[], number>;
   readonly #prune: Database.Statement<[number]>;
   readonly #deletePod: Database.Statement<[string, string]>;
 
@@ -91,13 +114,15 @@ export class SyscallStore {
     this.path = db.name;
     this.#clock = clock;
     this.#upsertWorkload = db.prepare(`
-      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, node, first_seen, last_seen)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, owner_kind, owner_name, node, first_seen, last_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET
         container_id = ifnull(excluded.container_id, container_id), pod_uid = ifnull(excluded.pod_uid, pod_uid),
         namespace = ifnull(excluded.namespace, namespace), pod = ifnull(excluded.pod, pod),
         container = ifnull(excluded.container, container), runtime = ifnull(excluded.runtime, runtime),
-        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit), node = excluded.node, ${TIMES}`);
+        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit),
+        owner_kind = iif(excluded.owner_name IS NULL, owner_kind, excluded.owner_kind), owner_name = ifnull(excluded.owner_name, owner_name),
+        node = excluded.node, ${TIMES}`);
     // The sample comm and exe are one pair from one record: replaced only while there is none,
     // so a later record cannot pair its exe with an earlier record's comm.
     this.#addSyscall = db.prepare(`
@@ -139,6 +164,24 @@ export class SyscallStore {
       SELECT comm, exe, reason, count, first_seen AS firstSeen, last_seen AS lastSeen FROM unattributed
       ORDER BY count DESC, reason, comm, exe`);
     this.#lost = db.prepare('SELECT source, reason, count FROM lost_records ORDER BY source, reason');
+    // In the order the rows are stored (workload id, then the syscall key): no sort, and the
+    // oldest workloads first, so a metrics series cap keeps the same series from scrape to scrape.
+    const podRows = `
+      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count
+      FROM workloads w JOIN syscalls s ON s.workload_id = w.id`;
+    const ofPods = 'w.namespace IS NOT NULL AND w.pod IS NOT NULL';
+    const storeOrder = 'ORDER BY w.id, s.audit_arch, s.syscall_nr, s.action';
+    const notLog = "s.action <> 'log'";
+    this.#podSyscallCounts = db.prepare(`${podRows} WHERE ${ofPods} ${storeOrder}`);
+    this.#podViolationCounts = db.prepare(`${podRows} WHERE ${ofPods} AND ${notLog} ${storeOrder}`);
+    this.#podWorkloadsAfter = db.prepare(`SELECT id AS workloadId, namespace, pod, container FROM workloads WHERE id > ? AND ${ofPods.replaceAll('w.', '')} ORDER BY id`);
+    // ids as one JSON array, read once into a set (not matched per row)
+    const ofIds = 'w.id IN (SELECT value FROM json_each(?))';
+    this.#syscallCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} ${storeOrder}`);
+    this.#violationCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} AND ${notLog} ${storeOrder}`);
+    const podTotal = 'SELECT ifnull(sum(s.count), 0) FROM workloads w JOIN syscalls s ON s.workload_id = w.id';
+    this.#podSyscallTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods}`).pluck();
+    this.#podViolationTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods} AND ${notLog}`).pluck();
     this.#positions = db.prepare('SELECT source, position, updated_at AS updatedAt FROM source_positions ORDER BY source');
     // syscalls and executables go with their workload (ON DELETE CASCADE)
     this.#prune = db.prepare('DELETE FROM workloads WHERE last_seen < ?');
@@ -146,7 +189,8 @@ export class SyscallStore {
     // workloads first: the syscall and executable rows look their workload's id up by key
     this.#commit = db.transaction((b: FlushBatch, now: number) => {
       for (const w of b.workloads) {
-        this.#upsertWorkload.run(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit, w.node, w.firstSeen, w.lastSeen);
+        this.#upsertWorkload.run(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit,
+          w.ownerName == null ? null : w.ownerKind ?? null, w.ownerName ?? null, w.node, w.firstSeen, w.lastSeen);
       }
       for (const s of b.syscalls) {
         this.#addSyscall.run(s.workload, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
@@ -213,6 +257,33 @@ export class SyscallStore {
 
   executablesOf(workloadKeys: readonly string[]): StoredExecutable[] {
     return workloadKeys.length === 0 ? [] : this.#guard(() => this.#executablesOf.all(JSON.stringify(workloadKeys)));
+  }
+
+  /**
+   * The syscall rows of pods' containers with their names (`violations`: only those whose action
+   * is not `log`), in the order workloads were first stored, one row at a time, so that the
+   * metrics read only as far as their series cap. Finish or break off the iteration before the
+   * next store call (the connection is busy until then).
+   */
+  podSyscallCounts(options: { violations?: boolean } = {}): IterableIterator<PodSyscallCount> {
+    return this.#guard(() => (options.violations === true ? this.#podViolationCounts : this.#podSyscallCounts).iterate());
+  }
+
+  /** Pods' workloads stored after `afterWorkloadId`, in storage order: ids and names only. */
+  podWorkloadsAfter(afterWorkloadId: number): { workloadId: number; namespace: string; pod: string; container: string | null }[] {
+    return this.#guard(() => this.#podWorkloadsAfter.all(afterWorkloadId));
+  }
+
+  /** The rows podSyscallCounts() gives, of these workloads only. */
+  podSyscallCountsOf(workloadIds: readonly number[], options: { violations?: boolean } = {}): PodSyscallCount[] {
+    if (workloadIds.length === 0) return [];
+    const statement = options.violations === true ? this.#violationCountsOfIds : this.#syscallCountsOfIds;
+    return this.#guard(() => statement.all(JSON.stringify(workloadIds)));
+  }
+
+  /** Records in the rows podSyscallCounts() walks, summed by SQLite without handing over the rows. */
+  podSyscallTotal(options: { violations?: boolean } = {}): number {
+    return this.#guard(() => (options.violations === true ? this.#podViolationTotal : this.#podSyscallTotal).get() ?? 0);
   }
 
   unattributed(): UnattributedDelta[] {

@@ -18,6 +18,13 @@ export interface WorkloadRow {
   runtime: string | null;
   qos: string | null;
   unit: string | null;
+  /**
+   * The pod's owning workload as the Kubernetes API names it (`Deployment`/`web`, `StatefulSet`/`db`,
+   * `Job`, `DaemonSet`, `StaticPod`, `Pod` for a bare pod...); null or absent when not known (no
+   * API): a known owner is never replaced by an unknown one.
+   */
+  ownerKind?: string | null;
+  ownerName?: string | null;
   node: string;
   firstSeen: number;
   lastSeen: number;

@@ -57,7 +57,7 @@ t.test('GET .../pods/{pod}/syscalls names each syscall by its arch', async (t) =
   const r = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/syscalls?container=nginx');
   t.equal(r.statusCode, 200);
   t.same(r.json(), {
-    namespace: 'shop', pod: 'web-7d9f8-abcde',
+    namespace: 'shop', pod: 'web-7d9f8-abcde', owner: null,
     containers: [{
       name: 'nginx', containerId: '1'.padStart(64, '0'),
       syscalls: [

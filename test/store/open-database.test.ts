@@ -44,7 +44,7 @@ t.test('a new database gets the whole schema, in WAL mode, under directories tha
   t.ok((db.pragma('busy_timeout', { simple: true }) as number) >= 1000);
   const names = db.prepare("SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY 1").pluck().all();
   t.same(names, [
-    'index unattributed_by_group', 'index workloads_by_last_seen', 'index workloads_by_pod',
+    'index unattributed_by_group', 'index workloads_by_last_seen', 'index workloads_by_owner', 'index workloads_by_pod',
     'table executables', 'table lost_records', 'table source_positions', 'table syscalls', 'table unattributed', 'table workloads',
   ]);
   t.same(db.pragma('foreign_key_check'), [], 'no dangling references');

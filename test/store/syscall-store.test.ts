@@ -80,7 +80,7 @@ t.test('names that arrive later fill nulls; known names are never overwritten wi
   store.commitBatch(batch({ workloads: [workload(WEB, { lastSeen: 3000 })] }));
   t.same(store.listWorkloads(), [{
     key: WEB, kind: 'container', containerId: WEB.slice(10), podUid: 'uid-1', namespace: 'shop', pod: 'web-1', container: 'nginx',
-    runtime: 'containerd', qos: 'burstable', unit: null, node: 'node-1', firstSeen: 1000, lastSeen: 3000, syscalls: 0, records: 0,
+    runtime: 'containerd', qos: 'burstable', unit: null, ownerKind: null, ownerName: null, node: 'node-1', firstSeen: 1000, lastSeen: 3000, syscalls: 0, records: 0,
   }]);
   t.end();
 });

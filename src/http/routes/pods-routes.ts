@@ -4,6 +4,7 @@ import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { iso, itemsOf } from '../api-json.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
+import { OWNER_SCHEMA, podOwner } from '../pod-owner.js';
 
 const CONTAINER_SUMMARY = {
   type: 'object',
@@ -50,7 +51,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       },
       response: {
         200: itemsOf({
-          namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] },
+          namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] }, owner: OWNER_SCHEMA,
           containers: { type: 'array', items: CONTAINER_SUMMARY },
         }, { continue: { type: 'string' } }),
         '4xx': ERROR_SCHEMA,
@@ -64,7 +65,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
     const page = pods.slice(offset, offset + limit);
     return {
       items: page.map((p) => ({
-        namespace: p.namespace, pod: p.pod, podUid: p.podUid,
+        namespace: p.namespace, pod: p.pod, podUid: p.podUid, owner: podOwner(p.workloads),
         containers: p.workloads.map((w) => ({
           name: w.container, containerId: w.containerId, syscalls: w.syscalls, records: w.records,
           firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen),
@@ -84,6 +85,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
           properties: {
             namespace: { type: 'string' },
             pod: { type: 'string' },
+            owner: OWNER_SCHEMA,
             containers: {
               type: 'array',
               items: {
@@ -103,7 +105,8 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
     const workloads = podWorkloads(s, namespace, pod, req.query.container);
     const rows = s.syscallsOf(workloads.map((w) => w.key));
     return {
-      namespace, pod,
+      // the owner is the pod's: with ?container= its sibling containers may be the ones that know it
+      namespace, pod, owner: podOwner(req.query.container === undefined ? workloads : s.workloadsOfPod(namespace, pod)),
       containers: workloads.map((w) => ({
         name: w.container,
         containerId: w.containerId,

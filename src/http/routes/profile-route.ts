@@ -8,6 +8,7 @@ import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
 import { checkedProfile, OCI_PROFILE_BODY } from '../oci-profile-body.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
+import { podOwner } from '../pod-owner.js';
 
 /**
  * GET /api/v1/namespaces/{namespace}/pods/{pod}/profile: the profile learned for a pod (the union
@@ -75,17 +76,40 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     return diffProfile(given, s.syscallsOf(workloads.map((w) => w.key)));
   });
 
-  // the union over every pod of a workload, as its pods' names tell (ReplicaSet hash and pod
-  // suffix, or a StatefulSet ordinal, stripped)
+  // the union over every pod of a workload: the pods the Kubernetes API named as its own, and
+  // pods without a known owner whose names tell it (ReplicaSet hash and pod suffix, or a
+  // StatefulSet ordinal, stripped)
   app.get<{ Params: { namespace: string; name: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/workloads/:name/profile', {
     schema: { params: WORKLOAD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
   }, async (req, reply) => {
     const { namespace, name } = req.params;
     const s = requireStore(store);
-    const workloads = s.listWorkloads({ namespace }).filter((w) => w.pod !== null && workloadNameOf(w.pod) === name);
-    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods named ${name}-...)`);
+    const workloads = workloadPods(s.listWorkloads({ namespace }), name);
+    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods it owns, or pods named ${name}-... without a known owner)`);
     return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`);
   });
+}
+
+/**
+ * The containers of the pods of workload `name`. A pod whose owner the store knows belongs to it
+ * when the owner's name is `name` (whatever its kind: a Deployment and a StatefulSet of one name
+ * in one namespace are one answer); a pod without one when its name derives to `name`. A bare
+ * pod named like a StatefulSet's (`web-0`) is therefore not taken for it once its owner is known.
+ */
+function workloadPods(all: StoredWorkload[], name: string): StoredWorkload[] {
+  const byPod = new Map<string, StoredWorkload[]>();
+  for (const w of all) {
+    if (w.pod === null) continue;
+    const pod = byPod.get(w.pod);
+    if (pod === undefined) byPod.set(w.pod, [w]);
+    else pod.push(w);
+  }
+  const selected: StoredWorkload[] = [];
+  for (const [pod, containers] of byPod) {
+    const owner = podOwner(containers);
+    if (owner !== null ? owner.name === name : workloadNameOf(pod) === name) selected.push(...containers);
+  }
+  return selected;
 }
 
 async function sendProfile(

@@ -136,7 +136,7 @@ t.test('explain: record count and ISO 8601 time range over every row, blocked on
   t.equal(explain.from, '2024-01-02T03:04:05.006Z');
   t.equal(explain.to, '2024-01-02T03:04:25.006Z');
   const empty = buildOciProfile([], { defaultAction: 'errno' }).explain;
-  t.same(empty, { records: 0, syscalls: 0, from: null, to: null, notAllowed: [], unknownNumbers: [] });
+  t.same(empty, { records: 0, syscalls: 0, from: null, to: null, notAllowed: [], baselineAdded: [], unknownNumbers: [] });
 });
 
 t.test('deterministic: the same rows in any order give the same bytes', async (t) => {
@@ -172,4 +172,15 @@ t.test('complain mode keeps process creation and exec logged; errno mode allows 
   const log = buildOciProfile(rows, { defaultAction: 'log' });
   t.same(log.profile.syscalls[0]!.names, ['read'], 'they fall to the default action: logged, and they run');
   t.equal(log.explain.syscalls, 1);
+});
+
+t.test('a baseline joins the allow list; explain names what only it brought', async (t) => {
+  const rows = [row(X64, 0), row(X64, 59)];
+  const built = buildOciProfile(rows, { defaultAction: 'errno', baseline: ['execve', 'fstatfs', 'close'] });
+  t.same(built.profile.syscalls[0]!.names, ['close', 'execve', 'fstatfs', 'read']);
+  t.same(built.explain.baselineAdded, ['close', 'fstatfs'], 'execve was observed anyway');
+  t.equal(built.explain.syscalls, 4);
+  const complain = buildOciProfile(rows, { defaultAction: 'log', baseline: ['execve', 'fstatfs'] });
+  t.same(complain.profile.syscalls[0]!.names, ['fstatfs', 'read'], 'complain mode still leaves execve logged');
+  t.same(complain.explain.baselineAdded, ['fstatfs']);
 });

@@ -43,6 +43,7 @@ WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY syscall-tables/*.json ./syscall-tables/
+COPY syscall-tables/baselines/*.json ./syscall-tables/baselines/
 COPY package.json ./
 # The image's own user is the unprivileged `node` (uid 1000): enough for `parse`, `profile`,
 # `cgroup` and `ingest` on files you mount. The DaemonSet runs the daemon as uid 0 with two

@@ -3,7 +3,7 @@
  * before it execs the workload. A profile learned where those records were seen (a pod run by
  * that runtime on a watched node) already holds them; one learned elsewhere (another runtime,
  * a log from another machine) needs them added, or the container never starts. The lists are
- * data derived from real runs (syscall-tables/runtime-baselines.json, `npm run derive:baselines`).
+ * data derived from real runs (syscall-tables/baselines/runtimes.json, `npm run derive:baselines`).
  */
 import { readFileSync } from 'node:fs';
 
@@ -14,7 +14,7 @@ interface BaselineFile {
   runtimes: Record<string, { version: string; runs: number; syscalls: Record<string, number> }>;
 }
 
-const FILE = new URL('../../syscall-tables/runtime-baselines.json', import.meta.url);
+const FILE = new URL('../../syscall-tables/baselines/runtimes.json', import.meta.url);
 let loaded: BaselineFile | null = null;
 
 /** The names a runtime's init needs (every name seen in any derivation run), sorted. */

@@ -1,4 +1,5 @@
 import { KmsgReader } from './kmsg-reader.js';
+import { LineStaging } from './line-staging.js';
 
 /** Where a source delivers lines: `buf[start, end)` is one line without its newline. */
 export interface LineSink {
@@ -18,9 +19,17 @@ export interface KmsgSourceOptions {
   sink: LineSink;
 }
 
+/** lines handed to the sink between two looks at the kernel's ring */
+const SLICE = 256;
+/** what may wait in memory before the reader lets the kernel overwrite (and count) records */
+const MAX_STAGED_BYTES = 64 << 20;
+
 /**
  * Follows /dev/kmsg. The reader is non-blocking and drained on a short timer: a blocking read
  * would tie up a libuv worker and keep the process from exiting until the next kernel record.
+ * Each drain first copies everything the ring holds into memory, then hands the lines on in
+ * slices, emptying the ring again between slices: parsing and attribution (which reads /proc)
+ * are slower than the kernel in a fork burst, and the ring holds only a few hundred records.
  * Shutdown order: stop the timer, drain once more (records that arrived meanwhile), close.
  */
 export class KmsgSource {
@@ -29,6 +38,7 @@ export class KmsgSource {
   readonly #pollMs: number;
   readonly #sink: LineSink;
   readonly #fromStart: boolean;
+  readonly #staging = new LineStaging(MAX_STAGED_BYTES);
   #timer: NodeJS.Timeout | null = null;
   records = 0;
   lastError: string | null = null;
@@ -43,8 +53,9 @@ export class KmsgSource {
     this.#fromStart = options.resumeAfterSeq !== undefined || options.fromStart === true;
   }
 
+  /** the last record handed on (every record read was, once a drain returns) */
   get position(): number {
-    return this.#reader.lastSeq;
+    return this.#staging.pending === 0 || this.#staging.lastSeq < 0 ? this.#reader.lastSeq : this.#staging.lastSeq;
   }
 
   get lostRecords(): number {
@@ -64,7 +75,11 @@ export class KmsgSource {
     if (!this.#reader.isOpen) return 0;
     let n = 0;
     try {
-      n = this.#reader.drain(this.#onRecord);
+      n = this.#stage();
+      while (this.#staging.pending > 0) {
+        this.#staging.handOn(this.#sink, SLICE);
+        n += this.#stage();
+      }
       this.lastError = null;
     } catch (err) {
       this.lastError = (err as Error).message;
@@ -85,10 +100,14 @@ export class KmsgSource {
     }
   }
 
-  readonly #onRecord = (buf: Buffer, start: number, end: number): void => {
+  #stage(): number {
+    return this.#staging.full ? 0 : this.#reader.drain(this.#onRecord);
+  }
+
+  readonly #onRecord = (buf: Buffer, start: number, end: number, seq: number): void => {
     // the message is the first line; continuation lines (` KEY=value`) follow it
     let nl = buf.indexOf(0x0a, start);
     if (nl < 0 || nl > end) nl = end;
-    this.#sink.onLine(buf, start, nl);
+    this.#staging.push(buf, start, nl, seq);
   };
 }

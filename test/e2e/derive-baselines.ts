@@ -1,7 +1,7 @@
 /**
  * `npm run derive:baselines` (root, /dev/kmsg, runc and crun installed): runs each runtime
  * many times and writes what its init does after loading the filter to
- * syscall-tables/runtime-baselines.json, the data behind the profiles' `baseline` option.
+ * syscall-tables/baselines/runtimes.json, the data behind the profiles' `baseline` option.
  * test/e2e/runtime-baselines.test.ts re-derives it on every test run and compares.
  */
 import { writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ await withPrintkRatelimitOff(async () => {
     }
   }
 });
-const file = join(REPO_ROOT, 'syscall-tables', 'runtime-baselines.json');
+const file = join(REPO_ROOT, 'syscall-tables', 'baselines', 'runtimes.json');
 writeFileSync(file, `${JSON.stringify({
   about: 'Syscalls each OCI runtime\'s init process makes after it loaded the container\'s seccomp filter and before it execs the workload, '
     + 'with the number of runs (of `runs`) each was seen in. Derived from real runs by `npm run derive:baselines` (test/e2e/derive-baselines.ts); '

@@ -1,6 +1,6 @@
 /**
  * Scenario 6: the runtime baselines behind the profiles' `baseline` option. The checked-in data
- * (syscall-tables/runtime-baselines.json, from `npm run derive:baselines`) is derived again from
+ * (syscall-tables/baselines/runtimes.json, from `npm run derive:baselines`) is derived again from
  * real runs of runc and crun; then a profile learned under crun, which runc's init cannot start
  * with, runs under runc once `baseline=runc` is asked for.
  */
@@ -19,7 +19,7 @@ import { LOG_ALL, newId } from './harness/scenario.js';
 
 interface BaselineData { runtimes: Record<string, { version: string; runs: number; syscalls: Record<string, number> }> }
 
-const DATA = JSON.parse(readFileSync(join(REPO_ROOT, 'syscall-tables', 'runtime-baselines.json'), 'utf8')) as BaselineData;
+const DATA = JSON.parse(readFileSync(join(REPO_ROOT, 'syscall-tables', 'baselines', 'runtimes.json'), 'utf8')) as BaselineData;
 const RUNS = 8;
 
 for (const name of ['runc', 'crun'] as RuntimeName[]) {
@@ -58,7 +58,10 @@ t.test('a profile learned under crun starts under runc only with baseline=runc',
   await withPrintkRatelimitOff(async () => {
     const daemon = await DaemonProcess.start(['--source', 'kmsg', '--log-dir', node.logRoot, '--db', join(makeTempDir('sa-e2e-db-'), 'node.db'), '--kubelet-seccomp-dir', 'none']);
     t.teardown(() => daemon.kill());
-    const learned = await crun.run({ id: newId('crun-learn'), cgroupsPath: pod.cgroupsPath, args: ['/bin/true'], seccomp: LOG_ALL });
+    // a container whose only process exits at once is gone before /proc can name its pod on a
+    // loaded machine: this one lives long enough to be attributed
+    const args = ['/bin/sleep', '0.5'];
+    const learned = await crun.run({ id: newId('crun-learn'), cgroupsPath: pod.cgroupsPath, args, seccomp: LOG_ALL });
     t.equal(learned.code, 0, `the pod ran under crun (${learned.stderr.trim()})`);
     const path = `/api/v1/namespaces/baseline/pods/${pod.pod}/profile`;
     const plain = await daemon.until<OciProfile>(path, (p) => p.syscalls[0]?.names.includes('exit_group') ?? false);
@@ -66,9 +69,9 @@ t.test('a profile learned under crun starts under runc only with baseline=runc',
     const added = withRunc.syscalls[0]!.names.filter((n) => !plain.syscalls[0]!.names.includes(n));
     t.ok(added.length > 0, `runc's init needs calls crun's did not make: ${added.join(' ')}`);
 
-    const without = await runc.run({ id: newId('runc-plain'), cgroupsPath: pod.cgroupsPath, args: ['/bin/true'], seccomp: plain });
+    const without = await runc.run({ id: newId('runc-plain'), cgroupsPath: pod.cgroupsPath, args, seccomp: plain });
     t.not(without.code, 0, `without the baseline runc cannot start the container (${without.stderr.trim().split('\n').pop()})`);
-    const withBaseline = await runc.run({ id: newId('runc-baseline'), cgroupsPath: pod.cgroupsPath, args: ['/bin/true'], seccomp: withRunc });
+    const withBaseline = await runc.run({ id: newId('runc-baseline'), cgroupsPath: pod.cgroupsPath, args, seccomp: withRunc });
     t.equal(withBaseline.code, 0, `with baseline=runc it runs (${withBaseline.stderr.trim()})`);
     t.equal(await daemon.stop(), 0, 'the daemon stops cleanly');
   });

@@ -12,6 +12,7 @@ import { profileRoute } from './routes/profile-route.js';
 import { profilesRoute } from './routes/profiles-route.js';
 import { unitsRoute } from './routes/units-route.js';
 import type { ProfileInstaller } from '../profile/profile-installer.js';
+import type { PipelineCounters } from '../types/pipeline-counters.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -28,6 +29,8 @@ class QuietRequests extends LogController {
 /** What the HTTP layer may ask of the running daemon. */
 export interface DaemonStatus {
   ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] };
+  /** what each source's pipeline counted since the daemon started (absent: nothing to show) */
+  counters?(): { name: string; counters: PipelineCounters | null }[];
 }
 
 /** Builds the app without listening: tests use `inject`, the daemon calls `listen`. */

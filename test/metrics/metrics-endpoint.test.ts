@@ -66,7 +66,7 @@ async function startDaemon(t: Test, maxSeries?: number) {
     }
     throw new Error('the daemon did not get there within 10 s');
   };
-  return { daemon, log, source, scrape, scrapeUntil };
+  return { daemon, log, source, scrape, scrapeUntil, url: `http://127.0.0.1:${address.port}` };
 }
 
 const SERIES = 'seccomp_auditor_container_syscall_records_total';
@@ -122,6 +122,16 @@ t.test('per source, per action, per method, per container and syscall: the count
     t.equal(e.types.get(name), 'counter', `${name} is a counter`);
     t.ok((e.help.get(name) ?? '').length > 20, `${name} says what it counts`);
   }
+
+  // the same counts per source on /api/v1/status, for people rather than Prometheus
+  const status = await (await fetch(`${d.url}/api/v1/status`)).json() as { sources: Record<string, unknown>[] };
+  const file = status.sources.find((x) => x['name'] === d.source);
+  t.match(file, {
+    ok: true, records: 13, malformedLines: 1, actions: { log: 10, errno: 1, kill_process: 1, trap: 1 },
+    attribution: { proc: 3, cache: 8 },
+  }, '/api/v1/status: records, malformed lines, actions and attribution by method per source');
+  t.ok(typeof file?.['lagSeconds'] === 'number' && (file['lagSeconds'] as number) >= 0, 'and the lag');
+  t.match(status.sources.find((x) => x['name'] === 'store'), { ok: true }, 'the store is listed, without counters');
 });
 
 t.test('the series cap: a low --metrics-max-series exports that many series and counts the rest', async (t) => {

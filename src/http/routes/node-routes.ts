@@ -60,7 +60,19 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
           type: 'object',
           properties: {
             ready: { type: 'boolean' },
-            sources: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] } } } },
+            sources: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] },
+                  // since the daemon started (the store is not a source: these stay absent for it)
+                  records: { type: 'integer' }, malformedLines: { type: 'integer' }, lagSeconds: { type: ['number', 'null'] },
+                  actions: { type: 'object', additionalProperties: { type: 'integer' } },
+                  attribution: { type: 'object', additionalProperties: { type: 'integer' } },
+                },
+              },
+            },
             positions: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, position: { type: 'string' }, updatedAt: { type: 'string' } } } },
             lost: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, count: { type: 'integer' } } } },
             databaseBytes: { type: ['integer', 'null'] },
@@ -71,8 +83,15 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   }, async () => {
     const s = store();
     const state = status.ready();
+    const counted = new Map((status.counters?.() ?? []).map((c) => [c.name, c.counters]));
     return {
-      ...state,
+      ready: state.ready,
+      sources: state.sources.map((src) => {
+        const c = counted.get(src.name);
+        return c == null ? src : {
+          ...src, records: c.records, malformedLines: c.malformed, lagSeconds: c.lagSeconds, actions: c.actions, attribution: c.attributed,
+        };
+      }),
       positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
       lost: s === null ? [] : s.lost(),
       databaseBytes: s === null ? null : s.sizeBytes(),

@@ -12,6 +12,7 @@ import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
+import { KubeApiPods } from './attribute/kube-api-pods.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -83,6 +84,8 @@ export class Daemon {
   readonly #pending: FlushBatch[] = [];
   readonly #metrics: DaemonMetrics;
   #timers: NodeJS.Timeout[] = [];
+  /** undefined until a same-thread source asks; null outside a cluster */
+  #kubeApiPods: KubeApiPods | null | undefined = undefined;
   #profiles: ProfileDelivery | null = null;
 
   constructor(config: DaemonConfig) {
@@ -139,6 +142,7 @@ export class Daemon {
     this.#profiles?.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const source of this.#sources.reverse()) await source.stop();
+    this.#kubeApiPods?.stop();
     this.#commitPending();
     this.#store?.close();
     await this.app.close();
@@ -224,6 +228,7 @@ export class Daemon {
   #onThisThread(name: string, open: (sink: RecordPipeline, position: string | null) => LineSourceHandle): RunningSource {
     const pipeline = new RecordPipeline({
       source: name, procRoot: this.#config.procRoot, logDir: this.#config.logDir, nodeName: this.#config.nodeName, events: this.#events,
+      kubeApi: this.#kubeApi(),
     });
     pipeline.start();
     const source = open(pipeline, this.#store?.position(name) ?? null);
@@ -288,6 +293,23 @@ export class Daemon {
     } catch (err) {
       this.log.error({ event: 'prune_failed', error: (err as Error).message }, 'pruning failed');
     }
+  }
+
+  /**
+   * Labels and owners from the API server for the sources read on this thread (auditd's log,
+   * journald, stdin), when a service account is mounted: one list+watch shared by them. The kmsg
+   * thread runs its own, since objects do not cross threads.
+   */
+  #kubeApi(): KubeApiPods | null {
+    if (this.#kubeApiPods !== undefined) return this.#kubeApiPods;
+    this.#kubeApiPods = KubeApiPods.fromEnvironment(this.#config.nodeName, process.env, {
+      onError: (err) => this.log.warn({ event: 'kube_api', connected: false, error: err.message }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory'),
+    });
+    this.#kubeApiPods?.start().then(
+      () => this.log.info({ event: 'kube_api', connected: true }, 'names and owners from the Kubernetes API'),
+      (err: Error) => this.log.warn({ event: 'kube_api', connected: false, error: err.message }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory'),
+    );
+    return this.#kubeApiPods;
   }
 
   #every(ms: number, f: () => void): void {

@@ -8,7 +8,7 @@
 import type { Registry } from 'prom-client';
 import { logAllProfileBytes, LOG_ALL_NAME } from './log-all-profile.js';
 import { ProfileInstaller, SUBDIR } from './profile-installer.js';
-import { registerProfileMetrics } from './profile-metrics.js';
+import { registerProfileMetrics } from '../metrics/profile-metrics.js';
 import { ProfileSync, type ProfileSyncEvent } from './profile-sync.js';
 
 /** The part of pino's logger used here. */

@@ -2,10 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ProfileInstaller } from '../profile/profile-installer.js';
 import type { ProfileSync } from '../profile/profile-sync.js';
 
-/**
- * Metrics of profile delivery, read at scrape time from the installer and the ConfigMap sync.
- * Kept beside them rather than in src/metrics/daemon-metrics.ts so the two can change apart.
- */
+/** Metrics of profile delivery, read at scrape time from the installer and the ConfigMap sync. */
 export function registerProfileMetrics(registry: Registry, from: { installer: () => ProfileInstaller | null; sync: () => ProfileSync | null }): void {
   new Gauge({
     name: 'seccomp_auditor_profiles_installed', help: 'Seccomp profiles this daemon installed in the kubelet\'s seccomp directory, per source (configmap, api, builtin).',
@@ -15,7 +12,12 @@ export function registerProfileMetrics(registry: Registry, from: { installer: ()
       const installer = from.installer();
       if (installer === null) return;
       const counts = { configmap: 0, api: 0, builtin: 0 };
-      for (const p of installer.list()) counts[p.source]++;
+      try {
+        for (const p of installer.list()) counts[p.source]++;
+      } catch {
+        // the directory went away or turned unreadable: no series rather than a failed scrape
+        return;
+      }
       for (const [source, n] of Object.entries(counts)) this.set({ source }, n);
     },
   });

@@ -45,8 +45,14 @@ export class ProfileDelivery {
       log.warn({ event: 'profile_install_failed', path: (err as { path?: string }).path ?? root, error: message }, `${message}; learning still works with profiles placed by hand`);
       return new ProfileDelivery(null, null);
     }
-    const logAll = installer.install(LOG_ALL_NAME, logAllProfileBytes(), 'builtin');
     const path = installer.pathOf(LOG_ALL_NAME);
+    let logAll: ReturnType<ProfileInstaller['install']>;
+    try {
+      logAll = installer.install(LOG_ALL_NAME, logAllProfileBytes(), 'builtin');
+    } catch (err) {
+      // a full or read-only disk: the daemon still learns from pods given a profile by hand
+      logAll = { outcome: 'refused', reason: `cannot write ${path}: ${(err as Error).message}; learning still works with profiles placed by hand` };
+    }
     if (logAll.outcome === 'refused') {
       log.warn({ event: 'profile_install_failed', path, error: logAll.reason }, logAll.reason);
     } else {

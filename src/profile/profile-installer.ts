@@ -59,6 +59,11 @@ interface RecordEntry {
   previous?: string;
   source: ProfileSource;
   installedAt: number;
+  /**
+   * Found on disk already holding these bytes rather than written here: placed by hand, or ours
+   * from before a lost record. Managed while it keeps them, but never deleted: pods may use it.
+   */
+  adopted?: true;
 }
 
 /** The installation directory is missing or not writable: the message names the path and the fix. */
@@ -138,8 +143,12 @@ export class ProfileInstaller {
     const digest = sha256(bytes);
     const current = this.#digestOnDisk(name);
     if (current === digest) {
-      const kept = entry !== undefined && entry.source === source && entry.sha256 === digest
-        ? entry : { sha256: digest, source, installedAt: entry?.sha256 === digest ? entry.installedAt : this.#clock() };
+      const kept: RecordEntry = entry !== undefined && entry.source === source && entry.sha256 === digest
+        ? entry
+        : {
+          sha256: digest, source, installedAt: entry?.sha256 === digest ? entry.installedAt : this.#clock(),
+          ...(entry === undefined || entry.adopted ? { adopted: true as const } : {}),
+        };
       if (kept !== entry) this.#save(name, kept);
       return { outcome: 'unchanged', profile: toProfile(name, kept) };
     }
@@ -165,12 +174,14 @@ export class ProfileInstaller {
     const entry = this.#record.get(name);
     if (entry === undefined || entry.source !== source) return this.#digestOnDisk(name) === null ? 'absent' : 'refused';
     const current = this.#digestOnDisk(name);
-    if (current !== null && ownedBy(entry, current)) {
+    // an adopted file stays where it was found: forgetting it is all a removal does
+    const ours = current !== null && ownedBy(entry, current) && entry.adopted !== true;
+    if (ours) {
       unlinkSync(this.pathOf(name));
       fsyncDir(this.dir);
     }
     this.#save(name, null);
-    return current === null ? 'absent' : ownedBy(entry, current) ? 'removed' : 'refused';
+    return current === null ? 'absent' : ours ? 'removed' : 'refused';
   }
 
   /** Names this source installed (whether or not their files are still there). */

@@ -119,7 +119,16 @@ export class ProfileSync {
         this.#invalid(key, digest, check.problem);
         continue;
       }
-      const result = installer.install(name, bytes, 'configmap');
+      let result: ReturnType<ProfileInstaller['install']>;
+      try {
+        result = installer.install(name, bytes, 'configmap');
+      } catch (err) {
+        // a full or failing disk: said once per content, and tried again at the next sync
+        const seen = `${digest} ${(err as Error).message}`;
+        if (this.#reported.get(key) !== seen) onEvent({ type: 'error', detail: `cannot install ${key} as ${name}: ${(err as Error).message}` });
+        this.#reported.set(key, seen);
+        continue;
+      }
       if (result.outcome === 'written') {
         this.#reported.delete(key);
         onEvent({ type: 'installed', name, key, sha256: digest });
@@ -136,7 +145,11 @@ export class ProfileSync {
     }
     for (const name of installer.namesFrom('configmap')) {
       if (present.has(name)) continue;
-      if (installer.remove(name, 'configmap') === 'removed') onEvent({ type: 'removed', name });
+      try {
+        if (installer.remove(name, 'configmap') === 'removed') onEvent({ type: 'removed', name });
+      } catch (err) {
+        onEvent({ type: 'error', detail: `cannot remove ${name}: ${(err as Error).message}` });
+      }
     }
   }
 

@@ -70,10 +70,20 @@ t.test('a file the daemon did not write, or that was changed since, is left alon
   t.equal(installer.remove('mine', 'configmap'), 'refused');
   t.ok(existsSync(installer.pathOf('mine')), 'an edited file is not removed');
 
-  // the exact bytes the daemon would write are adopted (a lost record, a copy placed by hand)
+  // the exact bytes the daemon would write are adopted (a lost record, a copy placed by hand)...
   writeFileSync(installer.pathOf('same'), PROFILE);
   t.match(installer.install('same', PROFILE, 'api'), { outcome: 'unchanged', profile: { source: 'api' } });
-  t.equal(installer.remove('same', 'api'), 'removed');
+  t.same(installer.list().map((p) => p.name), ['same'], 'listed as installed');
+  // ...but never deleted: pods may have been started with the file placed by hand
+  t.equal(installer.remove('same', 'api'), 'refused');
+  t.equal(readFileSync(installer.pathOf('same'), 'utf8'), PROFILE, 'an adopted file stays');
+  t.same(installer.list().map((p) => p.name), [], 'and is forgotten');
+  // once the daemon writes new bytes over an adopted file, the file is its own
+  writeFileSync(installer.pathOf('taken'), PROFILE);
+  installer.install('taken', PROFILE, 'configmap');
+  t.match(installer.install('taken', OTHER, 'configmap'), { outcome: 'written' });
+  t.equal(installer.remove('taken', 'configmap'), 'removed');
+  t.notOk(existsSync(installer.pathOf('taken')));
 });
 
 t.test('sources: the ConfigMap takes over from the API, not the other way; builtin names are reserved', async (t) => {

@@ -108,3 +108,17 @@ t.test('a directory that appears later is found by the interval; a file edited b
   await until('the key is gone and synced', () => s.installer.namesFrom('configmap').length === 0);
   t.equal(readFileSync(s.file('web'), 'utf8'), WEB + '\n', 'an edited file stays');
 });
+
+t.test('a profile that cannot be written is an error event, not a crash; the next sync tries again', async (t) => {
+  const s = setup(t);
+  mkdirSync(s.file('web')); // a directory where the file would go: the rename fails (EISDIR)
+  writeConfigMap(s.configMap, { 'web.json': WEB, 'db.json': DB });
+  t.doesNotThrow(() => s.sync.syncNow());
+  t.match(s.events.filter((e) => e.type === 'error'), [{ detail: /cannot install web\.json as web: / }]);
+  t.ok(existsSync(s.file('db')), 'the other keys are installed');
+  s.sync.syncNow();
+  t.equal(s.events.filter((e) => e.type === 'error').length, 1, 'the same failure is said once');
+  rmSync(s.file('web'), { recursive: true });
+  s.sync.syncNow();
+  t.ok(existsSync(s.file('web')), 'installed once the obstacle is gone');
+});

@@ -57,12 +57,14 @@ export class WaitingForks {
    * fork of that image belongs to one workload, that is its parent's; when several workloads run
    * the image, it stays unattributed rather than guessed. Returns an index into the waiting list.
    */
-  #onlyWorkloadOfImage(pid: number, exe: string | null): number {
+  #onlyWorkloadOfImage(pid: number, exe: string | null, ip: number): number {
     if (exe === null) return -1;
     let found = -1;
     for (let i = this.#waiting.length - 1; i >= 0; i--) {
       const w = this.#waiting[i]!;
       if (w.parentPid === pid || w.exe !== exe) continue;
+      // a fork made far from the child's address ran in another process's address space
+      if (ip >= 0 && w.ip >= 0 && Math.abs(w.ip - ip) >= SAME_MAPPING) continue;
       if (found < 0) found = i;
       else if (w.workload.key !== this.#waiting[found]!.workload.key) return -1;
     }
@@ -108,7 +110,7 @@ export class WaitingForks {
     }
     // with both addresses known and far apart, the candidates run in other address spaces
     let chosen = near >= 0 ? near : ip < 0 || waiting[any]?.ip === -1 ? any : -1;
-    if (chosen < 0 && any < 0) chosen = this.#onlyWorkloadOfImage(rec.pid, exe);
+    if (chosen < 0 && any < 0) chosen = this.#onlyWorkloadOfImage(rec.pid, exe, ip);
     if (chosen < 0) return null;
     const { workload, parentPid } = waiting[chosen]!;
     // a parent's forks and its children's first records come in the same order

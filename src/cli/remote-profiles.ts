@@ -50,14 +50,16 @@ export async function fetchNodeProfiles(baseUrls: readonly string[], target: Pro
 async function fetchOne(base: string, target: ProfileTarget, token: string | null): Promise<NodeAnswer> {
   const url = `${base}${profilePath(target)}`;
   let response: Response;
+  let text: string;
   try {
     response = await fetch(url, { headers: { accept: 'application/json', ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    // the body too: a connection reset or the timeout can come while it is read
+    text = await response.text();
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const why = e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : e.cause?.code ?? e.cause?.message ?? e.message;
     return { url: base, missing: `${base} does not answer (${why})` };
   }
-  const text = await response.text();
   let body: unknown = null;
   try {
     body = JSON.parse(text);

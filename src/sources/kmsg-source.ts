@@ -23,6 +23,8 @@ export interface KmsgSourceOptions {
 const SLICE = 256;
 /** what may wait in memory before the reader lets the kernel overwrite (and count) records */
 const MAX_STAGED_BYTES = 64 << 20;
+/** how long one drain hands lines on before it lets the thread's timers (flush, stats, stop) run */
+const DRAIN_BUDGET_MS = 50;
 
 /**
  * Follows /dev/kmsg. The reader is non-blocking and drained on a short timer: a blocking read
@@ -39,6 +41,8 @@ export class KmsgSource {
   readonly #sink: LineSink;
   readonly #fromStart: boolean;
   readonly #staging = new LineStaging(MAX_STAGED_BYTES);
+  /** the position before the first line was handed on */
+  #startSeq = -1;
   #timer: NodeJS.Timeout | null = null;
   records = 0;
   lastError: string | null = null;
@@ -53,41 +57,47 @@ export class KmsgSource {
     this.#fromStart = options.resumeAfterSeq !== undefined || options.fromStart === true;
   }
 
-  /** the last record handed on (every record read was, once a drain returns) */
+  /**
+   * The kernel sequence number of the last record handed on: what the pipeline's data covers.
+   * Records read but still staged are not covered yet; committing past them would lose them.
+   */
   get position(): number {
-    return this.#staging.pending === 0 || this.#staging.lastSeq < 0 ? this.#reader.lastSeq : this.#staging.lastSeq;
+    if (this.#staging.pending === 0) return this.#reader.lastSeq;
+    return this.#staging.lastSeq >= 0 ? this.#staging.lastSeq : this.#startSeq;
   }
 
   get lostRecords(): number {
     return this.#reader.lostRecords;
   }
 
-
   /** Opens the device; throws an error that names the path and the fix when it cannot. */
   start(): void {
     this.#reader.open();
     if (!this.#fromStart) this.#reader.skipToEnd();
+    this.#startSeq = this.#reader.lastSeq;
     this.#timer = setInterval(() => this.drain(), this.#pollMs);
     this.#timer.unref();
   }
 
-  drain(): number {
+  /** Reads what the kernel holds and hands it on, for at most `budgetMs`; what is left waits staged. */
+  drain(budgetMs = DRAIN_BUDGET_MS): number {
     if (!this.#reader.isOpen) return 0;
     let n = 0;
+    let handed = 0;
+    const deadline = performance.now() + budgetMs;
     try {
       n = this.#stage();
       while (this.#staging.pending > 0) {
-        this.#staging.handOn(this.#sink, SLICE);
+        handed += this.#staging.handOn(this.#sink, SLICE);
         n += this.#stage();
+        if (performance.now() > deadline) break;
       }
       this.lastError = null;
     } catch (err) {
       this.lastError = (err as Error).message;
     }
-    if (n > 0) {
-      this.records += n;
-      this.#sink.onBatchEnd?.();
-    }
+    this.records += n;
+    if (handed > 0) this.#sink.onBatchEnd?.();
     return n;
   }
 
@@ -95,7 +105,7 @@ export class KmsgSource {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#reader.isOpen) {
-      this.drain();
+      this.drain(Infinity);
       this.#reader.close();
     }
   }

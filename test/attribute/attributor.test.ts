@@ -119,6 +119,8 @@ t.test('a child that renamed itself without exec: its image\'s waiting fork, whe
   record(700, { nr: 56, exe: '/bin/busybox' });
   t.same(record(602, { comm: 'mkfifo', exe: '/bin/busybox' }), { key: null, method: null, reason: 'exited' }, 'two workloads fork that image: no guess');
   t.same(record(603, { comm: 'mkfifo', exe: '/bin/other' }), { key: null, method: null, reason: 'exited' }, 'another image: none of theirs');
+  record(600, { nr: 56, exe: '/bin/busybox', ip: '0x7faa00003000' });
+  t.same(record(604, { comm: 'mkfifo', exe: '/bin/busybox', ip: '0x7fbb00001234' }), { key: null, method: null, reason: 'exited' }, 'a child whose address lies far from the only fork of its image ran elsewhere');
 });
 
 t.test('labels, and what stays unattributed', async (t) => {

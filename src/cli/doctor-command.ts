@@ -15,10 +15,7 @@ const OPTIONS = {
     type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_SYS_ROOT', default: '/sys',
     description: "the host's /sys, where the cgroup hierarchies are mounted",
   },
-  'kubelet-seccomp-dir': {
-    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', default: '/var/lib/kubelet/seccomp',
-    description: 'where the kubelet reads localhost seccomp profiles from',
-  },
+  'kubelet-seccomp-dir': RUN_OPTIONS['kubelet-seccomp-dir'],
   json: {
     type: 'boolean', env: 'SECCOMP_AUDITOR_DOCTOR_JSON',
     description: 'print one JSON object instead of lines',
@@ -37,7 +34,8 @@ and console level, the audit backlog (auditctl -s), /dev/kmsg, the proc root, th
 root and seccomp directory, the cgroup version and driver, and the database. Changes nothing.
 
 Exit code 1 when a check fails (learning cannot work), 0 otherwise, warnings included.
-With the same flags and environment as 'run', it checks what that daemon will do.
+It takes run's flags that decide what it checks (--source, --proc-root, --log-dir, --db,
+--kubelet-seccomp-dir) and the same environment, so it checks what that daemon will do.
 --json prints {"ok","fails","warns","checks":[{"check","status","found","fix"}]} on one line.
 
 Options:

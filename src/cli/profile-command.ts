@@ -4,7 +4,7 @@ import { BASELINES, baselineSyscalls } from '../profile/runtime-baseline.js';
 import { mergeBuiltProfiles } from '../profile/profile-merge.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
 import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
-import { workloadNameOf } from '../profile/workload-name.js';
+import { workloadPods } from '../profile/workload-pods.js';
 import { SyscallStore, type StoredSyscall, type StoredWorkload } from '../store/syscall-store.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -29,7 +29,7 @@ const OPTIONS = {
   },
   namespace: { type: 'string', value: 'NS', description: "the pod's or workload's namespace" },
   pod: { type: 'string', value: 'POD', description: 'the pod name' },
-  workload: { type: 'string', value: 'NAME', description: 'a workload (Deployment, StatefulSet, DaemonSet, Job): the union over its pods, as their names tell' },
+  workload: { type: 'string', value: 'NAME', description: 'a workload (Deployment, StatefulSet, DaemonSet, Job): the union over its pods (owned by it per the Kubernetes API, else as their names tell)' },
   unit: { type: 'string', value: 'UNIT', description: 'a host systemd unit (nginx.service) instead of a pod' },
   container: { type: 'string', value: 'NAME', description: "only this container's syscalls; default the union over the pod's containers" },
   format: {
@@ -212,7 +212,7 @@ function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): 
       } else if (target.kind === 'pod') {
         all = store.workloadsOfPod(target.namespace, target.name);
       } else {
-        all = store.listWorkloads({ namespace: target.namespace }).filter((w) => w.pod !== null && workloadNameOf(w.pod) === target.name);
+        all = workloadPods(store.listWorkloads({ namespace: target.namespace }), target.name);
       }
       const container = target.kind !== 'unit' ? target.container : undefined;
       const picked = container === undefined ? all : all.filter((w) => w.container === container);
@@ -229,7 +229,7 @@ function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): 
       const seen = units.sort();
       return `no observations for host unit ${target.name} in ${db}; units seen: ${seen.length > 0 ? seen.slice(0, 20).join(', ') + (seen.length > 20 ? ', ...' : '') : '(none)'}`;
     }
-    if (target.kind === 'workload') return `no observations for workload ${target.namespace}/${target.name} (pods named ${target.name}-...) in ${db}`;
+    if (target.kind === 'workload') return `no observations for workload ${target.namespace}/${target.name} (pods it owns, or named ${target.name}-...) in ${db}`;
     return `no observations for pod ${target.namespace}/${target.name} in ${db}: is the daemon running with that database, and has the pod run under a logging profile?`;
   }
   if (chosen.length === 0 && target.kind !== 'unit') {

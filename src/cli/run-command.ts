@@ -40,7 +40,7 @@ export const OPTIONS = {
   },
   'token-file': {
     type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_TOKEN_FILE',
-    description: 'file holding the bearer token for mutating API routes (DELETE); without it they are off',
+    description: 'file holding the bearer token for the mutating API routes (DELETE a pod, POST/DELETE a profile); without it they are off',
   },
   'protect-reads': {
     type: 'boolean', env: 'SECCOMP_AUDITOR_PROTECT_READS',

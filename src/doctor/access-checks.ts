@@ -96,6 +96,7 @@ export function checkKubeletLogs(logDir: string): CheckResult {
 /** Where the kubelet reads localhost seccomp profiles from: the daemon installs profiles there. */
 export function checkKubeletSeccompDir(dir: string): CheckResult {
   const name = 'kubelet-seccomp-dir';
+  if (dir === '' || dir === 'none') return result(name, 'ok', 'profile installation is off (--kubelet-seccomp-dir none)');
   const fix = `make ${dir} writable for the daemon (a hostPath mount; ReadWritePaths= under systemd), or pass --kubelet-seccomp-dir`;
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st !== undefined) {
@@ -104,10 +105,9 @@ export function checkKubeletSeccompDir(dir: string): CheckResult {
     if (denied === null) return result(name, 'ok', `${dir} is writable`);
     return result(name, 'warn', `${dir} is not writable (${denied})`, fix);
   }
-  const parent = nearestExisting(dir);
-  const denied = writeDenied(parent);
-  if (denied === null) return result(name, 'ok', `${dir} does not exist; ${parent} is writable, so it can be created`);
-  return result(name, 'warn', `${dir} does not exist and ${parent} is not writable (${denied})`, fix);
+  // the daemon creates only its own seccomp-auditor/ inside, never the kubelet's directory
+  return result(name, 'warn', `${dir} does not exist: the daemon installs no profiles (learning works with profiles placed by hand)`,
+    `create ${dir} (a kubelet creates it; in a DaemonSet a hostPath of type DirectoryOrCreate), or pass --kubelet-seccomp-dir`);
 }
 
 /**

@@ -70,20 +70,22 @@ t.test('kubelet log root: both directories readable, or a warning naming what is
   t.notMatch(warn.found, `no ${half}/pods`);
 });
 
-t.test('kubelet seccomp dir: writable, creatable, or not', async (t) => {
+t.test('kubelet seccomp dir: writable, missing, off', async (t) => {
   const dir = makeTempDir('sa-kubelet-');
   mkdirSync(join(dir, 'seccomp'));
   t.equal(checkKubeletSeccompDir(join(dir, 'seccomp')).status, 'ok');
-  const creatable = checkKubeletSeccompDir(join(dir, 'kubelet', 'seccomp'));
-  t.equal(creatable.status, 'ok');
-  t.match(creatable.found, `does not exist; ${dir} is writable`);
+  const missing = checkKubeletSeccompDir(join(dir, 'kubelet', 'seccomp'));
+  t.equal(missing.status, 'warn', 'the daemon does not create the kubelet\'s directory');
+  t.match(missing.found, /does not exist: the daemon installs no profiles/);
+  t.match(missing.fix, /DirectoryOrCreate/);
   writeFileSync(join(dir, 'file'), '');
   t.equal(checkKubeletSeccompDir(join(dir, 'file')).status, 'warn', 'not a directory');
   t.notOk(existsSync(join(dir, 'kubelet')), 'nothing was created');
   // procfs takes no new files, not even from root (whose DAC bypass makes a chmod test useless)
-  const ro = checkKubeletSeccompDir('/proc/1/seccomp-profiles');
+  const ro = checkKubeletSeccompDir('/proc/1');
   t.equal(ro.status, 'warn');
-  t.match(ro.found, /does not exist and \/proc\/1 is not writable \(E(PERM|ACCES)\)/);
+  t.match(ro.found, /\/proc\/1 is not writable \(E(PERM|ACCES)\)/);
+  t.match(checkKubeletSeccompDir('none'), { status: 'ok', found: /installation is off/ });
 });
 
 t.test('database: the default location, decided without creating anything', async (t) => {

@@ -14,6 +14,7 @@ import { KubeApiPods } from '../../src/attribute/kube-api-pods.js';
 import { buildApp } from '../../src/http/app.js';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import { SyscallStore } from '../../src/store/syscall-store.js';
+import { runCli } from '../helpers/cli.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 import { makeNode, recordLine, type FakeContainer } from './fake-node.js';
@@ -85,7 +86,7 @@ async function setup(t: Test) {
     const batch = pipeline.takeBatch([]);
     if (batch !== null) store.commitBatch(batch);
   };
-  return { api, pipeline, store, app, feed };
+  return { api, pipeline, store, app, feed, dbPath: join(dir, 'auditor.db') };
 }
 
 const names = async (app: ReturnType<typeof buildApp>, url: string): Promise<string[]> => {
@@ -95,7 +96,7 @@ const names = async (app: ReturnType<typeof buildApp>, url: string): Promise<str
 };
 
 t.test('owners from the API go to the store; the workload profile takes pods by owner, else by name', async (t) => {
-  const { api, app, store, feed } = await setup(t);
+  const { api, app, store, feed, dbPath } = await setup(t);
   await api.start();
   feed(recordLine(NGINX.pid, 0), recordLine(APP.pid, 1), recordLine(POSTGRES.pid, 2), recordLine(SHELL.pid, 3), recordLine(OLD.pid, 4));
 
@@ -123,6 +124,10 @@ t.test('owners from the API go to the store; the workload profile takes pods by 
     'the Deployment\'s pod (both containers) and the unowned pod named web-..., not the bare pod web-0');
   t.same(await names(app, '/api/v1/namespaces/shop/workloads/web-0/profile'), ['close'], 'the bare pod is its own workload');
   t.same(await names(app, '/api/v1/namespaces/shop/workloads/db/profile'), ['open']);
+  // the CLI on the same database picks the same pods
+  const cli = await runCli(['profile', '--db', dbPath, '--namespace', 'shop', '--workload', 'web']);
+  t.equal(cli.code, 0, cli.stderr);
+  t.same(JSON.parse(cli.stdout).syscalls[0].names, ['read', 'stat', 'write'], 'profile --workload --db: owners first, names for pods without one');
   const none = await app.inject('/api/v1/namespaces/shop/workloads/web-7d4b9c8f6d/profile');
   t.equal(none.statusCode, 404, 'a ReplicaSet\'s name is not its Deployment\'s');
   t.match(none.json(), { code: 'SA_NOT_FOUND', message: /pods it owns/ });

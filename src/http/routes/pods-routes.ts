@@ -4,7 +4,8 @@ import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { iso, itemsOf } from '../api-json.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
-import { OWNER_SCHEMA, podOwner } from '../pod-owner.js';
+import { podOwner } from '../../profile/workload-pods.js';
+import { OWNER_SCHEMA } from '../pod-owner.js';
 
 const CONTAINER_SUMMARY = {
   type: 'object',

@@ -3,12 +3,11 @@ import { buildOciProfile } from '../../profile/oci-profile.js';
 import { BASELINES, baselineSyscalls, type Baseline } from '../../profile/runtime-baseline.js';
 import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
-import { workloadNameOf } from '../../profile/workload-name.js';
+import { workloadPods } from '../../profile/workload-pods.js';
 import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
 import { checkedProfile, OCI_PROFILE_BODY } from '../oci-profile-body.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
-import { podOwner } from '../pod-owner.js';
 
 /**
  * GET /api/v1/namespaces/{namespace}/pods/{pod}/profile: the profile learned for a pod (the union
@@ -90,27 +89,6 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
   });
 }
 
-/**
- * The containers of the pods of workload `name`. A pod whose owner the store knows belongs to it
- * when the owner's name is `name` (whatever its kind: a Deployment and a StatefulSet of one name
- * in one namespace are one answer); a pod without one when its name derives to `name`. A bare
- * pod named like a StatefulSet's (`web-0`) is therefore not taken for it once its owner is known.
- */
-function workloadPods(all: StoredWorkload[], name: string): StoredWorkload[] {
-  const byPod = new Map<string, StoredWorkload[]>();
-  for (const w of all) {
-    if (w.pod === null) continue;
-    const pod = byPod.get(w.pod);
-    if (pod === undefined) byPod.set(w.pod, [w]);
-    else pod.push(w);
-  }
-  const selected: StoredWorkload[] = [];
-  for (const [pod, containers] of byPod) {
-    const owner = podOwner(containers);
-    if (owner !== null ? owner.name === name : workloadNameOf(pod) === name) selected.push(...containers);
-  }
-  return selected;
-}
 
 async function sendProfile(
   reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string,

@@ -19,6 +19,17 @@ export interface FakeContainer {
   cgroupDir: string;
 }
 
+/**
+ * What the kubelet writes for a container: `pods/<ns>_<pod>_<uid>/<container>/0.log` and the
+ * `containers/<pod>_<ns>_<container>-<id>.log` symlink to it (where the daemon takes names from).
+ */
+export function writeKubeletLogEntry(logRoot: string, c: { namespace: string; pod: string; podUid: string; container: string; containerId: string }): void {
+  const podDir = join(logRoot, 'pods', `${c.namespace}_${c.pod}_${c.podUid}`, c.container);
+  mkdirSync(podDir, { recursive: true });
+  writeFileSync(join(podDir, '0.log'), '');
+  symlinkSync(join(podDir, '0.log'), join(logRoot, 'containers', `${c.pod}_${c.namespace}_${c.container}-${c.containerId}.log`));
+}
+
 export class KubeNode {
   readonly #made: string[] = [];
   readonly containers: FakeContainer[] = [];
@@ -36,10 +47,7 @@ export class KubeNode {
       : join('/sys/fs/cgroup/unified/kubepods.slice/kubepods-burstable.slice',
         `kubepods-burstable-pod${podUid.replaceAll('-', '_')}.slice`, `cri-containerd-${containerId}.scope`);
     this.#mkdirs(cgroupDir);
-    const podDir = join(this.logRoot, 'pods', `${o.namespace}_${o.pod}_${podUid}`, o.container);
-    mkdirSync(podDir, { recursive: true });
-    writeFileSync(join(podDir, '0.log'), '');
-    symlinkSync(join(podDir, '0.log'), join(this.logRoot, 'containers', `${o.pod}_${o.namespace}_${o.container}-${containerId}.log`));
+    writeKubeletLogEntry(this.logRoot, { ...o, podUid, containerId });
     const c = { ...o, podUid, containerId, cgroupDir };
     this.containers.push(c);
     return c;

@@ -4,9 +4,10 @@
  * cgroups from `linux.cgroupsPath`), and the kubelet's log root (`pods/<ns>_<pod>_<uid>/<container>/`
  * directories and `containers/<pod>_<ns>_<container>-<id>.log` symlinks).
  */
-import { mkdirSync, symlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeKubeletLogEntry } from '../../helpers/kube-node.js';
 import { removeCgroupTree } from './oci-runtime.js';
 
 export type CgroupDriver = 'cgroupfs' | 'systemd';
@@ -51,10 +52,7 @@ export class KubeletNode {
         if (!existsSync(dir)) this.#made.add(dir);
       }
     }
-    const podDir = join(this.logRoot, 'pods', `${o.namespace}_${o.pod}_${podUid}`, o.container);
-    mkdirSync(podDir, { recursive: true });
-    writeFileSync(join(podDir, '0.log'), '');
-    symlinkSync(join(podDir, '0.log'), join(this.logRoot, 'containers', `${o.pod}_${o.namespace}_${o.container}-${containerId}.log`));
+    writeKubeletLogEntry(this.logRoot, { ...o, podUid, containerId });
     const c = { ...o, podUid, containerId, cgroupsPath };
     this.containers.push(c);
     return c;

@@ -81,7 +81,11 @@ export class RecordPipeline implements LineSink {
     const handler: RecordHandler = {
       onRecord: (rec) => this.#onRecord(rec),
       onLostSignal: (kind, count) => {
-        const lost = kind === 'audit_lost' ? this.#auditLostDelta(count) : count;
+        // the kernel prints `backlog limit exceeded` / `rate limit exceeded` with the same loss
+        // that raises audit_lost, whose total it prints beside them: counting both would count it
+        // twice, so those lines are logged as events and the loss is taken from audit_lost alone
+        const lost = kind === 'audit_lost' ? this.#auditLostDelta(count)
+          : kind === 'backlog_exceeded' || kind === 'rate_limit_exceeded' ? 0 : count;
         if (lost > 0) this.aggregate.addLost(this.#source, kind, lost);
         options.events.onLostSignal(kind, count);
       },

@@ -76,5 +76,9 @@ t.test('lost records: audit_lost is the kernel\'s total since boot, so only its 
   p.push(Buffer.from('audit: audit_lost=2 audit_rate_limit=0 audit_backlog_limit=64\naudit: audit_lost=6 audit_rate_limit=0 audit_backlog_limit=64\n'));
   p.end();
   t.same(p.takeBatch([])!.lost, [{ source: 'test', reason: 'audit_lost', count: 6 }]);
+  // the kernel prints the reason beside the total it raised: the loss is counted once, from the total
+  p.push(Buffer.from('audit: backlog limit exceeded\naudit: audit_lost=9 audit_rate_limit=0 audit_backlog_limit=64\naudit: rate limit exceeded\n'));
+  p.end();
+  t.same(p.takeBatch([])!.lost, [{ source: 'test', reason: 'audit_lost', count: 3 }], 'backlog and rate-limit lines add nothing to audit_lost\'s growth');
   t.end();
 });

@@ -7,7 +7,7 @@ import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/r
 import { FileSource } from './sources/file-source.js';
 import { JournalSource } from './sources/journal-source.js';
 import { StdinSource } from './sources/stdin-source.js';
-import { ProfileDelivery } from './profile/profile-delivery.js';
+import { ProfileDelivery } from './deliver/profile-delivery.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';

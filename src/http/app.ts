@@ -11,7 +11,7 @@ import { podsRoutes } from './routes/pods-routes.js';
 import { profileRoute } from './routes/profile-route.js';
 import { profilesRoute } from './routes/profiles-route.js';
 import { unitsRoute } from './routes/units-route.js';
-import type { ProfileInstaller } from '../profile/profile-installer.js';
+import type { ProfileInstaller } from '../deliver/profile-installer.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 
 /**

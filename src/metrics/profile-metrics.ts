@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ProfileInstaller } from '../profile/profile-installer.js';
-import type { ProfileSync } from '../profile/profile-sync.js';
+import type { ProfileInstaller } from '../deliver/profile-installer.js';
+import type { ProfileSync } from '../deliver/profile-sync.js';
 
 /** Metrics of profile delivery, read at scrape time from the installer and the ConfigMap sync. */
 export function registerProfileMetrics(registry: Registry, from: { installer: () => ProfileInstaller | null; sync: () => ProfileSync | null }): void {

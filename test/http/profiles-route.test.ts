@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from '../../src/http/app.js';
 import { logAllProfileBytes } from '../../src/profile/log-all-profile.js';
-import { ProfileInstaller } from '../../src/profile/profile-installer.js';
+import { ProfileInstaller } from '../../src/deliver/profile-installer.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
 const TOKEN = 'c'.repeat(32);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isProfileName, PROFILE_NAME_MAX, SUBDIR, type InstalledProfile, type ProfileInstaller } from '../../profile/profile-installer.js';
+import { isProfileName, PROFILE_NAME_MAX, SUBDIR, type InstalledProfile, type ProfileInstaller } from '../../deliver/profile-installer.js';
 import { ApiError, ERROR_SCHEMA } from '../api-errors.js';
 import { iso, itemsOf } from '../api-json.js';
 import { authorize } from '../bearer-token.js';

@@ -6,7 +6,7 @@
  * by hand.
  */
 import type { Registry } from 'prom-client';
-import { logAllProfileBytes, LOG_ALL_NAME } from './log-all-profile.js';
+import { logAllProfileBytes, LOG_ALL_NAME } from '../profile/log-all-profile.js';
 import { ProfileInstaller, SUBDIR } from './profile-installer.js';
 import { registerProfileMetrics } from '../metrics/profile-metrics.js';
 import { ProfileSync, type ProfileSyncEvent } from './profile-sync.js';

@@ -20,7 +20,7 @@ import {
   closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants, accessSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { LOG_ALL_NAME } from './log-all-profile.js';
+import { LOG_ALL_NAME } from '../profile/log-all-profile.js';
 
 export type ProfileSource = 'configmap' | 'api' | 'builtin';
 

@@ -2,8 +2,8 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProfileInstaller } from '../../src/profile/profile-installer.js';
-import { ProfileSync, type ProfileSyncEvent } from '../../src/profile/profile-sync.js';
+import { ProfileInstaller } from '../../src/deliver/profile-installer.js';
+import { ProfileSync, type ProfileSyncEvent } from '../../src/deliver/profile-sync.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
 const WEB = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] });

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { logAllProfileBytes, nativeSeccompArches } from '../../src/profile/log-all-profile.js';
-import { isProfileName, ProfileDirError, ProfileInstaller } from '../../src/profile/profile-installer.js';
+import { isProfileName, ProfileDirError, ProfileInstaller } from '../../src/deliver/profile-installer.js';
 import { checkOciProfile } from '../../src/profile/oci-profile-check.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 import { mountsUnavailable, remount, tinyTmpfs } from '../store/scratch-mounts.js';

@@ -12,7 +12,7 @@
  */
 import { watch, readdirSync, readFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { checkOciProfile } from './oci-profile-check.js';
+import { checkOciProfile } from '../profile/oci-profile-check.js';
 import { isProfileName, sha256, type ProfileInstaller } from './profile-installer.js';
 
 export type ProfileSyncEvent =

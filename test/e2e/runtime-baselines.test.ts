@@ -35,8 +35,13 @@ for (const name of ['runc', 'crun'] as RuntimeName[]) {
     if (derived.version !== checkedIn.version) t.comment(`the data was derived with ${checkedIn.version}; this machine has ${derived.version}`);
     const names = Object.keys(derived.syscalls);
     t.comment(`${name} (${derived.version}): ${names.map((n) => `${n} ${derived.syscalls[n]}/${RUNS}`).join(', ')}`);
+    // A name outside the data in one run of eight is the Go runtime's timing (a signal, a futex
+    // wait), as futex and rt_sigreturn are in the data: said, for the next derivation. One in two
+    // or more runs is a systematic change of the runtime: the baseline would break containers.
     for (const n of names) {
-      t.ok(n in checkedIn.syscalls, `${n} is in the baseline (else: npm run derive:baselines, and check the new call in)`);
+      if (n in checkedIn.syscalls) continue;
+      if (derived.syscalls[n]! === 1) t.comment(`${n} was made once in ${RUNS} runs and is not in the baseline yet: run npm run derive:baselines`);
+      else t.fail(`${n} (${derived.syscalls[n]}/${RUNS} runs) is not in the baseline: npm run derive:baselines, and check the new call in`);
     }
     // what every derivation run saw must still show: otherwise the data describes another runtime
     for (const [n, seen] of Object.entries(checkedIn.syscalls)) {

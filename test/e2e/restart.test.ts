@@ -5,7 +5,7 @@
  * pod's main process lives through the run: what is compared is exactly-once delivery across a
  * crash, not attribution of processes that exited while no daemon ran.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { makeTempDir, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
 import { DaemonProcess } from './harness/daemon-process.js';
@@ -39,22 +39,49 @@ t.test('SIGKILL in the middle of a learning run: after a restart, the counts equ
   t.teardown(() => runtime.cleanup());
   const node = new KubeletNode(makeTempDir('sa-e2e-logs-'));
   t.teardown(() => node.cleanup());
-  const pod = node.addContainer({ namespace: 'restart', pod: 'api-6c9f7b8d5-k2m4n', container: 'api', driver: 'systemd' });
+
+  await withPrintkRatelimitOff(async () => {
+    // a run where the kernel overwrote records while no daemon read (a slow restart on a loaded
+    // machine) is repeated: the daemon rightly reports such records lost, and an exact comparison
+    // means nothing then
+    let run!: CrashRun;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      run = await crashRun(t, runtime, node);
+      if (run.killedLost === 0 && run.recorderLost === 0) break;
+      t.comment(`run ${attempt}: the kernel overwrote records (restarted daemon lost ${run.killedLost}, test reader ${run.recorderLost}); running again`);
+    }
+    t.equal(run.recorderLost, 0, 'the test\'s reader lost nothing');
+    t.equal(run.killedLost, 0, 'nothing was overwritten in the kernel\'s ring while no daemon read it');
+    t.equal(total(run.steady), run.truth, `the uninterrupted daemon counted every record the kernel gave for the pod (${run.truth})`);
+    t.equal(total(run.killed), total(run.steady), 'the restarted daemon counted as many');
+    t.same(counts(run.killed), counts(run.steady), 'per syscall and action, the same counts');
+  });
+});
+
+interface CrashRun {
+  killed: SyscallsAnswer;
+  steady: SyscallsAnswer;
+  /** records of the pod the kernel gave, by the test's own reader */
+  truth: number;
+  killedLost: number;
+  recorderLost: number;
+}
+
+/** One pod, two daemons on their own databases; one is SIGKILLed mid-run and started again. */
+async function crashRun(t: Test, runtime: OciRuntime, node: KubeletNode): Promise<CrashRun> {
+  const pod = node.addContainer({ namespace: 'restart', pod: `api-6c9f7b8d5-${newId('').slice(4, 9)}`, container: 'api', driver: 'systemd' });
   const args = (db: string): string[] => ['--source', 'kmsg', '--log-dir', node.logRoot, '--db', db, '--kubelet-seccomp-dir', 'none'];
   const killedDb = join(makeTempDir('sa-e2e-killed-'), 'node.db');
   const steadyDb = join(makeTempDir('sa-e2e-steady-'), 'node.db');
-
-  await withPrintkRatelimitOff(async () => {
-    const steady = await DaemonProcess.start(args(steadyDb));
-    t.teardown(() => steady.kill());
-    let killed = await DaemonProcess.start(args(killedDb));
-    t.teardown(() => killed.kill());
+  const path = `/api/v1/namespaces/restart/pods/${pod.pod}/syscalls`;
+  const steady = await DaemonProcess.start(args(steadyDb));
+  let killed = await DaemonProcess.start(args(killedDb));
+  try {
     let restarts = 0;
-
     const recorded = await recordKmsg(async () => {
       const running = runtime.run({ id: newId('restart'), cgroupsPath: pod.cgroupsPath, args: ['/bin/sh', '-c', LOOP], seccomp: LOG_ALL });
       // kill while records flow: after the first commits, well before the loop ends (~7 s)
-      await steady.until<SyscallsAnswer>(`/api/v1/namespaces/restart/pods/${pod.pod}/syscalls`, (b) => total(b) > 500);
+      await steady.until<SyscallsAnswer>(path, (b) => total(b) > 500);
       await killed.kill();
       killed = await DaemonProcess.start(args(killedDb));
       restarts++;
@@ -64,21 +91,18 @@ t.test('SIGKILL in the middle of a learning run: after a restart, the counts equ
     });
     t.equal(restarts, 1, 'the daemon was killed and restarted during the run');
     const truth = kernelRecords(recorded.records).filter((r) => r.exe === '/bin/busybox' || r.comm === 'runc:[2:INIT]').length;
-    t.equal(recorded.lost, 0, 'the test\'s reader lost nothing');
-
     // both settle once they hold every record of the pod the kernel gave
-    const [a, b] = await Promise.all([killed, steady].map((d) => d.until<SyscallsAnswer>(
-      `/api/v1/namespaces/restart/pods/${pod.pod}/syscalls`, (x) => total(x) >= truth, 20_000,
-    ).catch(async (err: Error) => { t.comment(err.message); return (await d.get<SyscallsAnswer>(`/api/v1/namespaces/restart/pods/${pod.pod}/syscalls`)).body; })));
-    t.equal(total(b!), truth, `the uninterrupted daemon counted every record the kernel gave for the pod (${truth})`);
-    const lost = (await killed.get<{ lost: { count: number }[] }>('/api/v1/status')).body.lost.reduce((n, l) => n + l.count, 0);
-    t.equal(lost, 0, 'nothing was overwritten in the kernel\'s ring while no daemon read it');
-    t.equal(total(a!), total(b!), 'the restarted daemon counted as many');
-    t.same(counts(a!), counts(b!), 'per syscall and action, the same counts');
+    const [a, b] = await Promise.all([killed, steady].map((d) => d.until<SyscallsAnswer>(path, (x) => total(x) >= truth, 20_000)
+      .catch(async (err: Error) => { t.comment(err.message); return (await d.get<SyscallsAnswer>(path)).body; })));
+    const killedLost = (await killed.get<{ lost: { count: number }[] }>('/api/v1/status')).body.lost.reduce((n, l) => n + l.count, 0);
     t.equal(await killed.stop(), 0, 'the restarted daemon stops cleanly');
     t.equal(await steady.stop(), 0, 'and the other one');
-  });
-});
+    return { killed: a!, steady: b!, truth, killedLost, recorderLost: recorded.lost };
+  } finally {
+    await killed.kill();
+    await steady.kill();
+  }
+}
 
 function total(b: SyscallsAnswer): number {
   return b.containers.reduce((n, c) => n + c.syscalls.reduce((m, s) => m + s.count, 0), 0);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { buildOciProfile, type BuiltProfile, type DefaultAction, type ProfileOptions } from '../profile/oci-profile.js';
-import { BASELINES, baselineSyscalls } from '../profile/runtime-baseline.js';
+import { BASELINES, baselineSyscalls, DEFAULT_BASELINE } from '../profile/runtime-baseline.js';
 import { mergeBuiltProfiles } from '../profile/profile-merge.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
 import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
@@ -41,8 +41,8 @@ const OPTIONS = {
     description: 'what the profile does with syscalls never seen: errno (EPERM) enforces; log allows and logs them (complain mode)',
   },
   baseline: {
-    type: 'string', value: 'none|runc|crun', env: 'SECCOMP_AUDITOR_PROFILE_BASELINE', default: 'none',
-    description: "also allow what that runtime's init calls after loading the filter (derived from real runs): for a profile learned under another runtime or from another machine's logs",
+    type: 'string', value: 'none|runc|crun', env: 'SECCOMP_AUDITOR_PROFILE_BASELINE',
+    description: "also allow what that runtime's init calls after loading the filter (derived from real runs; some of it happens in some runs only); default runc for pods and workloads, none for host units",
   },
   name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD (or the workload), -CONTAINER with --container' },
   explain: {
@@ -83,7 +83,8 @@ ${formatOptions(OPTIONS)}
     const target = targetOf(values);
     const format = oneOf('--format', values.format!, FORMATS);
     const defaultAction = oneOf('--default-action', values['default-action']!, DEFAULT_ACTIONS);
-    const baseline = baselineSyscalls(oneOf('--baseline', values.baseline!, BASELINES));
+    // host units do not start under an OCI runtime
+    const baseline = baselineSyscalls(oneOf('--baseline', values.baseline ?? (target.kind === 'unit' ? 'none' : DEFAULT_BASELINE), BASELINES));
     if (format === 'systemd' && target.kind !== 'unit') throw new UsageError('--format systemd is for host units: give --unit NAME.service');
     if (format === 'spo' && target.kind === 'unit') throw new UsageError('--format spo is for pods and workloads; a host unit takes oci or systemd');
     if (format === 'systemd' && !isServiceUnit(target.name)) throw new UsageError(`--format systemd needs a service: ${target.name} is not NAME.service`);
@@ -129,7 +130,7 @@ ${formatOptions(OPTIONS)}
       built = local;
     }
 
-    if (built.explain.syscalls === 0 && format !== 'systemd') {
+    if (built.explain.syscalls - built.explain.baselineAdded.length === 0 && format !== 'systemd') {
       const what = target.kind === 'pod' ? describe(target).slice('pod '.length) : describe(target);
       io.stderr.write(`seccomp-auditor profile: warning: no syscall of ${what} was seen running; the profile allows none\n`);
     }

@@ -34,7 +34,10 @@ export function daemonBaseUrl(value: string): string | { problem: string } {
 
 export function profilePath(target: ProfileTarget): string {
   const e = encodeURIComponent;
-  const query = `?explain=true${target.kind !== 'unit' && target.container !== undefined ? `&container=${e(target.container)}` : ''}`;
+  // pods' observations alone: the baseline is applied once, to the merge (units have none)
+  const query = target.kind === 'unit'
+    ? '?explain=true'
+    : `?explain=true&baseline=none${target.container !== undefined ? `&container=${e(target.container)}` : ''}`;
   switch (target.kind) {
     case 'pod': return `/api/v1/namespaces/${e(target.namespace)}/pods/${e(target.name)}/profile${query}`;
     case 'workload': return `/api/v1/namespaces/${e(target.namespace)}/workloads/${e(target.name)}/profile${query}`;

@@ -12,9 +12,8 @@ import { completeAllowList, type BuiltProfile, type OciProfile, type ProfileExpl
 const ARCH_RANK: ReadonlyMap<string, number> = new Map(ARCH_NAMES.map((a, i) => [seccompArchName(a), i]));
 
 export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: ProfileOptions): BuiltProfile {
+  // names some node observed; what only a runtime baseline added there is left to options.baseline
   const names = new Set<string>();
-  // names some node observed, as opposed to ones only a runtime baseline added
-  const observed = new Set<string>();
   const arches = new Set<string>();
   const notAllowed = new Map<string, ProfileExplain['notAllowed'][number]>();
   const unknown = new Map<string, ProfileExplain['unknownNumbers'][number]>();
@@ -24,10 +23,7 @@ export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: Prof
   for (const { profile, explain } of parts as readonly { profile: OciProfile; explain: Omit<ProfileExplain, 'baselineAdded'> & { baselineAdded?: string[] } }[]) {
     const added = new Set(explain.baselineAdded ?? []);
     for (const rule of profile.syscalls) {
-      for (const n of rule.names) {
-        names.add(n);
-        if (!added.has(n)) observed.add(n);
-      }
+      for (const n of rule.names) if (!added.has(n)) names.add(n);
     }
     for (const a of profile.architectures) arches.add(a);
     for (const n of explain.notAllowed) notAllowed.set(`${n.name} ${n.arch} ${n.action}`, n);
@@ -37,7 +33,7 @@ export function mergeBuiltProfiles(parts: readonly BuiltProfile[], options: Prof
     if (explain.to !== null && (to === null || Date.parse(explain.to) > Date.parse(to))) to = explain.to;
   }
   // the parts may come from daemons asked for another default action or baseline
-  const baselineAdded = completeAllowList(names, options, observed);
+  const baselineAdded = completeAllowList(names, options, new Set(names));
   const sorted = [...names].sort(compareStrings);
   const profile: OciProfile = options.defaultAction === 'errno'
     ? { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: [], syscalls: [] }

@@ -9,6 +9,12 @@ import { readFileSync } from 'node:fs';
 
 export const BASELINES = ['none', 'runc', 'crun'] as const;
 export type Baseline = (typeof BASELINES)[number];
+/**
+ * Pods' profiles get runc's baseline unless told otherwise: runc is what containerd runs by
+ * default, and its init makes some calls (futex, rt_sigreturn) in some runs only, so a profile
+ * learned from a few runs may lack them and then fails about one container start in forty.
+ */
+export const DEFAULT_BASELINE: Baseline = 'runc';
 
 interface BaselineFile {
   runtimes: Record<string, { version: string; runs: number; syscalls: Record<string, number> }>;

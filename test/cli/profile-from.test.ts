@@ -99,14 +99,14 @@ t.test('merging three daemons gives what one database with all their records giv
     t.equal(merged.stdout, single.stdout, `same output ${extra.join(' ')}`);
     t.equal(merged.stderr, '');
   }
-  const out = await runCli(['profile', ...FROM(), '--namespace', 'shop', '--workload', 'web']);
+  const out = await runCli(['profile', ...FROM(), '--namespace', 'shop', '--workload', 'web', '--baseline', 'none']);
   t.same(JSON.parse(out.stdout), {
     defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
     syscalls: [{ names: ['_llseek', 'close', 'openat', 'ptrace', 'read', 'write'], action: 'SCMP_ACT_ALLOW' }],
   }, 'ptrace ran on node b, so it is allowed; execve was blocked everywhere, so it is not');
 
-  const explained = JSON.parse((await runCli(['profile', ...FROM(), '--namespace', 'shop', '--workload', 'web', '--explain'])).stdout);
-  const single = JSON.parse((await runCli(['profile', '--db', COMBINED, '--namespace', 'shop', '--workload', 'web', '--explain'])).stdout);
+  const explained = JSON.parse((await runCli(['profile', ...FROM(), '--namespace', 'shop', '--workload', 'web', '--explain', '--baseline', 'none'])).stdout);
+  const single = JSON.parse((await runCli(['profile', '--db', COMBINED, '--namespace', 'shop', '--workload', 'web', '--explain', '--baseline', 'none'])).stdout);
   const { nodes: perNode, ...explain } = explained.explain;
   t.same(explain, single.explain, 'records, time range, left-out and unnamed calls add up');
   t.same(explain, {

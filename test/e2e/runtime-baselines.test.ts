@@ -69,7 +69,7 @@ t.test('a profile learned under crun starts under runc only with baseline=runc',
     const learned = await crun.run({ id: newId('crun-learn'), cgroupsPath: pod.cgroupsPath, args, seccomp: LOG_ALL });
     t.equal(learned.code, 0, `the pod ran under crun (${learned.stderr.trim()})`);
     const path = `/api/v1/namespaces/baseline/pods/${pod.pod}/profile`;
-    const plain = await daemon.until<OciProfile>(path, (p) => p.syscalls[0]?.names.includes('exit_group') ?? false);
+    const plain = await daemon.until<OciProfile>(`${path}?baseline=none`, (p) => p.syscalls[0]?.names.includes('exit_group') ?? false);
     const withRunc = (await daemon.get<OciProfile>(`${path}?baseline=runc`)).body;
     const added = withRunc.syscalls[0]!.names.filter((n) => !plain.syscalls[0]!.names.includes(n));
     t.ok(added.length > 0, `runc's init needs calls crun's did not make: ${added.join(' ')}`);

@@ -112,7 +112,7 @@ t.test('the same through a real socket', async (t) => {
 t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learned from', async (t) => {
   const { app, store } = setup();
   t.teardown(async () => { await app.close(); store.close(); });
-  const r = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx');
+  const r = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&baseline=none');
   t.equal(r.statusCode, 200);
   t.same(r.json(), {
     defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'],
@@ -120,12 +120,12 @@ t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learn
   }, 'execve was only ever denied: not allowed');
   t.equal(r.headers['x-learned-records'], '11');
   t.equal(r.headers['x-learned-to'], '2023-11-14T22:14:20.000Z');
-  const union = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?defaultAction=log')).json() as { defaultAction: string; syscalls: { names: string[] }[] };
+  const union = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?defaultAction=log&baseline=none')).json() as { defaultAction: string; syscalls: { names: string[] }[] };
   t.equal(union.defaultAction, 'SCMP_ACT_LOG');
   t.same(union.syscalls[0]?.names, ['epoll_wait', 'read', 'write'], 'without ?container, the union of the containers');
-  const explained = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&explain=true')).json() as { explain: { notAllowed: { name: string }[] } };
+  const explained = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&explain=true&baseline=none')).json() as { explain: { notAllowed: { name: string }[] } };
   t.match(explained.explain.notAllowed, [{ name: 'execve', action: 'errno' }]);
-  const spo = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=spo&container=nginx');
+  const spo = await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=spo&container=nginx&baseline=none');
   t.equal(spo.headers['content-type'], 'application/yaml');
   t.match(spo.body, /kind: SeccompProfile\n[\s\S]*name: web-7d9f8-abcde-nginx\n[\s\S]*namespace: shop\n/);
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?format=docker')).statusCode, 400);
@@ -134,6 +134,8 @@ t.test('GET .../profile: the learned profile, OCI or SPO, with what it was learn
   t.same(crun.profile.syscalls[0]?.names, [...new Set(['read', 'write', ...baselineSyscalls('crun')])].sort(), '?baseline=crun adds what crun\'s init calls');
   t.same(crun.explain.baselineAdded, baselineSyscalls('crun').filter((n) => n !== 'read' && n !== 'write'));
   t.equal((await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?baseline=docker')).statusCode, 400, 'an unknown runtime is a 400');
+  const byDefault = (await app.inject('/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx')).json() as { syscalls: { names: string[] }[] };
+  t.same(byDefault.syscalls[0]?.names, [...new Set(['read', 'write', ...baselineSyscalls('runc')])].sort(), 'runc\'s baseline by default');
 });
 
 t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', async (t) => {
@@ -150,10 +152,10 @@ t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', 
   });
   const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store });
   t.teardown(async () => { await app.close(); store.close(); });
-  const r = await app.inject('/api/v1/namespaces/shop/workloads/web/profile');
+  const r = await app.inject('/api/v1/namespaces/shop/workloads/web/profile?baseline=none');
   t.equal(r.statusCode, 200);
   t.same((r.json() as { syscalls: { names: string[] }[] }).syscalls[0]?.names, ['read', 'write'], 'both replicas, not webhook-0');
-  t.same(((await app.inject('/api/v1/namespaces/shop/workloads/webhook/profile')).json() as { syscalls: { names: string[] }[] }).syscalls[0]?.names, ['open']);
+  t.same(((await app.inject('/api/v1/namespaces/shop/workloads/webhook/profile?baseline=none')).json() as { syscalls: { names: string[] }[] }).syscalls[0]?.names, ['open']);
   const none = await app.inject('/api/v1/namespaces/shop/workloads/api/profile');
   t.equal(none.statusCode, 404);
   t.match(none.json(), { code: 'SA_NOT_FOUND' });

@@ -89,8 +89,9 @@ async function setup(t: Test) {
   return { api, pipeline, store, app, feed, dbPath: join(dir, 'auditor.db') };
 }
 
+// the learned names alone, without a runtime's baseline
 const names = async (app: ReturnType<typeof buildApp>, url: string): Promise<string[]> => {
-  const r = await app.inject(url);
+  const r = await app.inject(`${url}?baseline=none`);
   if (r.statusCode !== 200) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
   return (r.json() as { syscalls: { names: string[] }[] }).syscalls[0]!.names;
 };
@@ -125,7 +126,7 @@ t.test('owners from the API go to the store; the workload profile takes pods by 
   t.same(await names(app, '/api/v1/namespaces/shop/workloads/web-0/profile'), ['close'], 'the bare pod is its own workload');
   t.same(await names(app, '/api/v1/namespaces/shop/workloads/db/profile'), ['open']);
   // the CLI on the same database picks the same pods
-  const cli = await runCli(['profile', '--db', dbPath, '--namespace', 'shop', '--workload', 'web']);
+  const cli = await runCli(['profile', '--db', dbPath, '--namespace', 'shop', '--workload', 'web', '--baseline', 'none']);
   t.equal(cli.code, 0, cli.stderr);
   t.same(JSON.parse(cli.stdout).syscalls[0].names, ['read', 'stat', 'write'], 'profile --workload --db: owners first, names for pods without one');
   const none = await app.inject('/api/v1/namespaces/shop/workloads/web-7d4b9c8f6d/profile');

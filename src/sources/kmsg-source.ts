@@ -79,26 +79,29 @@ export class KmsgSource {
     this.#timer.unref();
   }
 
-  /** Reads what the kernel holds and hands it on, for at most `budgetMs`; what is left waits staged. */
+  /**
+   * Reads what the kernel holds and hands it on, for at most `budgetMs`; what is left waits
+   * staged for the next drain. Returns how many records were handed on.
+   */
   drain(budgetMs = DRAIN_BUDGET_MS): number {
     if (!this.#reader.isOpen) return 0;
-    let n = 0;
     let handed = 0;
     const deadline = performance.now() + budgetMs;
     try {
-      n = this.#stage();
+      this.#stage();
       while (this.#staging.pending > 0) {
         handed += this.#staging.handOn(this.#sink, SLICE);
-        n += this.#stage();
+        this.#stage();
         if (performance.now() > deadline) break;
       }
       this.lastError = null;
     } catch (err) {
+      // what was staged before the failure is handed on by the next drain
       this.lastError = (err as Error).message;
     }
-    this.records += n;
+    this.records += handed;
     if (handed > 0) this.#sink.onBatchEnd?.();
-    return n;
+    return handed;
   }
 
   stop(): void {
@@ -110,8 +113,8 @@ export class KmsgSource {
     }
   }
 
-  #stage(): number {
-    return this.#staging.full ? 0 : this.#reader.drain(this.#onRecord);
+  #stage(): void {
+    if (!this.#staging.full) this.#reader.drain(this.#onRecord);
   }
 
   readonly #onRecord = (buf: Buffer, start: number, end: number, seq: number): void => {

@@ -11,3 +11,6 @@ export function itemsOf(properties: Record<string, unknown>, extra: Record<strin
     required: ['items'],
   } as const;
 }
+
+/** A source's (or the store's) state in /readyz and /api/v1/status. */
+export const SOURCE_STATE_PROPERTIES = { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] } } as const;

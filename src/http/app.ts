@@ -13,6 +13,7 @@ import { profilesRoute } from './routes/profiles-route.js';
 import { unitsRoute } from './routes/units-route.js';
 import type { ProfileInstaller } from '../deliver/profile-installer.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
+import { SOURCE_STATE_PROPERTIES } from './api-json.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -102,7 +103,7 @@ export function buildApp(options: {
               type: 'array',
               items: {
                 type: 'object',
-                properties: { name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] } },
+                properties: SOURCE_STATE_PROPERTIES,
               },
             },
           },

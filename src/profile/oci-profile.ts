@@ -2,19 +2,13 @@
  * A learned seccomp profile in the OCI runtime-spec shape (what the kubelet reads from
  * /var/lib/kubelet/seccomp/ and runc/crun load): pure, rows in → profile out.
  */
+import type { SyscallDelta } from '../types/flush-batch.js';
 import type { SeccompAction } from '../types/seccomp-record.js';
 import { PROCESS_CREATION_SYSCALLS } from '../syscalls/process-creation.js';
 import { ARCH_NAMES, archName, seccompArchName, syscallName, type ArchName } from '../syscalls/syscall-table.js';
 
-/** A syscall row as the store returns it (StoredSyscall fits); only these fields are read. */
-export interface SyscallRow {
-  auditArch: number;
-  syscallNr: number;
-  action: SeccompAction;
-  count: number;
-  firstSeen: number;
-  lastSeen: number;
-}
+/** A syscall row as the store returns it; only these fields are read. */
+export type SyscallRow = Pick<SyscallDelta, 'auditArch' | 'syscallNr' | 'action' | 'count' | 'firstSeen' | 'lastSeen'>;
 
 export type DefaultAction = 'errno' | 'log';
 

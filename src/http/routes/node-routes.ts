@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { ERROR_SCHEMA, requireStore } from '../api-errors.js';
-import { iso, itemsOf } from '../api-json.js';
+import { iso, itemsOf, SOURCE_STATE_PROPERTIES } from '../api-json.js';
 import type { DaemonStatus } from '../app.js';
 
 /**
@@ -65,7 +65,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
               items: {
                 type: 'object',
                 properties: {
-                  name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: ['string', 'null'] },
+                  ...SOURCE_STATE_PROPERTIES,
                   // since the daemon started (the store is not a source: these stay absent for it)
                   records: { type: 'integer' }, malformedLines: { type: 'integer' }, lagSeconds: { type: ['number', 'null'] },
                   actions: { type: 'object', additionalProperties: { type: 'integer' } },

@@ -5,8 +5,11 @@ import { openSync, writeSync, closeSync } from 'node:fs';
  * (syslog-prefixed printk, auditd raw), across `processes` processes and a realistic syscall
  * mix, with a share of unrelated lines that must be skipped. Deterministic for a given size.
  */
-/** `form`: each record in syslog form, auditd form, or alternating (a mixed copy of both logs). */
-export function generateAuditLog(path: string, lines: number, options: { otherShare?: number; processes?: number; form?: 'syslog' | 'auditd' | 'mixed' } = {}): number {
+/**
+ * `form`: each record in syslog form, auditd's RAW form, auditd's ENRICHED form (Debian's
+ * default: interpreted fields after a 0x1d byte), or alternating syslog and RAW (a mixed copy).
+ */
+export function generateAuditLog(path: string, lines: number, options: { otherShare?: number; processes?: number; form?: 'syslog' | 'auditd' | 'enriched' | 'mixed' } = {}): number {
   const form = options.form ?? 'mixed';
   const otherShare = options.otherShare ?? 0.1;
   const processes = options.processes ?? 48;
@@ -35,7 +38,10 @@ export function generateAuditLog(path: string, lines: number, options: { otherSh
       serial++;
       parts.push((form === 'mixed' ? i % 2 === 0 : form === 'syslog')
         ? `Nov 27 07:21:26 node-1 kernel: [  270.853767] audit: type=1326 audit(${secs}.502:${serial}): ${fields}\n`
-        : `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\n`);
+        : form === 'enriched'
+          // what auditd 3.0.9 appends (see ../shared/notes/real-kernel-testing.md)
+          ? `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\x1dAUID="unset" UID="root" GID="root" ARCH=x86_64 SYSCALL=unknown-syscall(-1)\n`
+          : `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\n`);
     }
     if (parts.length === 4096 || i === lines - 1) {
       const chunk = parts.join('');

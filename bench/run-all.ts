@@ -18,6 +18,7 @@ try {
   const cases = [
     { name: 'syslog (kern.log) form, all records', form: 'syslog', otherShare: 0 },
     { name: 'audit.log form, all records', form: 'auditd', otherShare: 0 },
+    { name: 'audit.log ENRICHED form (Debian\'s default), all records', form: 'enriched', otherShare: 0 },
     { name: 'both forms mixed, 10% other lines', form: 'mixed', otherShare: 0.1 },
   ] as const;
   let worstRecordRate = Infinity;

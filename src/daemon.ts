@@ -13,6 +13,7 @@ import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
 import { KubeApiPods } from './attribute/kube-api-pods.js';
+import { StoreError } from './store/store-error.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -269,6 +270,12 @@ export class Daemon {
         store.commitBatch(this.#pending[0]!);
         this.#metrics.observeCommit(Number(process.hrtime.bigint() - started) / 1e9);
       } catch (err) {
+        if (err instanceof StoreError && err.code === 'SA_BATCH_INVALID') {
+          // the same batch would fail again and hold every later one (and the positions) back
+          this.log.error({ event: 'batch_dropped', db: this.#config.dbPath, error: err.message }, 'a batch the database rejects as invalid was dropped');
+          this.#pending.shift();
+          continue;
+        }
         const error = (err as Error).message;
         if (error !== this.#storeError) this.log.error({ event: 'commit_failed', db: this.#config.dbPath, error }, 'cannot commit to the database; keeping the data in memory and retrying');
         this.#storeError = error;

@@ -113,7 +113,11 @@ export class SyscallAggregate {
       key.dirty = true;
       this.#dirtyKeys.push({ w, k: key });
     }
-    if (method !== 'cache') this.#count(this.#executables, `${workload.key}\0${rec.exe() ?? ''}`, time, () => ({ workload: workload.key, exe: rec.exe() ?? '' }));
+    // once per process (the first record of a pid; later ones come from the cache)
+    if (method !== 'cache') {
+      const exe = rec.exe() ?? '';
+      this.#count(this.#executables, `${workload.key}\0${exe}`, time, () => ({ workload: workload.key, exe }));
+    }
   }
 
   /** Records per action (indexed like ACTIONS) so far, attributed or not, batched or pending. */

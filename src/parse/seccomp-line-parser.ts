@@ -45,6 +45,13 @@ export class SeccompLineParser {
     if (eq >= start + 4 && eq < end) {
       const kind = typeMarkerAt(b, eq);
       if (kind >= 0) return this.parseMarked(b, start, end, kind, eq - 4, lineNo);
+      // another record type (auditd's SYSCALL, PATH, ...; AppArmor's 1400): most of audit.log,
+      // skipped on sight as the stream parser does; journald's JSON lines start with '{'
+      if (b[eq - 1] === 0x65 && b[eq - 2] === 0x70 && b[eq - 3] === 0x79 && b[eq - 4] === 0x74 && b[start] !== LBRACE) {
+        this.stats.lines++;
+        this.stats.skipped++;
+        return;
+      }
     }
     const line = start === 0 && end === b.length ? b : b.subarray(start, end);
     let best = -1, bestAt = line.length;
@@ -84,7 +91,13 @@ export class SeccompLineParser {
     let nl = parseCanonicalFields(b, fields, limit, r);
     if (nl < 0) return -1;
     if (b[nl] === 0x0d) nl++;
-    if (b[nl] !== 0x0a) return -1;
+    if (b[nl] !== 0x0a) {
+      // what auditd's ENRICHED format appends (0x1d and interpreted fields), which the general
+      // path skips too: the record ends at its line's end
+      const e = b.indexOf(0x0a, nl);
+      if (e < 0 || e >= limit) return -1;
+      nl = e;
+    }
     this.stats.lines++;
     this.stats.records++;
     this.#handler.onRecord(r, lineNo);

@@ -91,7 +91,14 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
               type: 'array',
               items: {
                 type: 'object',
-                properties: { name: { type: ['string', 'null'] }, containerId: { type: ['string', 'null'] }, syscalls: { type: 'array', items: SYSCALL } },
+                properties: {
+                  name: { type: ['string', 'null'] }, containerId: { type: ['string', 'null'] }, syscalls: { type: 'array', items: SYSCALL },
+                  // the programs its processes ran, and how many processes each
+                  executables: {
+                    type: 'array',
+                    items: { type: 'object', properties: { exe: { type: 'string' }, processes: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' } } },
+                  },
+                },
               },
             },
           },
@@ -105,6 +112,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
     const s = requireStore(store);
     const workloads = podWorkloads(s, namespace, pod, req.query.container);
     const rows = s.syscallsOf(workloads.map((w) => w.key));
+    const executables = s.executablesOf(workloads.map((w) => w.key));
     return {
       // the owner is the pod's: with ?container= its sibling containers may be the ones that know it
       namespace, pod, owner: podOwner(req.query.container === undefined ? workloads : s.workloadsOfPod(namespace, pod)),
@@ -115,11 +123,13 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
           name: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
           action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
         })),
+        executables: executables.filter((e) => e.workload === w.key).map((e) => ({
+          exe: e.exe, processes: e.count, firstSeen: iso(e.firstSeen), lastSeen: iso(e.lastSeen),
+        })),
       })),
     };
   });
 }
-
 
 interface PodGroup { namespace: string; pod: string; podUid: string | null; workloads: StoredWorkload[] }
 

@@ -41,5 +41,6 @@ t.test('learn with auditd running: the daemon reads its log file', async (t) => 
   await checkLearned(t, daemon, learned);
   const status = (await daemon.get<{ positions: { source: string; position: string }[] }>('/api/v1/status')).body;
   t.match(status.positions, [{ source: `file:${auditd.logFile}`, position: /^\d+:\d+$/ }], 'the file position is committed with the data');
+  t.equal(status.positions.length, 1, 'and no other');
   t.equal(await daemon.stop(), 0, 'the daemon stops cleanly');
 });

@@ -25,7 +25,11 @@ function setup() {
       syscall(job, 60, { count: 1 }),
       syscall('unit:kubelet.service', 0, { count: 5 }),
     ],
-    executables: [], unattributed: [], lost: [], positions: [],
+    executables: [
+      { workload: web, exe: '/usr/sbin/nginx', count: 4, firstSeen: 1_700_000_000_000, lastSeen: 1_700_000_060_000 },
+      { workload: web, exe: '/bin/sh', count: 1, firstSeen: 1_700_000_010_000, lastSeen: 1_700_000_010_000 },
+    ],
+    unattributed: [], lost: [], positions: [],
   });
   const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store });
   return { app, store, web };
@@ -64,6 +68,10 @@ t.test('GET .../pods/{pod}/syscalls names each syscall by its arch', async (t) =
         { name: 'read', arch: 'x86_64', nr: 0, action: 'log', count: 7, firstSeen: '2023-11-14T22:13:20.000Z', lastSeen: '2023-11-14T22:14:20.000Z' },
         { name: 'write', arch: 'x86_64', nr: 1, action: 'log', count: 3, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
         { name: 'execve', arch: 'x86_64', nr: 59, action: 'errno', count: 1, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
+      ],
+      executables: [
+        { exe: '/bin/sh', processes: 1, firstSeen: '2023-11-14T22:13:30.000Z', lastSeen: '2023-11-14T22:13:30.000Z' },
+        { exe: '/usr/sbin/nginx', processes: 4, firstSeen: '2023-11-14T22:13:20.000Z', lastSeen: '2023-11-14T22:14:20.000Z' },
       ],
     }],
   });

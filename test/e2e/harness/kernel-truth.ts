@@ -37,6 +37,8 @@ export interface PodTruth {
   total: number;
   /** syscall numbers seen, whatever process made them */
   syscalls: Set<number>;
+  /** records per syscall number */
+  counts: Map<number, number>;
 }
 
 export const RUNTIME_INIT_COMMS: ReadonlySet<string> = new Set(['runc:[2:INIT]', 'crun']);
@@ -44,7 +46,7 @@ export const RUNTIME_INIT_COMMS: ReadonlySet<string> = new Set(['runc:[2:INIT]',
 export function podTruth(records: readonly KernelRecord[], w: Workload): PodTruth {
   const podPids = new Set(records.filter((r) => r.exe === w.busybox).map((r) => r.pid));
   const mainPids = new Set(records.filter((r) => RUNTIME_INIT_COMMS.has(r.comm) && podPids.has(r.pid)).map((r) => r.pid));
-  const t: PodTruth = { main: 0, children: 0, runtimeInit: 0, total: 0, syscalls: new Set() };
+  const t: PodTruth = { main: 0, children: 0, runtimeInit: 0, total: 0, syscalls: new Set(), counts: new Map() };
   for (const r of records) {
     if (!podPids.has(r.pid)) continue;
     if (RUNTIME_INIT_COMMS.has(r.comm)) t.runtimeInit++;
@@ -53,6 +55,7 @@ export function podTruth(records: readonly KernelRecord[], w: Workload): PodTrut
     else continue;
     t.total++;
     t.syscalls.add(r.syscallNr);
+    t.counts.set(r.syscallNr, (t.counts.get(r.syscallNr) ?? 0) + 1);
   }
   return t;
 }

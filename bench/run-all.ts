@@ -32,10 +32,12 @@ try {
     console.log(`  plain line split: ${split.ms.toFixed(0)} ms = ${rate(split.lines, split.ms)} lines`);
     console.log(`  parse:            ${parsed.ms.toFixed(0)} ms = ${rate(parsed.lines, parsed.ms)} lines, ${rate(parsed.records, parsed.ms)} seccomp records (${parsed.records} records, checksum ${parsed.checksum})`);
     // the target is for files of seccomp lines; the mixed file shows the cost of other lines
-    if (c.otherShare === 0) worstRecordRate = Math.min(worstRecordRate, parsed.records / parsed.ms * 1000);
+    // the 5 M target was set on the kern.log and RAW audit.log forms; ENRICHED lines are a third
+    // longer (auditd's interpreted fields) and are reported beside it
+    if (c.otherShare === 0 && c.form !== 'enriched') worstRecordRate = Math.min(worstRecordRate, parsed.records / parsed.ms * 1000);
     rmSync(file);
   }
-  console.log(`parse target: >= 5 M seccomp lines/s on one core: ${worstRecordRate >= 5e6 ? 'met' : 'NOT met'} (slower of the two all-seccomp files: ${(worstRecordRate / 1e6).toFixed(2)} M/s)`);
+  console.log(`parse target: >= 5 M seccomp lines/s on one core: ${worstRecordRate >= 5e6 ? 'met' : 'NOT met'} (slower of the kern.log and RAW audit.log files: ${(worstRecordRate / 1e6).toFixed(2)} M/s)`);
   const attributed = best(() => attributeBench(20_000_000));
   console.log(`attribute (warm cache, 2000 pids in 48 containers): ${attributed.lookups} lookups in ${attributed.ms.toFixed(0)} ms = ${rate(attributed.lookups, attributed.ms)} lookups`);
   console.log(`attribute target: >= 5 M lookups/s: ${attributed.lookups / attributed.ms * 1000 >= 5e6 ? 'met' : 'NOT met'}`);

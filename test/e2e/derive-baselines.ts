@@ -12,7 +12,7 @@ import { KubeletNode } from './harness/kubelet-node.js';
 import { OciRuntime, runtimeUnavailable, type RuntimeName } from './harness/oci-runtime.js';
 import { deriveBaseline, type DerivedBaseline } from './harness/runtime-baseline.js';
 
-const RUNS = Number(process.argv[2] ?? 50);
+const RUNS = Number(process.argv[2] ?? 120);
 const missing = realKernelUnavailable() ?? runtimeUnavailable(['runc', 'crun']);
 if (missing !== null) {
   process.stderr.write(`derive-baselines: cannot run here: ${missing}\n`);

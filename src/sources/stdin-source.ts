@@ -1,14 +1,23 @@
-import type { LineSink } from './kmsg-source.js';
+/** Where stdin's bytes go: a parser that splits lines itself (RecordPipeline), across chunks. */
+export interface ChunkSink {
+  push(chunk: Buffer): void;
+  /** the input is over: a last line without a newline is still a line */
+  end(): void;
+  onBatchEnd?(): void;
+}
 
-/** Lines from standard input (`--source -`), for piping `journalctl -f` or a log by hand. */
+/**
+ * Standard input (`--source -`), for piping `journalctl -f` or a log by hand. Chunks go to the
+ * pipeline's stream parser as they come: it keeps a line that spans chunks, and bounds one that
+ * never ends.
+ */
 export class StdinSource {
   readonly name = 'stdin';
-  readonly #sink: LineSink;
+  readonly #sink: ChunkSink;
   readonly #stdin: NodeJS.ReadableStream;
-  #carry: Buffer | null = null;
   lastError: string | null = null;
 
-  constructor(options: { sink: LineSink; stdin: NodeJS.ReadableStream }) {
+  constructor(options: { sink: ChunkSink; stdin: NodeJS.ReadableStream }) {
     this.#sink = options.sink;
     this.#stdin = options.stdin;
   }
@@ -22,24 +31,12 @@ export class StdinSource {
     this.#stdin.off('data', this.#onData);
     // an open stdin keeps the process alive after the daemon stopped
     (this.#stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-    const rest = this.#carry;
-    this.#carry = null;
-    if (rest !== null && rest.length > 0) this.#sink.onLine(rest, 0, rest.length);
+    this.#sink.end();
     this.#sink.onBatchEnd?.();
   }
 
   readonly #onData = (data: Buffer | string): void => {
-    let chunk = typeof data === 'string' ? Buffer.from(data) : data;
-    if (this.#carry !== null) {
-      chunk = Buffer.concat([this.#carry, chunk]);
-      this.#carry = null;
-    }
-    let pos = 0;
-    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, pos)) {
-      this.#sink.onLine(chunk, pos, nl);
-      pos = nl + 1;
-    }
-    if (pos < chunk.length) this.#carry = Buffer.from(chunk.subarray(pos));
+    this.#sink.push(typeof data === 'string' ? Buffer.from(data) : data);
     this.#sink.onBatchEnd?.();
   };
 }

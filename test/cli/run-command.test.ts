@@ -63,6 +63,13 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
   t.match(metrics, /process_cpu_user_seconds_total/, 'the default process metrics');
   t.match(metrics, /# HELP seccomp_auditor_records_lost_total Records the sources say were lost/);
 
+  // a record split across two writes is one record (the line is kept across chunks)
+  const split = `audit: type=1326 audit(2.000:2): auid=0 uid=0 gid=0 ses=1 pid=${process.pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000\n`;
+  d.child.stdin!.write(split.slice(0, 60));
+  await new Promise((r) => setTimeout(r, 100));
+  d.child.stdin!.write(split.slice(60));
+  t.match(await d.waitFor((l) => l.event === 'new_syscall' && l.syscall === 'getpid'), { action: 'log' }, 'a line written in two pieces');
+
   const stoppedAt = Date.now();
   d.child.kill('SIGTERM');
   const [code] = await once(d.child, 'exit');

@@ -42,7 +42,6 @@ export class KubeletLogIndex {
   #byContainerId = new Map<string, ContainerEntry>();
   /** directory name in pods/ → its parsed name */
   #podDirs = new Map<string, PodDirName>();
-  #byPodUid = new Map<string, PodNames>();
   #lastScanAt = Number.NEGATIVE_INFINITY;
   #scans = 0;
 
@@ -101,12 +100,6 @@ export class KubeletLogIndex {
     return this.lookup(containerId);
   }
 
-  /** The pod's names from its log directory, for a process whose cgroup names only the pod. */
-  podByUid(podUid: string): PodNames | null {
-    const p = this.#byPodUid.get(podUid);
-    return p === undefined ? null : { namespace: p.namespace, pod: p.pod };
-  }
-
   /** Starts watching both directories (idempotent), then scans. */
   watch(): void {
     if (this.#watching) return;
@@ -129,16 +122,13 @@ export class KubeletLogIndex {
     const seen = new Set(names ?? []);
     for (const name of [...this.#podDirs.keys()]) {
       if (seen.has(name)) continue;
-      const gone = this.#podDirs.get(name)!;
       this.#podDirs.delete(name);
-      this.#byPodUid.delete(gone.podUid);
     }
     for (const name of seen) {
       if (this.#podDirs.has(name)) continue;
       const parsed = parsePodDirName(name);
       if (parsed === null) continue;
       this.#podDirs.set(name, parsed);
-      this.#byPodUid.set(parsed.podUid, { namespace: parsed.namespace, pod: parsed.pod });
     }
   }
 

@@ -57,11 +57,6 @@ export class ProcFs {
     return this.readStat(pid)?.startTime ?? null;
   }
 
-  /** Field 4 of stat: the parent's pid (0 for pid 1 and kernel threads' parent), or null when gone. */
-  readPpid(pid: number): number | null {
-    return this.readStat(pid)?.ppid ?? null;
-  }
-
   /**
    * Live children of every thread of `pid` (`<root>/<pid>/task/<tid>/children`; a child belongs
    * to the thread that made it). Null when the process is gone (or the proc root has no task

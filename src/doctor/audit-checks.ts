@@ -10,7 +10,7 @@ import type { RecordRoute } from './record-route.js';
  */
 
 /** auditd's own stock rules (`-b 8192` in Debian's /etc/audit/rules.d/audit.rules); the kernel's default is 64 */
-export const RECOMMENDED_BACKLOG = 8192;
+const RECOMMENDED_BACKLOG = 8192;
 
 /** What kind of input a `--source` value is, or null for a value `run` would refuse. */
 export function sourceKind(spec: string): 'kmsg' | 'file' | 'journal' | 'stdin' | 'none' | null {

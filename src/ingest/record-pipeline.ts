@@ -45,7 +45,7 @@ export class RecordPipeline implements LineSink {
   readonly #stream: RecordStreamParser;
   readonly #onError: (message: string) => void;
   /** records whose attribution threw (reported once, counted) */
-  attributionErrors = 0;
+  #attributionErrors = 0;
   #lineNo = 0;
   #now = Date.now();
   /** the kernel's cumulative audit_lost as last seen, -1 before the first */
@@ -181,8 +181,8 @@ export class RecordPipeline implements LineSink {
     } catch (err) {
       // /proc refused (EACCES under a missing capability...): the record still counts, and the
       // stream goes on
-      this.attributionErrors++;
-      if (this.attributionErrors === 1) this.#onError(`attribution failed for pid ${rec.pid}: ${(err as Error).message}`);
+      this.#attributionErrors++;
+      if (this.#attributionErrors === 1) this.#onError(`attribution failed for pid ${rec.pid}: ${(err as Error).message}`);
       this.aggregate.addUnattributed(rec, 'proc-error', this.#now);
       return;
     }

@@ -20,7 +20,7 @@ function search(chunk: Buffer, needle: Buffer, from: number): number {
   return at < 0 ? Infinity : at;
 }
 /** Longer lines are cut: no seccomp record comes near it, and a stream without newlines must not grow memory. */
-export const MAX_LINE_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 64 * 1024;
 
 /**
  * Splits a byte stream (file chunks, stdin) into lines and hands the interesting ones to the

@@ -21,7 +21,7 @@ export function actionOfCode(code: number): SeccompAction {
 }
 
 /** The `code=` value of each action, for input that names the action instead (ausearch --interpret). */
-export const ACTION_CODES: Readonly<Record<Exclude<SeccompAction, 'unknown'>, number>> = {
+const ACTION_CODES: Readonly<Record<Exclude<SeccompAction, 'unknown'>, number>> = {
   kill_process: 0x80000000,
   kill_thread: 0x00000000,
   trap: 0x00030000,

@@ -8,13 +8,13 @@
 import type { GivenProfile } from './profile-diff.js';
 
 /** libseccomp's actions as the runtime spec spells them. */
-export const OCI_ACTIONS: ReadonlySet<string> = new Set([
+const OCI_ACTIONS: ReadonlySet<string> = new Set([
   'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO',
   'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY',
 ]);
 
 /** libseccomp's architectures (seccomp_arch_add(3), libseccomp 2.5+). */
-export const OCI_ARCHES: ReadonlySet<string> = new Set([
+const OCI_ARCHES: ReadonlySet<string> = new Set([
   'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_LOONGARCH64',
   'SCMP_ARCH_M68K', 'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
   'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390', 'SCMP_ARCH_S390X',

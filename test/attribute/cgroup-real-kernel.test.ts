@@ -31,7 +31,7 @@ t.test('cgroupfs driver layout (v1 pids hierarchy, or v2 on a pure v2 host)', as
   const content = proc.readCgroup(child.pid);
   t.ok(content?.includes(`:${cg.path}\n`), content ?? 'no cgroup file');
   t.same(parseCgroupFile(content!), { containerId: id, podUid: uid, qos: 'burstable', runtime: null, unit: null, path: cg.path });
-  t.equal(proc.readPpid(child.pid), process.pid);
+  t.equal((proc.readStat(child.pid)?.ppid ?? null), process.pid);
   t.ok(proc.readStartTime(child.pid)! >= proc.readStartTime(process.pid)!, 'a child starts after its parent');
 });
 

@@ -31,11 +31,11 @@ t.test('fixture proc root: cgroup, start time and ppid', async (t) => {
   const proc = new ProcFs({ root: fakeProc(t) });
   t.match(proc.readCgroup(100), /^0::\/kubepods\/pod/);
   t.equal(proc.readStartTime(100), 5000);
-  t.equal(proc.readPpid(100), 1);
+  t.equal((proc.readStat(100)?.ppid ?? null), 1);
   t.equal(proc.readStartTime(101), 5001, "comm '(a) b)' holds a ')' and a space");
-  t.equal(proc.readPpid(101), 100);
+  t.equal((proc.readStat(101)?.ppid ?? null), 100);
   t.equal(proc.readStartTime(102), 123456789012, 'comm made of parentheses');
-  t.equal(proc.readPpid(102), 101);
+  t.equal((proc.readStat(102)?.ppid ?? null), 101);
   t.same(proc.readStat(103), { ppid: 1, startTime: 7 });
 });
 
@@ -43,7 +43,7 @@ t.test('a process that is gone gives null', async (t) => {
   const proc = new ProcFs({ root: fakeProc(t) });
   t.equal(proc.readCgroup(999), null);
   t.equal(proc.readStartTime(999), null);
-  t.equal(proc.readPpid(999), null);
+  t.equal((proc.readStat(999)?.ppid ?? null), null);
   t.equal(new ProcFs({ root: '/no/such/proc' }).readCgroup(1), null, 'a missing root reads like every process gone');
 });
 
@@ -92,7 +92,7 @@ t.test('the real /proc: own start time is a positive integer and stable, ppid is
   const start = proc.readStartTime(process.pid);
   t.ok(Number.isSafeInteger(start) && start! > 0, `start time ${start}`);
   t.equal(proc.readStartTime(process.pid), start, 'stable across reads');
-  t.equal(proc.readPpid(process.pid), process.ppid);
+  t.equal((proc.readStat(process.pid)?.ppid ?? null), process.ppid);
   t.equal(proc.readCgroup(process.pid), readFileSync('/proc/self/cgroup', 'utf8'));
   // pid_max is at most 2^22: this pid cannot exist
   t.equal(proc.readCgroup(2 ** 23), null);

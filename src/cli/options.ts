@@ -13,6 +13,8 @@ export interface OptionSpec {
   short?: string;
   /** Placeholder shown in help, e.g. PATH. */
   value?: string;
+  /** an empty environment variable is a value ('': off), not unset */
+  emptyIsValue?: boolean;
   description: string;
 }
 
@@ -50,7 +52,7 @@ export function parseCommandLine<T extends OptionTable>(
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(table)) {
     let v: unknown = parsed.values[name];
-    if (v === undefined && spec.env !== undefined && env[spec.env] !== undefined && env[spec.env] !== '') {
+    if (v === undefined && spec.env !== undefined && env[spec.env] !== undefined && (env[spec.env] !== '' || spec.emptyIsValue === true)) {
       const raw = env[spec.env]!;
       if (spec.type === 'boolean') {
         if (!/^(1|0|true|false|yes|no)$/i.test(raw)) {

@@ -47,7 +47,7 @@ export const OPTIONS = {
     description: 'the read routes of /api/v1 need the bearer token too (health, readiness and /metrics stay open)',
   },
   'kubelet-seccomp-dir': {
-    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', default: '/var/lib/kubelet/seccomp',
+    type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR', default: '/var/lib/kubelet/seccomp', emptyIsValue: true,
     description: "the kubelet's seccomp profile root: the daemon installs seccomp-auditor/log-all.json (log every syscall, to learn a pod) and synced profiles there; 'none' or empty turns installation off",
   },
   'sync-profiles-from': {
@@ -109,9 +109,7 @@ ${formatOptions(OPTIONS)}
         return 1;
       }
     }
-    // an empty variable means off too (the option table treats an empty variable as unset)
-    const seccompDir = argv.some((a) => a === '--kubelet-seccomp-dir' || a.startsWith('--kubelet-seccomp-dir=')) || io.env['SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR'] !== ''
-      ? values['kubelet-seccomp-dir']! : '';
+    const seccompDir = values['kubelet-seccomp-dir']!;
     const kubeletSeccompDir = seccompDir === '' || seccompDir === 'none' ? null : seccompDir;
     const syncProfilesFrom = values['sync-profiles-from'] === undefined || values['sync-profiles-from'] === '' ? null : values['sync-profiles-from'];
     if (syncProfilesFrom !== null && kubeletSeccompDir === null) throw new UsageError('--sync-profiles-from needs profile installation: give --kubelet-seccomp-dir PATH (not none)');

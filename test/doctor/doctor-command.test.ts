@@ -54,6 +54,12 @@ t.test('doctor --json: the same checks, machine-readable', async (t) => {
   t.equal(report.checks.find((c) => c.check === 'kubelet-log-root')!.status, 'ok');
 });
 
+t.test('an empty SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR is off for the doctor as for run', async (t) => {
+  const r = doctor(['--json'], { SECCOMP_AUDITOR_KUBELET_SECCOMP_DIR: '' });
+  const report = JSON.parse(r.stdout) as Report;
+  t.match(report.checks.find((c) => c.check === 'kubelet-seccomp-dir'), { status: 'ok', found: /installation is off/ });
+});
+
 t.test('a proc root whose kernel does not log the log action: exit 1, the fix on the line', async (t) => {
   const proc = procWithSysctls({ 'seccomp/actions_logged': 'kill_process kill_thread trap errno user_notif trace\n' });
   const r = doctor(kubeletPaths(), { SECCOMP_AUDITOR_PROC_ROOT: proc });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import { containerSyscallSeries, type CappedSeries } from './container-syscall-series.js';
+import { containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
@@ -151,12 +151,18 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
   // Registry.metrics() runs every collect() in one synchronous stretch, and the result is
   // dropped at its end (the first microtask after it), so the next scrape reads afresh.
   const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
-  let scraped: { records: CappedSeries; violations: CappedSeries } | null = null;
-  const syscallSeries = (): { records: CappedSeries; violations: CappedSeries } | null => {
+  let scraped: { records: CappedSeries; violations: SyscallSeries[] } | null = null;
+  const syscallSeries = (): { records: CappedSeries; violations: SyscallSeries[] } | null => {
     const store = from.store();
     if (store === null) return null;
     if (scraped === null) {
-      scraped = { records: containerSyscallSeries(store, maxSeries), violations: containerSyscallSeries(store, maxSeries, { violations: true }) };
+      const records = containerSyscallSeries(store, maxSeries);
+      // below the cap every violation is one of the record series; only above it are the
+      // violations walked on their own (so that they are not the first to go)
+      const violations = records.droppedRecords === 0
+        ? records.series.filter((x) => x.labels.action !== 'log')
+        : containerSyscallSeries(store, maxSeries, { violations: true }).series;
+      scraped = { records, violations };
       queueMicrotask(() => { scraped = null; });
     }
     return scraped;
@@ -176,7 +182,7 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
     collect() {
       this.reset();
-      for (const { labels, value } of syscallSeries()?.violations.series ?? []) this.inc(labels, value);
+      for (const { labels, value } of syscallSeries()?.violations ?? []) this.inc(labels, value);
     },
   });
   // Records rather than series: with the exported series they add up to every record of every

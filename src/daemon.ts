@@ -163,9 +163,7 @@ export class Daemon {
         switch (m.type) {
           case 'batch': return this.#commit(m.batch);
           case 'kube-api':
-            if (m.connected) this.log.info({ event: 'kube_api', connected: true }, 'names and owners from the Kubernetes API');
-            else this.log.warn({ event: 'kube_api', connected: false, error: m.error }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory');
-            return;
+            return this.#logKubeApi(m.connected ? null : m.error ?? 'unknown error');
           case 'new-syscall': return this.#events.onNewSyscall(m.event);
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
@@ -310,13 +308,19 @@ export class Daemon {
   #kubeApi(): KubeApiPods | null {
     if (this.#kubeApiPods !== undefined) return this.#kubeApiPods;
     this.#kubeApiPods = KubeApiPods.fromEnvironment(this.#config.nodeName, process.env, {
-      onError: (err) => this.log.warn({ event: 'kube_api', connected: false, error: err.message }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory'),
+      onError: (err) => this.#logKubeApi(err.message),
     });
     this.#kubeApiPods?.start().then(
-      () => this.log.info({ event: 'kube_api', connected: true }, 'names and owners from the Kubernetes API'),
-      (err: Error) => this.log.warn({ event: 'kube_api', connected: false, error: err.message }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory'),
+      () => this.#logKubeApi(null),
+      (err: Error) => this.#logKubeApi(err.message),
     );
     return this.#kubeApiPods;
+  }
+
+  /** null: connected */
+  #logKubeApi(error: string | null): void {
+    if (error === null) this.log.info({ event: 'kube_api', connected: true }, 'names and owners from the Kubernetes API');
+    else this.log.warn({ event: 'kube_api', connected: false, error }, 'the Kubernetes API is not available; names come from the kubelet\'s log directory');
   }
 
   #every(ms: number, f: () => void): void {

@@ -14,6 +14,7 @@ import type { FlushBatch } from './types/flush-batch.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
 import { KubeApiPods } from './attribute/kube-api-pods.js';
 import { StoreError } from './store/store-error.js';
+import { parseSourceSpec } from './sources/source-spec.js';
 
 export interface DaemonConfig {
   /** `kmsg`, `-` (stdin) or `none`; several may run at once */
@@ -117,12 +118,13 @@ export class Daemon {
       this.log.error({ event: 'store_failed', db: this.#config.dbPath, error: this.#storeError }, 'cannot open the database; nothing will be kept');
     }
     for (const spec of this.#config.sources) {
-      if (spec === 'none') continue;
+      const source = parseSourceSpec(spec);
+      if (source === null || source.kind === 'none') continue;
       try {
         this.#sources.push(
-          spec === 'kmsg' ? await this.#startKmsg()
-            : spec.startsWith('file:') ? this.#startFile(spec.slice(5))
-              : spec === 'journal' || spec.startsWith('journal:') ? this.#startJournal(spec === 'journal' ? null : spec.slice(8))
+          source.kind === 'kmsg' ? await this.#startKmsg()
+            : source.kind === 'file' ? this.#startFile(source.path)
+              : source.kind === 'journal' ? this.#startJournal(source.path)
                 : this.#startStdin(),
         );
         this.log.info({ event: 'source_started', source: spec }, `reading ${spec === '-' ? 'stdin' : spec}`);

@@ -1,9 +1,9 @@
-import { sourceKind } from '../doctor/audit-checks.js';
 import { runDoctorChecks } from '../doctor/doctor-checks.js';
 import { exitCodeOf, renderJson, renderText } from '../doctor/doctor-report.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { OPTIONS as RUN_OPTIONS } from './run-command.js';
+import { parseSourceSpec, unknownSourceMessage } from '../sources/source-spec.js';
 
 // the flags `run` has too are its own specs, so both read the same environment and defaults
 const OPTIONS = {
@@ -45,7 +45,7 @@ ${formatOptions(OPTIONS)}
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     for (const s of values.source) {
-      if (sourceKind(s) === null) throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, journal[:DIR], - (stdin) or none`);
+      if (parseSourceSpec(s) === null) throw new UsageError(unknownSourceMessage(s));
     }
     const results = runDoctorChecks({
       procRoot: values['proc-root']!,

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+import { parseSourceSpec, unknownSourceMessage } from '../sources/source-spec.js';
 
 export const DEFAULT_PORT = 9761;
 
@@ -83,9 +84,7 @@ ${formatOptions(OPTIONS)}
     const choice = values.source.length > 0 ? null : chooseDefaultSource({ procRoot: values['proc-root']! });
     const sources = choice !== null ? [choice.spec] : values.source;
     for (const s of sources) {
-      if (s !== 'kmsg' && s !== '-' && s !== 'none' && s !== 'journal' && !(s.startsWith('file:') && s.length > 5) && !(s.startsWith('journal:') && s.length > 8)) {
-        throw new UsageError(`unknown source '${s}': use kmsg, file:PATH, journal[:DIR], - (stdin) or none`);
-      }
+      if (parseSourceSpec(s) === null) throw new UsageError(unknownSourceMessage(s));
     }
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {
       throw new UsageError(`unknown log level '${values['log-level']}'`);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { result, type CheckResult } from './doctor-report.js';
 import type { RecordRoute } from './record-route.js';
+import { parseSourceSpec } from '../sources/source-spec.js';
 
 /*
  * Whether the records reach what the daemon reads: auditd takes them away from the kernel log when
@@ -11,15 +12,6 @@ import type { RecordRoute } from './record-route.js';
 
 /** auditd's own stock rules (`-b 8192` in Debian's /etc/audit/rules.d/audit.rules); the kernel's default is 64 */
 const RECOMMENDED_BACKLOG = 8192;
-
-/** What kind of input a `--source` value is, or null for a value `run` would refuse. */
-export function sourceKind(spec: string): 'kmsg' | 'file' | 'journal' | 'stdin' | 'none' | null {
-  if (spec === 'kmsg' || spec === 'none') return spec;
-  if (spec === '-') return 'stdin';
-  if (spec === 'journal' || (spec.startsWith('journal:') && spec.length > 8)) return 'journal';
-  if (spec.startsWith('file:') && spec.length > 5) return 'file';
-  return null;
-}
 
 /**
  * Where records go and whether the daemon's sources (the `--source` values, or its own choice
@@ -38,9 +30,10 @@ export function checkRecordRoute(route: RecordRoute, sources: readonly string[])
   const reading: string[] = [];
   const missing: string[] = [];
   for (const spec of sources) {
-    const kind = sourceKind(spec);
+    const parsed = parseSourceSpec(spec);
+    const kind = parsed?.kind ?? null;
     if (kind === 'none') continue;
-    const path = kind === 'file' ? spec.slice('file:'.length) : '';
+    const path = parsed?.path ?? '';
     const reaches = kind === 'stdin' || kind === 'journal' // whatever is fed in; journald takes both routes
       || (kind === 'kmsg' && route.via === 'printk')
       || (kind === 'file' && route.via === 'auditd' && path === route.auditLog)

@@ -1,4 +1,5 @@
 import { chooseDefaultSource } from '../sources/default-source.js';
+import { parseSourceSpec } from '../sources/source-spec.js';
 
 /**
  * Where the kernel sends seccomp records on this node. With an audit daemon registered, kauditd
@@ -31,6 +32,7 @@ export function findRecordRoute(options: RecordRouteOptions): RecordRoute {
     ...(options.kmsg !== undefined ? { kmsg: options.kmsg } : {}),
   });
   // a file source is chosen only when auditd runs: its log
-  const auditLog = choice.spec.startsWith('file:') ? choice.spec.slice('file:'.length) : null;
+  const source = parseSourceSpec(choice.spec);
+  const auditLog = source?.kind === 'file' ? source.path : null;
   return { via: auditLog !== null ? 'auditd' : 'printk', defaultSource: choice.spec, auditLog, why: choice.why };
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ContainerNames, PodNames } from '../types/container-ref.js';
+import type { ContainerNames } from '../types/container-ref.js';
 import { parseContainerLogName, parsePodDirName, podDirOfLogTarget, type ContainerLogName, type PodDirName } from './kubelet-log-names.js';
 
 export interface KubeletLogIndexOptions {

@@ -1,5 +1,4 @@
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
 import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
@@ -7,6 +6,7 @@ import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { parseSourceSpec, unknownSourceMessage } from '../sources/source-spec.js';
+import { defaultDbPath } from '../store/default-db-path.js';
 
 export const DEFAULT_PORT = 9761;
 
@@ -115,7 +115,7 @@ ${formatOptions(OPTIONS)}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath(), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries,
+      dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries,
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {
@@ -159,17 +159,6 @@ function parseDuration(value: string): number {
 }
 
 /** The system location when this process may write there, else a data directory here. */
-function defaultDbPath(): string {
-  const system = '/var/lib/seccomp-auditor';
-  try {
-    mkdirSync(system, { recursive: true });
-    accessSync(system, constants.W_OK);
-    return join(system, 'seccomp-auditor.db');
-  } catch {
-    return resolve('data', 'seccomp-auditor.db');
-  }
-}
-
 function parseListen(value: string): [string, number] {
   const i = value.lastIndexOf(':');
   const host = i < 0 ? value : value.slice(0, i).replace(/^\[(.*)\]$/, '$1');

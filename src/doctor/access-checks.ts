@@ -4,7 +4,10 @@ import Database from 'better-sqlite3';
 import { parseCgroupFile } from '../attribute/cgroup-path.js';
 import { ProcFs, ProcFsError } from '../attribute/proc-fs.js';
 import { KmsgReader } from '../sources/kmsg-reader.js';
-import { APPLICATION_ID, MIGRATIONS } from '../store/migrations.js';
+import { defaultDbPath, nearestExisting, SYSTEM_DB_DIR } from '../store/default-db-path.js';
+import { MIGRATIONS } from '../store/migrations.js';
+import { refuseUnknown } from '../store/open-database.js';
+import { StoreError } from '../store/store-error.js';
 import { result, type CheckResult } from './doctor-report.js';
 import { readSetting } from './kernel-checks.js';
 
@@ -115,9 +118,9 @@ export function checkKubeletSeccompDir(dir: string): CheckResult {
  * system location where it may write there, else ./data), decided without creating anything; an
  * existing file is opened read-only and its stamp and schema version checked, as the store does.
  */
-export function checkDatabase(dbPath: string | undefined, systemDir = '/var/lib/seccomp-auditor'): CheckResult {
+export function checkDatabase(dbPath: string | undefined, systemDir = SYSTEM_DB_DIR): CheckResult {
   const name = 'database';
-  const path = resolve(dbPath ?? (writeDenied(nearestExisting(systemDir)) === null ? join(systemDir, 'seccomp-auditor.db') : join('data', 'seccomp-auditor.db')));
+  const path = resolve(dbPath ?? defaultDbPath({ create: false, systemDir }));
   const fix = dbPath === undefined
     ? `create ${systemDir} writable for the daemon's user (StateDirectory=seccomp-auditor under systemd), or pass --db`
     : `make ${dirname(path)} writable for the daemon, or pass another --db`;
@@ -135,23 +138,16 @@ export function checkDatabase(dbPath: string | undefined, systemDir = '/var/lib/
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    const appId = db.pragma('application_id', { simple: true }) as number;
+    // the store's own test of a file it may use
+    refuseUnknown(db, path);
     const version = db.pragma('user_version', { simple: true }) as number;
-    const known = MIGRATIONS.at(-1)!.version;
-    if (appId !== APPLICATION_ID && !(appId === 0 && version === 0 && tableCount(db) === 0)) {
-      return result(name, 'fail', `${path} is an SQLite database of another program (application_id 0x${(appId >>> 0).toString(16)})`, 'pass another --db');
-    }
-    if (version > known) return result(name, 'fail', `${path} has schema version ${version}, newer than this seccomp-auditor knows (${known})`, 'upgrade seccomp-auditor, or pass another --db');
-    return result(name, 'ok', `${path} is writable (schema version ${version} of ${known}, ${st.size} bytes)`);
+    return result(name, 'ok', `${path} is writable (schema version ${version} of ${MIGRATIONS.at(-1)!.version}, ${st.size} bytes)`);
   } catch (err) {
+    if (err instanceof StoreError) return result(name, 'fail', err.message, err.code === 'SA_DB_NEWER' ? 'upgrade seccomp-auditor, or pass another --db' : 'pass another --db');
     return result(name, 'fail', `${path} cannot be opened as an SQLite database (${(err as Error).message})`, 'move the file away, or pass another --db');
   } finally {
     db?.close();
   }
-}
-
-function tableCount(db: Database.Database): number {
-  return db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
 }
 
 /** null when this process may write to path, else the error code (EACCES, EROFS...). */
@@ -164,9 +160,4 @@ function writeDenied(path: string): string | null {
   }
 }
 
-/** The path itself or its nearest ancestor that exists: what `mkdir -p` would create in. */
-function nearestExisting(path: string): string {
-  let p = resolve(path);
-  while (statSync(p, { throwIfNoEntry: false }) === undefined && dirname(p) !== p) p = dirname(p);
-  return p;
-}
+

@@ -55,8 +55,12 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
   }
 }
 
-/** Reads only, so a database we refuse is left exactly as it was (not even switched to WAL). */
-function refuseUnknown(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+/**
+ * Throws the StoreError that says why this file is not a database we may use (another program's,
+ * or of a newer schema). Reads only, so a database we refuse is left exactly as it was (not even
+ * switched to WAL); the doctor runs it on a read-only handle.
+ */
+export function refuseUnknown(db: Database.Database, path: string, migrations: readonly Migration[] = MIGRATIONS): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   const appId = db.pragma('application_id', { simple: true }) as number;
   const known = migrations.at(-1)?.version ?? 0;

@@ -13,7 +13,7 @@ import { makeTempDir, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
 import { recordKmsg } from './harness/kmsg-recorder.js';
 import { DaemonProcess } from './harness/daemon-process.js';
 import { requireEndToEnd } from './harness/e2e-guard.js';
-import { kernelRecords, podTruth, type KernelRecord } from './harness/kernel-truth.js';
+import { kernelRecords, podTruth } from './harness/kernel-truth.js';
 import { KubeletNode, type PodContainer } from './harness/kubelet-node.js';
 import { OciRuntime } from './harness/oci-runtime.js';
 import { batchJobVariant } from './harness/workloads.js';

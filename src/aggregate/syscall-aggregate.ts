@@ -1,6 +1,6 @@
 import type { AttributionMethod, UnattributedReason, Workload } from '../attribute/workload.js';
 import type { ExecutableDelta, FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
-import { ABSENT, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
+import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
 
 /** One (workload, arch, syscall, action) key: its count since the last flush and its times. */
 interface KeyState {
@@ -33,8 +33,8 @@ interface CountState {
   lastSeen: number;
 }
 
-/** Every action, in the order of `actionCounts`. */
-export const ACTIONS: readonly SeccompAction[] = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'];
+/** Every action, in the order of `actionCounts` (log first: the common case). */
+export const ACTIONS: readonly SeccompAction[] = SECCOMP_ACTIONS;
 
 /**
  * Per-workload syscall sets in memory, and the deltas the store has not committed yet.

@@ -4,16 +4,8 @@
  */
 
 /** What the filter decided, from the `code=` field (SECCOMP_RET_ACTION_FULL of the filter's return value). */
-export type SeccompAction =
-  | 'kill_process'
-  | 'kill_thread'
-  | 'trap'
-  | 'errno'
-  | 'user_notif'
-  | 'trace'
-  | 'log'
-  | 'allow'
-  | 'unknown';
+export const SECCOMP_ACTIONS = ['log', 'errno', 'kill_process', 'kill_thread', 'trap', 'user_notif', 'trace', 'allow', 'unknown'] as const;
+export type SeccompAction = (typeof SECCOMP_ACTIONS)[number];
 
 /** Kinds of "records were lost" signals the kernel prints instead of records. */
 export type LostSignalKind =

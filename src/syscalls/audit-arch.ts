@@ -67,44 +67,6 @@ export const AUDIT_ARCH_MIPSEL64N32 = 0xe0000008;
  */
 export const X32_SYSCALL_BIT = 0x40000000;
 
-/** The ABI of a record, from its arch= and syscall= values; null for an audit arch we have no table for. */
-export function archName(auditArch: number, nr: number): ArchName | null {
-  switch (auditArch) {
-    case AUDIT_ARCH_X86_64:
-      return (nr & X32_SYSCALL_BIT) !== 0 ? 'x32' : 'x86_64';
-    case AUDIT_ARCH_I386:
-      return 'i386';
-    case AUDIT_ARCH_AARCH64:
-      return 'aarch64';
-    case AUDIT_ARCH_ARM:
-      return 'arm';
-    case AUDIT_ARCH_PPC64LE:
-      return 'ppc64le';
-    case AUDIT_ARCH_PPC64:
-      return 'ppc64';
-    case AUDIT_ARCH_S390X:
-      return 's390x';
-    case AUDIT_ARCH_RISCV64:
-      return 'riscv64';
-    case AUDIT_ARCH_LOONGARCH64:
-      return 'loongarch64';
-    case AUDIT_ARCH_MIPS:
-      return 'mips';
-    case AUDIT_ARCH_MIPSEL:
-      return 'mipsel';
-    case AUDIT_ARCH_MIPS64:
-      return 'mips64';
-    case AUDIT_ARCH_MIPSEL64:
-      return 'mips64el';
-    case AUDIT_ARCH_MIPS64N32:
-      return 'mips64n32';
-    case AUDIT_ARCH_MIPSEL64N32:
-      return 'mipsel64n32';
-    default:
-      return null;
-  }
-}
-
 const AUDIT_ARCH_OF: Readonly<Record<ArchName, number>> = {
   x86_64: AUDIT_ARCH_X86_64,
   x32: AUDIT_ARCH_X86_64,
@@ -127,6 +89,17 @@ const AUDIT_ARCH_OF: Readonly<Record<ArchName, number>> = {
 /** The arch= value the kernel logs for this ABI (x32 shares x86_64's; its numbers carry X32_SYSCALL_BIT). */
 export function auditArchOf(arch: ArchName): number {
   return AUDIT_ARCH_OF[arch];
+}
+
+/** The same table the other way round; x32 is told from x86_64 by the number, not the arch. */
+const ARCH_OF_AUDIT: ReadonlyMap<number, ArchName> = new Map(
+  (Object.entries(AUDIT_ARCH_OF) as [ArchName, number][]).filter(([arch]) => arch !== 'x32').map(([arch, audit]) => [audit, arch]),
+);
+
+/** The ABI of a record, from its arch= and syscall= values; null for an audit arch we have no table for. */
+export function archName(auditArch: number, nr: number): ArchName | null {
+  if (auditArch === AUDIT_ARCH_X86_64 && (nr & X32_SYSCALL_BIT) !== 0) return 'x32';
+  return ARCH_OF_AUDIT.get(auditArch) ?? null;
 }
 
 const SECCOMP_ARCH: Readonly<Record<ArchName, string>> = {

@@ -5,27 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  ARCH_NAMES,
-  AUDIT_ARCH_AARCH64,
-  AUDIT_ARCH_ARM,
-  AUDIT_ARCH_I386,
-  AUDIT_ARCH_LOONGARCH64,
-  AUDIT_ARCH_MIPS,
-  AUDIT_ARCH_MIPS64,
-  AUDIT_ARCH_MIPS64N32,
-  AUDIT_ARCH_MIPSEL,
-  AUDIT_ARCH_MIPSEL64,
-  AUDIT_ARCH_MIPSEL64N32,
-  AUDIT_ARCH_PPC64,
-  AUDIT_ARCH_PPC64LE,
-  AUDIT_ARCH_RISCV64,
-  AUDIT_ARCH_S390X,
-  AUDIT_ARCH_X86_64,
-  X32_SYSCALL_BIT,
-  auditArchOf,
-  type ArchName,
-} from './audit-arch.js';
+import { ARCH_NAMES, archName, auditArchOf, type ArchName } from './audit-arch.js';
 
 export * from './audit-arch.js';
 
@@ -162,24 +142,6 @@ const TABLES = Object.fromEntries(ARCH_NAMES.map((a) => [a, load(a)])) as Readon
 /** A Map, not TABLES, for names that come from input: "__proto__" must not find Object.prototype. */
 const TABLE_BY_NAME: ReadonlyMap<string, SyscallTable> = new Map(ARCH_NAMES.map((a) => [a, TABLES[a]]));
 
-// Held in consts so syscallName's switch reaches a table without a keyed lookup.
-const X86_64 = TABLES.x86_64;
-const X32 = TABLES.x32;
-const I386 = TABLES.i386;
-const AARCH64 = TABLES.aarch64;
-const ARM = TABLES.arm;
-const PPC64LE = TABLES.ppc64le;
-const PPC64 = TABLES.ppc64;
-const S390X = TABLES.s390x;
-const RISCV64 = TABLES.riscv64;
-const LOONGARCH64 = TABLES.loongarch64;
-const MIPS = TABLES.mips;
-const MIPSEL = TABLES.mipsel;
-const MIPS64 = TABLES.mips64;
-const MIPSEL64 = TABLES.mips64el;
-const MIPS64N32 = TABLES.mips64n32;
-const MIPSEL64N32 = TABLES.mipsel64n32;
-
 function nameIn(t: SyscallTable, nr: number): string | null {
   const i = nr - t.base;
   if (i >= 0 && i < t.names.length) return t.names[i] ?? null;
@@ -193,40 +155,8 @@ function nameIn(t: SyscallTable, nr: number): string | null {
 
 /** The syscall's name, or null when the audit arch or the number is unknown. Allocation-free. */
 export function syscallName(auditArch: number, nr: number): string | null {
-  switch (auditArch) {
-    case AUDIT_ARCH_X86_64:
-      return nameIn((nr & X32_SYSCALL_BIT) !== 0 ? X32 : X86_64, nr);
-    case AUDIT_ARCH_AARCH64:
-      return nameIn(AARCH64, nr);
-    case AUDIT_ARCH_I386:
-      return nameIn(I386, nr);
-    case AUDIT_ARCH_ARM:
-      return nameIn(ARM, nr);
-    case AUDIT_ARCH_PPC64LE:
-      return nameIn(PPC64LE, nr);
-    case AUDIT_ARCH_PPC64:
-      return nameIn(PPC64, nr);
-    case AUDIT_ARCH_S390X:
-      return nameIn(S390X, nr);
-    case AUDIT_ARCH_RISCV64:
-      return nameIn(RISCV64, nr);
-    case AUDIT_ARCH_LOONGARCH64:
-      return nameIn(LOONGARCH64, nr);
-    case AUDIT_ARCH_MIPS:
-      return nameIn(MIPS, nr);
-    case AUDIT_ARCH_MIPSEL:
-      return nameIn(MIPSEL, nr);
-    case AUDIT_ARCH_MIPS64:
-      return nameIn(MIPS64, nr);
-    case AUDIT_ARCH_MIPSEL64:
-      return nameIn(MIPSEL64, nr);
-    case AUDIT_ARCH_MIPS64N32:
-      return nameIn(MIPS64N32, nr);
-    case AUDIT_ARCH_MIPSEL64N32:
-      return nameIn(MIPSEL64N32, nr);
-    default:
-      return null;
-  }
+  const arch = archName(auditArch, nr);
+  return arch === null ? null : nameIn(TABLES[arch], nr);
 }
 
 /**

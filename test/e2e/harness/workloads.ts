@@ -39,7 +39,13 @@ export function webServer(requests: number): Workload {
   return {
     args: ['/bin/ash', '-c', `httpd -f -p 127.0.0.1:8080 -h /www &
 server=$!
-until wget -q -O /dev/null http://127.0.0.1:8080/ 2>/dev/null; do sleep 0.02; done
+tries=0
+until wget -q -O /dev/null http://127.0.0.1:8080/ 2>/dev/null; do
+  tries=$((tries + 1))
+  # bounded: a server that never answers ends the run with a message, not a hang
+  if [ $tries -ge 250 ]; then echo "the server never answered" >&2; exit 3; fi
+  sleep 0.02
+done
 n=1
 while [ $n -lt ${requests} ]; do
   wget -q -O /tmp/page http://127.0.0.1:8080/

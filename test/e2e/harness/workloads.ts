@@ -54,11 +54,7 @@ done
 kill $server
 wait $server
 cat /tmp/page
-echo "served $n"
-# a server outlives its requests: the daemon names a pod through a live process of it, and one
-# reading auditd's log on a loaded node may be a second behind (a pod wholly gone by then is
-# reported as unattributed, reason exited)
-sleep 1`],
+echo "served $n"`],
     busybox: '/usr/local/bin/busybox',
     expectOutput: new RegExp(`^hello from the server pod\\nserved ${requests}\\n$`),
   };

@@ -104,6 +104,42 @@ export class SeccompLineParser {
     return nl;
   }
 
+  /**
+   * The audit netlink form: the kernel sends the record's body alone, `audit(SECS.MS:SERIAL):
+   * fields`, and says it is a seccomp record by the message type (1326), so there is no marker
+   * to look for. Only the kernel sends on that channel: no framing to check.
+   */
+  parseAuditBody(b: Buffer, start: number, end: number, lineNo: number): void {
+    this.stats.lines++;
+    const r = this.#record;
+    r.reset(b);
+    let reason: string | null;
+    if (b[start] !== 0x61 || b[start + 1] !== 0x75 || b[start + 2] !== 0x64 || b[start + 3] !== 0x69 || b[start + 4] !== 0x74 || b[start + 5] !== 0x28) {
+      reason = 'missing audit() timestamp';
+    } else {
+      const fields = this.#readStamp(b, start + 6);
+      if (fields < 0) {
+        reason = 'bad audit() timestamp';
+      } else {
+        r.time = this.#stampTime;
+        r.serial = this.#stampSerial;
+        if (parseCanonicalFields(b, fields, end, r) >= 0) reason = null;
+        else {
+          r.reset(b);
+          r.time = this.#stampTime;
+          r.serial = this.#stampSerial;
+          reason = parseRawFields(b, fields, end, r);
+        }
+      }
+    }
+    if (reason === null) {
+      this.stats.records++;
+      this.#handler.onRecord(r, lineNo);
+    } else {
+      this.#malformed(b, start, end, lineNo, reason);
+    }
+  }
+
   #body(b: Buffer, start: number, end: number, marker: number, at: number, lineNo: number): void {
     const r = this.#record;
     r.reset(b);

@@ -3,7 +3,8 @@
  *
  *   npx tsx syscall-tables/generate.ts [--kernel DIR] [--out DIR] [--kernel-version X.Y.Z]
  *
- * DIR defaults to <repo>/../shared/reference/linux-7.1.5; --out defaults to this script's folder.
+ * DIR defaults to syscall-tables/linux-7.1.5 (the kernel files this script reads, copied into the
+ * repo so a fresh clone regenerates without anything beside it); --out defaults to this script's folder.
  * The JSON files are committed: the daemon reads them at run time and never needs a kernel tree.
  * test/syscalls/generate.test.ts re-runs this script and compares bytes, so edit the generator,
  * not the JSON.
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const DEFAULT_KERNEL_DIR = resolve(HERE, '../../shared/reference/linux-7.1.5');
+const DEFAULT_KERNEL_DIR = resolve(HERE, 'linux-7.1.5');
 
 /** __X32_SYSCALL_BIT, arch/x86/include/uapi/asm/unistd.h. */
 const X32_SYSCALL_BIT = 0x40000000;

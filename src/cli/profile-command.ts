@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { buildOciProfile, type BuiltProfile, type DefaultAction, type ProfileOptions } from '../profile/oci-profile.js';
 import { BASELINES, baselineSyscalls, DEFAULT_BASELINE } from '../profile/runtime-baseline.js';
 import { mergeBuiltProfiles } from '../profile/profile-merge.js';
+import { checkOciProfile } from '../profile/oci-profile-check.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
 import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
 import { workloadPods } from '../profile/workload-pods.js';
@@ -121,6 +122,9 @@ ${formatOptions(OPTIONS)}
       const found = answers.filter((a): a is { url: string; built: BuiltProfile } => 'built' in a);
       if (found.length === 0) return fail(`no --from daemon has observations for ${describe(target)}`);
       built = mergeBuiltProfiles(found.map((a) => a.built), { defaultAction, baseline });
+      // each answer was checked; the merge is checked again as a whole before anything is printed
+      const check = checkOciProfile(built.profile);
+      if (!check.ok) return fail(`the profile merged from ${found.map((a) => a.url).join(', ')} is not valid (${check.problem}); nothing printed`);
       nodes = answers.map((a) => ('built' in a
         ? { url: a.url, records: a.built.explain.records, syscalls: a.built.explain.syscalls, from: a.built.explain.from, to: a.built.explain.to }
         : { url: a.url, missing: (a as { missing: string }).missing }));

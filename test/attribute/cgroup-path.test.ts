@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCgroupFile, parseCgroupPath, type CgroupIdentity } from '../../src/attribute/cgroup-path.js';
-import { FIXTURES, SHARED } from '../helpers/paths.js';
+import { FIXTURES, SAMPLES_DIR } from '../helpers/paths.js';
 
 const NONE: CgroupIdentity = { containerId: null, podUid: null, qos: null, runtime: null, unit: null, path: null };
 
@@ -10,11 +10,11 @@ function id(fields: Partial<CgroupIdentity> & { path: string }): CgroupIdentity 
   return { ...NONE, ...fields };
 }
 
-// ---- every sample of ../shared/samples/cgroups.txt (real files from public sources, see its SOURCES.md) ----
+// ---- every sample of test/fixtures/samples/cgroups.txt (real files from public sources, see its SOURCES.md) ----
 
 /** `### source label` → the content below it, up to the next label. */
 function readSamples(): Map<string, string> {
-  const text = readFileSync(join(SHARED, 'samples', 'cgroups.txt'), 'utf8');
+  const text = readFileSync(join(SAMPLES_DIR, 'cgroups.txt'), 'utf8');
   const samples = new Map<string, string>();
   for (const block of text.split(/^### /m).slice(1)) {
     const nl = block.indexOf('\n');

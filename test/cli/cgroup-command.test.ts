@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseCgroupFile } from '../../src/attribute/cgroup-path.js';
 import { runCli } from '../helpers/cli.js';
-import { REPO_ROOT, SHARED } from '../helpers/paths.js';
+import { REPO_ROOT, SAMPLES_DIR } from '../helpers/paths.js';
 import { CgroupSandbox, cgroupMounts, randomHex, randomPodUid, requireCgroups } from '../attribute/cgroup-sandbox.js';
 
 const CRIO_LINE = '4:net_cls,net_prio:/kubepods/besteffort/pod26ba375c-2266-4ecc-bf2d-b626db8762af/crio-af208fd68bf39a07a439ed0c9b6609b9ae63ecd8a5f1a2af3e0db48b945b320a\n';
@@ -42,7 +42,7 @@ t.test('stdin, "-" and FILE give one JSON object with exactly the five keys', as
   const r = await runCli(['cgroup', file]);
   t.equal(r.code, 0);
   t.same(output(r.stdout), { ...ALL_NULL, unit: 'kubelet.service' });
-  const samples = await runCli(['cgroup', join(SHARED, 'samples', 'cgroups.txt')]);
+  const samples = await runCli(['cgroup', join(SAMPLES_DIR, 'cgroups.txt')]);
   t.equal(samples.code, 0, 'a file of many samples is still one answer');
   t.equal(Object.keys(output(samples.stdout) as object).length, 5);
 });

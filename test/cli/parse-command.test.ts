@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { builtCli, runBuiltCli, runCli } from '../helpers/cli.js';
-import { SHARED } from '../helpers/paths.js';
+import { SAMPLES_DIR } from '../helpers/paths.js';
 
-const SAMPLE = join(SHARED, 'samples', 'audit-lines.log');
+const SAMPLE = join(SAMPLES_DIR, 'audit-lines.log');
 
 t.test('parse prints one JSON object per record with names, and a summary on stderr', async (t) => {
   const r = runBuiltCli(['parse', SAMPLE]);

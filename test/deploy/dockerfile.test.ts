@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
-import { REPO_ROOT, SHARED } from '../helpers/paths.js';
+import { REPO_ROOT, SAMPLES_DIR } from '../helpers/paths.js';
 import { builtCli } from '../helpers/cli.js';
 import { DEFAULT_PORT } from '../../src/cli/run-command.js';
 import { isIgnored, parseDockerignore } from './dockerignore.js';
@@ -176,7 +176,7 @@ t.test('the runtime stage\'s files are enough to run the CLI', async (t) => {
   t.equal(help.status, 0, help.stderr);
   t.match(help.stdout, /--listen HOST:PORT/);
   // parse needs the syscall tables, and the version comes from package.json
-  const line = readFileSync(join(SHARED, 'samples', 'audit-lines.log'), 'utf8').split('\n')[0]!;
+  const line = readFileSync(join(SAMPLES_DIR, 'audit-lines.log'), 'utf8').split('\n')[0]!;
   const parsed = spawnSync(process.execPath, [main, 'parse'], { input: `${line}\n`, encoding: 'utf8', cwd: app });
   t.equal(parsed.status, 0, parsed.stderr);
   t.match(parsed.stdout, /"syscall":"write"/, 'syscall 1 on x86_64 is named from the copied tables');

@@ -2,11 +2,11 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect } from '../helpers/collect.js';
-import { SHARED } from '../helpers/paths.js';
+import { SAMPLES_DIR } from '../helpers/paths.js';
 
-// Every line of ../shared/samples/audit-lines.log (real lines from public sources, see its
+// Every line of test/fixtures/samples/audit-lines.log (real lines from public sources, see its
 // SOURCES.md), with the fields a person reads off each line by hand.
-const SAMPLE = readFileSync(join(SHARED, 'samples', 'audit-lines.log'));
+const SAMPLE = readFileSync(join(SAMPLES_DIR, 'audit-lines.log'));
 
 type Expect = {
   line: number; time: number; serial: number; pid: number; comm: string; exe: string; arch: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { SHARED } from '../helpers/paths.js';
+import { FIXTURES } from '../helpers/paths.js';
 import {
   ARCH_NAMES,
   AUDIT_ARCH_AARCH64,
@@ -233,7 +233,7 @@ t.test('archFromInterpretedName', async (t) => {
 
 t.test('seccompArchName: the names Docker\'s profile (and so runc and libseccomp) use', async (t) => {
   // an independent source: every architecture Docker's reference profile names, main and sub
-  const docker = JSON.parse(readFileSync(join(SHARED, 'reference', 'profiles', 'docker-default.json'), 'utf8')) as { archMap: { architecture: string; subArchitectures?: string[] }[] };
+  const docker = JSON.parse(readFileSync(join(FIXTURES, 'profiles', 'docker-default.json'), 'utf8')) as { archMap: { architecture: string; subArchitectures?: string[] }[] };
   const known = new Set(docker.archMap.flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]));
   // Docker's profile has no powerpc entry; libseccomp names them like the others
   for (const name of ['SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE']) known.add(name);

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OPTIONS as RUN_OPTIONS } from '../../src/cli/run-command.js';
 import { builtCli } from '../helpers/cli.js';
-import { FIXTURES, REPO_ROOT, SHARED } from '../helpers/paths.js';
+import { FIXTURES, REPO_ROOT, SAMPLES_DIR } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 import { allowedSyscalls, requireSeccompAllow, underAllowList } from '../helpers/seccomp-allow.js';
 
@@ -110,7 +110,7 @@ t.test('systemd-analyze verify accepts it (executable rewritten to this checkout
 });
 
 /** Lines to feed the file source: the shared real samples. */
-const SAMPLES = readFileSync(join(SHARED, 'samples', 'audit-lines.log'), 'utf8');
+const SAMPLES = readFileSync(join(SAMPLES_DIR, 'audit-lines.log'), 'utf8');
 
 interface LogLine { level?: number; event?: string; listen?: string; msg?: string; [k: string]: unknown }
 

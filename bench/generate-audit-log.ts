@@ -39,7 +39,7 @@ export function generateAuditLog(path: string, lines: number, options: { otherSh
       parts.push((form === 'mixed' ? i % 2 === 0 : form === 'syslog')
         ? `Nov 27 07:21:26 node-1 kernel: [  270.853767] audit: type=1326 audit(${secs}.502:${serial}): ${fields}\n`
         : form === 'enriched'
-          // what auditd 3.0.9 appends (see ../shared/notes/real-kernel-testing.md)
+          // what Debian's auditd 3.0.9 appends in its default ENRICHED format (measured)
           ? `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\x1dAUID="unset" UID="root" GID="root" ARCH=x86_64 SYSCALL=unknown-syscall(-1)\n`
           : `type=SECCOMP msg=audit(${secs}.502:${serial}): ${fields}\n`);
     }

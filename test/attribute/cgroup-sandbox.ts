@@ -1,8 +1,8 @@
 /**
  * Real cgroups that look like Kubernetes', for tests that run as root on a real kernel: directories made
  * under a unique top-level group (so parallel test processes never share one), processes moved in by
- * writing cgroup.procs, everything removed leaf first afterwards. See
- * /work/shared/notes/real-kernel-testing.md ("cgroups that look like Kubernetes").
+ * writing cgroup.procs, everything removed leaf first afterwards (rmdir fails while a process is
+ * inside, so each is killed first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync, accessSync, constants, readFileSync } from 'node:fs';

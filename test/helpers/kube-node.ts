@@ -1,7 +1,7 @@
 /**
  * A Kubernetes-looking node on the real kernel, for attribution tests: kubepods cgroups in the
- * cgroupfs driver's v1 layout and the systemd driver's v2 layout (see
- * ../shared/notes/real-kernel-testing.md), and a kubelet-style log root (`containers/` symlinks,
+ * cgroupfs driver's v1 layout (/sys/fs/cgroup/<controller>/kubepods/...) and the systemd driver's
+ * v2 layout (kubepods.slice/.../cri-containerd-<id>.scope), and a kubelet-style log root (`containers/` symlinks,
  * `pods/` directories). Everything made is removed by `cleanup()`, leaf first.
  */
 import { mkdirSync, rmdirSync, existsSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';

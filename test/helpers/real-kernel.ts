@@ -1,7 +1,7 @@
 /**
  * Helpers for tests that run against the machine's real kernel: real /dev/kmsg records and real seccomp
- * audit records from processes run under a logging filter (see seccomp-log.c). Measured background is in
- * /work/shared/notes/real-kernel-testing.md.
+ * audit records from processes run under a logging filter (see seccomp-log.c). Without auditd the kernel
+ * prints them through printk, 10 per 5 s unless kernel.printk_ratelimit is 0, into a ring of ~128 KB.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

@@ -2,8 +2,8 @@ import t from 'tap';
 import { collect } from '../helpers/collect.js';
 
 // Lines in every form the product reads. They are built from the kernel's format
-// (audit_seccomp in kernel/auditsc.c), a record measured on these machines
-// (../shared/notes/real-kernel-testing.md) and the documented renderings of auditd, journald
+// (audit_seccomp in kernel/auditsc.c), a record measured on a real kernel (KERNEL below, from
+// /bin/true under a logging filter) and the documented renderings of auditd, journald
 // and ausearch; the real sample lines have their own test (shared-samples.test.ts).
 const FIELDS = 'auid=4294967295 uid=0 gid=0 ses=4294967295 pid=2026 comm="true" exe="/usr/bin/true" sig=0 arch=c000003e syscall=12 compat=0 ip=0x7fcfd5ec1c47 code=0x7ffc0000';
 const KERNEL = `audit: type=1326 audit(1795759595.762:3): ${FIELDS}`;

@@ -1,8 +1,9 @@
 /**
  * A real OCI runtime (runc or crun from Debian's packages) running busybox workloads the way a
  * kubelet's CRI runtime would: one bundle per container, `linux.cgroupsPath` set to a kubepods
- * path, a seccomp profile in the OCI format. Facts this relies on are in
- * ../shared/notes/real-kernel-testing.md ("A real OCI runtime").
+ * path, a seccomp profile in the OCI format. Facts this relies on, measured with Debian's runc 1.1
+ * and crun 1.8: a bundle from `runc spec` with a busybox rootfs runs; crun refuses while cgroup2
+ * still holds the hugetlb controller; runc 1.1 rejects SECCOMP_FILTER_FLAG_LOG, crun accepts it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, mkdtempSync } from 'node:fs';

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { buildMetrics, type DaemonMetrics } from './metrics/daemon-metrics.js';
-import { KmsgIngest } from './ingest/kmsg-ingest.js';
-import type { KmsgIngestMessage } from './ingest/kmsg-ingest-protocol.js';
+import { ReaderIngest } from './ingest/reader-ingest.js';
+import type { ReaderIngestMessage, ReaderKind } from './ingest/reader-ingest-protocol.js';
 import { RecordPipeline, type NewSyscall, type PipelineEvents } from './ingest/record-pipeline.js';
 import { FileSource } from './sources/file-source.js';
 import { JournalSource } from './sources/journal-source.js';
@@ -11,13 +11,14 @@ import { ProfileDelivery } from './deliver/profile-delivery.js';
 import { SyscallStore } from './store/syscall-store.js';
 import { archName, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
+import type { AuditChannelState } from './types/audit-channel.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
 import { KubeApiPods } from './attribute/kube-api-pods.js';
 import { StoreError } from './store/store-error.js';
 import { parseSourceSpec } from './sources/source-spec.js';
 
 export interface DaemonConfig {
-  /** `kmsg`, `-` (stdin) or `none`; several may run at once */
+  /** `audit`, `kmsg`, `file:PATH`, `journal[:DIR]`, `-` (stdin) or `none`; several may run at once */
   sources: string[];
   host: string;
   port: number;
@@ -38,6 +39,8 @@ export interface DaemonConfig {
   syncProfilesFrom?: string | null;
   /** the most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES) */
   metricsMaxSeries?: number;
+  /** the audit source's receive buffer request (default DEFAULT_RCVBUF_BYTES) */
+  auditRcvbufBytes?: number;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -56,10 +59,12 @@ interface RunningSource {
   readonly records?: number;
   /** its pipeline's counts, for the metrics */
   readonly counters?: PipelineCounters | null;
+  /** the audit source's channel state */
+  readonly audit?: AuditChannelState | null;
   stop(): void | Promise<void>;
 }
 
-/** nice value for the kmsg reading thread: enough to be scheduled promptly on a busy node */
+/** nice value for the reader thread (audit or kmsg): enough to be scheduled promptly on a busy node */
 const READER_NICE = -10;
 /** the store sees one row update per changed key per batch, at least once a second */
 const FLUSH_MS = 500;
@@ -98,7 +103,7 @@ export class Daemon {
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -122,7 +127,7 @@ export class Daemon {
       if (source === null || source.kind === 'none') continue;
       try {
         this.#sources.push(
-          source.kind === 'kmsg' ? await this.#startKmsg()
+          source.kind === 'kmsg' || source.kind === 'audit' ? await this.#startReader(source.kind)
             : source.kind === 'file' ? this.#startFile(source.path)
               : source.kind === 'journal' ? this.#startJournal(source.path)
                 : this.#startStdin(),
@@ -151,17 +156,24 @@ export class Daemon {
     await this.app.close();
   }
 
-  async #startKmsg(): Promise<RunningSource> {
-    let kmsgError: string | null = null;
-    const ingest = new KmsgIngest({
+  /**
+   * The sources that lose records unless read at once (the audit group's socket buffer, the
+   * kmsg ring) run on a thread of their own at raised priority; see reader-ingest-worker.ts.
+   */
+  async #startReader(kind: ReaderKind): Promise<RunningSource> {
+    let readerError: string | null = null;
+    let canary: string | null = null;
+    const ingest = new ReaderIngest({
+      kind,
       procRoot: this.#config.procRoot,
       logDir: this.#config.logDir,
       nodeName: this.#config.nodeName,
       pollMs: 2,
       flushMs: FLUSH_MS,
       nice: READER_NICE,
-      startPosition: this.#store?.position('kmsg') ?? null,
-      onMessage: (m: KmsgIngestMessage) => {
+      ...(this.#config.auditRcvbufBytes !== undefined ? { rcvbufBytes: this.#config.auditRcvbufBytes } : {}),
+      startPosition: this.#store?.position(kind) ?? null,
+      onMessage: (m: ReaderIngestMessage) => {
         switch (m.type) {
           case 'batch': return this.#commit(m.batch);
           case 'kube-api':
@@ -170,17 +182,28 @@ export class Daemon {
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
           case 'failed':
-            this.log.error({ event: 'kmsg_error', source: 'kmsg', error: m.error }, m.error);
+            this.log.error({ event: `${kind}_error`, source: kind, error: m.error }, m.error);
             return;
           case 'stats':
-            if (m.error !== kmsgError) {
-              kmsgError = m.error;
-              if (m.error !== null) this.log.error({ event: 'source_error', source: 'kmsg', error: m.error }, 'reading /dev/kmsg failed');
+            if (m.error !== readerError) {
+              readerError = m.error;
+              if (m.error !== null) this.log.error({ event: 'source_error', source: kind, error: m.error }, `reading ${kind === 'kmsg' ? '/dev/kmsg' : 'the audit multicast group'} failed`);
+              else this.log.info({ event: 'source_recovered', source: kind }, `reading ${kind} again`);
+            }
+            if (m.audit !== null && m.audit.canary.state !== canary) {
+              canary = m.audit.canary.state;
+              if (canary === 'seen') this.log.info({ event: 'audit_canary', state: canary, latencyMs: m.audit.canary.latencyMs }, 'the canary record arrived: the audit channel works');
+              else if (canary !== 'pending') this.log.warn({ event: 'audit_canary', state: canary, detail: m.audit.canary.detail }, m.audit.canary.detail ?? canary);
             }
             return;
           case 'started':
-            if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, 'cannot raise the kmsg reader\'s priority (needs CAP_SYS_NICE); records may be lost on a busy node');
-            this.log.info({ event: 'kmsg_position', resumed: m.resumed }, m.resumed ? 'resuming after the committed kernel sequence number' : 'no position for this boot: reading what the kernel holds');
+            if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, `cannot raise the ${kind} reader's priority (needs CAP_SYS_NICE); records may be lost on a busy node`);
+            if (m.audit !== null) {
+              this.log.info({ event: 'audit_joined', rcvbuf: m.audit.rcvbuf, forced: m.audit.rcvbufForced }, `joined the kernel's audit multicast group (receive buffer ${m.audit.rcvbuf} bytes${m.audit.rcvbufForced ? '' : ', capped by net.core.rmem_max: CAP_NET_ADMIN would allow more'}); a restart misses records made while the daemon is down`);
+              if (m.audit.kernelStatusError !== null) this.log.warn({ event: 'audit_status', error: m.audit.kernelStatusError }, m.audit.kernelStatusError);
+            } else {
+              this.log.info({ event: 'kmsg_position', resumed: m.resumed }, m.resumed ? 'resuming after the committed kernel sequence number' : 'no position for this boot: reading what the kernel holds');
+            }
             return;
           default: return;
         }

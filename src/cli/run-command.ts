@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
 import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
+import { DEFAULT_RCVBUF_BYTES } from '../sources/audit-source.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -13,7 +14,7 @@ export const DEFAULT_PORT = 9761;
 export const OPTIONS = {
   source: {
     type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
-    description: "where records come from: 'kmsg' (/dev/kmsg), 'file:PATH' (a log file, followed), 'journal' or 'journal:DIR' (journalctl -f), '-' (stdin) or 'none' (serve only); default: auditd's log when auditd runs, else kmsg",
+    description: "where records come from: 'audit' (the kernel's audit multicast group: every record; needs CAP_AUDIT_READ and the host network namespace), 'kmsg' (/dev/kmsg, rate-limited by printk), 'file:PATH' (a log file, followed), 'journal' or 'journal:DIR' (journalctl -f), '-' (stdin) or 'none' (serve only); default: audit when it can be joined, else auditd's log when auditd runs, else kmsg",
   },
   listen: {
     type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
@@ -59,6 +60,10 @@ export const OPTIONS = {
     type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
     description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
   },
+  'audit-rcvbuf': {
+    type: 'string', value: 'BYTES', env: 'SECCOMP_AUDITOR_AUDIT_RCVBUF', default: String(DEFAULT_RCVBUF_BYTES),
+    description: "receive buffer of the audit source's socket: what a burst may queue while the reader is off the CPU (past net.core.rmem_max only with CAP_NET_ADMIN; the size obtained is in /api/v1/status)",
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -94,6 +99,10 @@ ${formatOptions(OPTIONS)}
     if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
       throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
     }
+    const auditRcvbufBytes = Number(values['audit-rcvbuf']);
+    if (!/^\d+$/.test(values['audit-rcvbuf']!) || auditRcvbufBytes < 65536 || auditRcvbufBytes > 2 ** 30) {
+      throw new UsageError(`--audit-rcvbuf ${values['audit-rcvbuf']}: expected a number of bytes from 65536 to 1073741824, e.g. ${DEFAULT_RCVBUF_BYTES}`);
+    }
     if (values['protect-reads'] && values['token-file'] === undefined) throw new UsageError('--protect-reads needs --token-file: the token the read routes will ask for');
     let token: string | null = null;
     if (values['token-file'] !== undefined) {
@@ -115,7 +124,7 @@ ${formatOptions(OPTIONS)}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries,
+      dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes,
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {

@@ -12,6 +12,7 @@ import { profileRoute } from './routes/profile-route.js';
 import { profilesRoute } from './routes/profiles-route.js';
 import { unitsRoute } from './routes/units-route.js';
 import type { ProfileInstaller } from '../deliver/profile-installer.js';
+import type { AuditChannelState } from '../types/audit-channel.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 import { SOURCE_STATE_PROPERTIES } from './api-json.js';
 
@@ -31,7 +32,7 @@ class QuietRequests extends LogController {
 export interface DaemonStatus {
   ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] };
   /** what each source's pipeline counted since the daemon started (absent: nothing to show) */
-  counters?(): { name: string; counters: PipelineCounters | null }[];
+  counters?(): { name: string; counters: PipelineCounters | null; audit?: AuditChannelState | null }[];
 }
 
 /** Builds the app without listening: tests use `inject`, the daemon calls `listen`. */

@@ -1,22 +1,25 @@
 /**
- * The kmsg reader's own thread. The kernel's ring buffer holds only a few hundred records, so
- * the reader must never wait behind the HTTP server, a GC pause of the main heap or a store
- * commit; and it raises its own priority when allowed (Linux applies nice values per thread),
- * since on a busy node the forking workloads it watches compete with it for the CPU.
+ * The reader thread, for the sources that lose records unless read at once: the kernel's audit
+ * multicast group (a socket buffer) and /dev/kmsg (a ring of a few hundred records). The reader
+ * must never wait behind the HTTP server, a GC pause of the main heap or a store commit; and it
+ * raises its own priority when allowed (Linux applies nice values per thread), since on a busy
+ * node the forking workloads it watches compete with it for the CPU.
  *
  * Every `flushMs` it hands the main thread the deltas since the last batch together with the
- * kernel sequence number they reach, which the store commits in one transaction.
+ * position they reach (kmsg: the kernel's sequence number; audit: the record serial), which
+ * the store commits in one transaction.
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KubeApiPods } from '../attribute/kube-api-pods.js';
+import { AuditSource } from '../sources/audit-source.js';
 import { KmsgSource } from '../sources/kmsg-source.js';
 import { RecordPipeline } from './record-pipeline.js';
-import type { KmsgIngestMessage, KmsgIngestOptions } from './kmsg-ingest-protocol.js';
+import type { AuditChannelState, ReaderIngestMessage, ReaderIngestOptions } from './reader-ingest-protocol.js';
 
-const options = workerData as KmsgIngestOptions;
-const post = (m: KmsgIngestMessage): void => parentPort!.postMessage(m);
+const options = workerData as ReaderIngestOptions;
+const post = (m: ReaderIngestMessage): void => parentPort!.postMessage(m);
 
 let niced = false;
 try {
@@ -25,17 +28,17 @@ try {
 } catch {
   // not permitted (no CAP_SYS_NICE): read at normal priority
 }
-// Sequence numbers start again at every boot: a saved one counts only on the same boot.
+// Sequence numbers and serials start again at every boot: a saved one counts only on the same boot.
 const bootId = readBootId();
 const saved = parsePosition(options.startPosition);
-const resumeAfterSeq = saved !== null && saved.bootId === bootId ? saved.seq : undefined;
+const resumeAfter = saved !== null && saved.bootId === bootId ? saved.seq : undefined;
 
 // optional: labels and owners from the API server when a service account is mounted
 const kubeApi = KubeApiPods.fromEnvironment(options.nodeName, process.env, {
   onError: (err) => post({ type: 'kube-api', connected: false, error: err.message }),
 });
 const pipeline = new RecordPipeline({
-  source: 'kmsg',
+  source: options.kind,
   kubeApi,
   procRoot: options.procRoot,
   logDir: options.logDir,
@@ -47,24 +50,84 @@ const pipeline = new RecordPipeline({
     onError: (message) => post({ type: 'failed', error: message }),
   },
 });
-const source = new KmsgSource({
-  pollMs: options.pollMs,
-  sink: pipeline,
-  ...(options.path ? { path: options.path } : {}),
-  // a first start (or a new boot) reads what the kernel still holds: learning may have begun
-  // before the daemon did
-  ...(resumeAfterSeq !== undefined ? { resumeAfterSeq } : { fromStart: true }),
-});
+
+/** What the thread needs of either source. */
+interface Reader {
+  readonly position: number;
+  readonly lostRecords: number;
+  readonly records: number;
+  readonly lastError: string | null;
+  start(): void;
+  stop(): void;
+}
+
+let audit: AuditSource | null = null;
+let source: Reader;
+/** why records the source lost are lost: the kernel overwrote them, or dropped them for our socket */
+let lostReason: string;
+if (options.kind === 'audit') {
+  // the group has no history: nothing to resume, and a record read is never read again
+  audit = new AuditSource({
+    sink: pipeline,
+    ...(options.rcvbufBytes !== undefined ? { rcvbufBytes: options.rcvbufBytes } : {}),
+    // readiness follows the canary at once, not at the next once-a-second report
+    onCanary: () => postStats(),
+  });
+  source = audit;
+  lostReason = 'socket_overrun';
+} else {
+  source = new KmsgSource({
+    pollMs: options.pollMs,
+    sink: pipeline,
+    ...(options.path ? { path: options.path } : {}),
+    // a first start (or a new boot) reads what the kernel still holds: learning may have begun
+    // before the daemon did
+    ...(resumeAfter !== undefined ? { resumeAfterSeq: resumeAfter } : { fromStart: true }),
+  });
+  lostReason = 'overwritten';
+}
 let lostReported = 0;
-let committedSeq = -1;
+let committed = -1;
+/** the kernel's audit_lost when first read, -1 when not (yet) readable */
+let kernelLostBase = -1;
+let kernelLost: number | null = null;
+let kernelStatusError: string | null = null;
+
+/**
+ * The kernel's own count of audit records it dropped (backlog full, no memory), asked with
+ * AUDIT_GET, which needs CAP_AUDIT_CONTROL: without it the error is reported once and the
+ * question not asked again.
+ */
+function readKernelLost(): void {
+  if (audit === null || kernelStatusError !== null) return;
+  try {
+    const total = audit.kernelStatus().lost;
+    if (kernelLostBase < 0) kernelLostBase = total;
+    // counted from this thread's start: what was lost before the daemon ran is not its to charge
+    const delta = total - kernelLostBase - (kernelLost ?? 0);
+    if (delta > 0) pipeline.addLost('audit_lost', delta);
+    kernelLost = total - kernelLostBase;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    kernelStatusError = e.code === 'EPERM'
+      ? 'the kernel\'s own count of dropped audit records (audit_lost) needs CAP_AUDIT_CONTROL, which the daemon does not hold; records the kernel drops before they reach the group are not counted'
+      : `the kernel's audit status cannot be read: ${e.message}`;
+  }
+}
+
+function auditState(): AuditChannelState | null {
+  if (audit === null) return null;
+  return { rcvbuf: audit.rcvbuf, rcvbufForced: audit.rcvbufForced, canary: { ...audit.canary }, foreign: audit.foreign, kernelLost, kernelStatusError };
+}
 
 function flush(): void {
-  pipeline.addLost('overwritten', source.lostRecords - lostReported);
+  pipeline.addLost(lostReason, source.lostRecords - lostReported);
   lostReported = source.lostRecords;
-  const position = source.position >= 0 && source.position !== committedSeq ? [{ source: 'kmsg', position: `${bootId}:${source.position}` }] : [];
+  const at = source.position;
+  const position = at >= 0 && at !== committed ? [{ source: options.kind, position: `${bootId}:${at}` }] : [];
   const batch = pipeline.takeBatch(position);
   if (batch === null) return;
-  committedSeq = source.position;
+  committed = at;
   post({ type: 'batch', batch });
 }
 
@@ -77,15 +140,21 @@ if (kubeApi !== null) {
 try {
   pipeline.start();
   source.start();
-  post({ type: 'started', niced, resumed: resumeAfterSeq !== undefined });
+  readKernelLost();
+  post({ type: 'started', niced, resumed: resumeAfter !== undefined && options.kind === 'kmsg', audit: auditState() });
 } catch (err) {
   post({ type: 'failed', error: (err as Error).message });
 }
 const flusher = setInterval(flush, options.flushMs);
 const stats = setInterval(() => {
-  // the metrics' per-source counts cross the thread here, once a second, not per record
-  post({ type: 'stats', records: source.records, lostRecords: source.lostRecords, error: source.lastError, counters: pipeline.counters() });
+  readKernelLost();
+  postStats();
 }, 1000);
+
+/** the metrics' per-source counts cross the thread here, once a second, not per record */
+function postStats(): void {
+  post({ type: 'stats', records: source.records, lostRecords: source.lostRecords, error: source.lastError, counters: pipeline.counters(), audit: auditState() });
+}
 flusher.unref();
 stats.unref();
 parentPort!.on('message', (msg: string) => {

@@ -1,50 +1,60 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import type { KmsgIngestMessage, KmsgIngestOptions } from './kmsg-ingest-protocol.js';
+import type { AuditChannelState, ReaderIngestMessage, ReaderIngestOptions } from './reader-ingest-protocol.js';
 
 /**
- * The main thread's handle on the kmsg ingest thread: starts it, relays what it reports, stops
- * it (a stop drains what the kernel holds, then the thread exits).
+ * The main thread's handle on the reader thread (audit multicast or kmsg): starts it, relays
+ * what it reports, stops it (a stop drains what the kernel holds, then the thread exits).
  */
-export class KmsgIngest {
-  readonly name = 'kmsg';
+export class ReaderIngest {
+  readonly name: string;
   lastError: string | null = null;
   records = 0;
   lostRecords = 0;
   /** the reading thread's pipeline counts, as of its last report (once a second) */
   counters: PipelineCounters | null = null;
-  readonly #options: KmsgIngestOptions;
-  readonly #onMessage: (m: KmsgIngestMessage) => void;
+  /** the audit channel's state (receive buffer, canary, kernel counters); null for kmsg */
+  audit: AuditChannelState | null = null;
+  readonly #options: ReaderIngestOptions;
+  readonly #onMessage: (m: ReaderIngestMessage) => void;
   #worker: Worker | null = null;
 
-  constructor(options: KmsgIngestOptions & { onMessage: (m: KmsgIngestMessage) => void }) {
+  constructor(options: ReaderIngestOptions & { onMessage: (m: ReaderIngestMessage) => void }) {
     const { onMessage, ...rest } = options;
     this.#options = rest;
     this.#onMessage = onMessage;
+    this.name = rest.kind;
   }
 
   /** Resolves once the thread reads, or rejects with its error (e.g. /dev/kmsg unreadable). */
   async start(): Promise<void> {
-    const worker = new Worker(new URL('./kmsg-ingest-worker.js', import.meta.url), { workerData: this.#options });
+    const worker = new Worker(new URL('./reader-ingest-worker.js', import.meta.url), { workerData: this.#options });
     this.#worker = worker;
     worker.on('error', (err) => {
-      this.lastError = `kmsg reader thread failed: ${err.message}`;
+      this.lastError = `${this.name} reader thread failed: ${err.message}`;
       this.#onMessage({ type: 'failed', error: this.lastError });
     });
-    worker.on('message', (m: KmsgIngestMessage) => {
+    worker.on('message', (m: ReaderIngestMessage) => {
       if (m.type === 'stats' || m.type === 'stopped') {
         this.records = m.records;
         this.lostRecords = m.lostRecords;
         this.counters = m.counters;
-        if (m.type === 'stats') this.lastError = m.error;
+        if (m.type === 'stats') {
+          this.audit = m.audit;
+          this.lastError = m.error ?? canaryPending(m.audit);
+        }
+      }
+      if (m.type === 'started') {
+        this.audit = m.audit;
+        this.lastError = canaryPending(m.audit);
       }
       this.#onMessage(m);
     });
     const [first] = (await Promise.race([
       once(worker, 'message'),
       once(worker, 'error').then(([err]) => { throw err as Error; }),
-    ])) as [KmsgIngestMessage];
+    ])) as [ReaderIngestMessage];
     if (first.type === 'failed') {
       this.lastError = first.error;
       await worker.terminate();
@@ -64,4 +74,9 @@ export class KmsgIngest {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Not ready until the canary proved the channel (about a second after start). */
+function canaryPending(audit: AuditChannelState | null): string | null {
+  return audit !== null && audit.canary.state === 'pending' ? 'waiting for the canary record that proves the audit channel' : null;
 }

@@ -8,6 +8,7 @@ import type { Workload } from '../attribute/workload.js';
 import type { ParseStats, RecordHandler } from '../parse/record-handler.js';
 import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { SeccompLineParser } from '../parse/seccomp-line-parser.js';
+import type { AuditBodySink } from '../sources/audit-source.js';
 import type { LineSink } from '../sources/kmsg-source.js';
 import type { FlushBatch, SourcePosition } from '../types/flush-batch.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
@@ -36,7 +37,7 @@ export interface PipelineEvents {
  * a record's pid is looked up in /proc right after the read (short-lived processes are gone
  * soon after). `takeBatch()` hands over what the store has not committed yet.
  */
-export class RecordPipeline implements LineSink {
+export class RecordPipeline implements LineSink, AuditBodySink {
   readonly parser: SeccompLineParser;
   readonly attributor: Attributor;
   readonly aggregate: SyscallAggregate;
@@ -123,6 +124,11 @@ export class RecordPipeline implements LineSink {
 
   onLine(buf: Buffer, start: number, end: number): void {
     this.parser.parseLine(buf, start, end, ++this.#lineNo);
+  }
+
+  /** A record from the kernel's audit multicast group: its body, without a marker. */
+  onAuditBody(buf: Buffer, start: number, end: number): void {
+    this.parser.parseAuditBody(buf, start, end, ++this.#lineNo);
   }
 
   onBatchEnd(): void {

@@ -70,6 +70,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
                   records: { type: 'integer' }, malformedLines: { type: 'integer' }, lagSeconds: { type: ['number', 'null'] },
                   actions: { type: 'object', additionalProperties: { type: 'integer' } },
                   attribution: { type: 'object', additionalProperties: { type: 'integer' } },
+                  audit: AUDIT_CHANNEL_SCHEMA,
                 },
               },
             },
@@ -83,13 +84,16 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   }, async () => {
     const s = store();
     const state = status.ready();
-    const counted = new Map((status.counters?.() ?? []).map((c) => [c.name, c.counters]));
+    const reported = status.counters?.() ?? [];
+    const counted = new Map(reported.map((c) => [c.name, c.counters]));
+    const channels = new Map(reported.map((c) => [c.name, c.audit ?? null]));
     return {
       ready: state.ready,
       sources: state.sources.map((src) => {
         const c = counted.get(src.name);
         return c == null ? src : {
           ...src, records: c.records, malformedLines: c.malformed, lagSeconds: c.lagSeconds, actions: c.actions, attribution: c.attributed,
+          ...(channels.get(src.name) ? { audit: channels.get(src.name) } : {}),
         };
       }),
       positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
@@ -99,3 +103,24 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
   });
 }
 
+
+/** The audit source's channel in /api/v1/status: what an operator checks when records seem missing. */
+const AUDIT_CHANNEL_SCHEMA = {
+  type: 'object',
+  description: 'the audit multicast source only: its socket and the canary that proves it delivers',
+  properties: {
+    rcvbuf: { type: 'integer', description: 'receive buffer granted by the kernel, bytes' },
+    rcvbufForced: { type: 'boolean', description: 'granted past net.core.rmem_max (CAP_NET_ADMIN)' },
+    canary: {
+      type: 'object',
+      properties: {
+        state: { type: 'string', enum: ['pending', 'seen', 'missing', 'unavailable'] },
+        latencyMs: { type: ['number', 'null'] },
+        detail: { type: ['string', 'null'] },
+      },
+    },
+    foreign: { type: 'integer', description: 'datagrams from senders other than the kernel, dropped' },
+    kernelLost: { type: ['integer', 'null'], description: 'records the kernel dropped (audit_lost) since the reader started; null when not readable' },
+    kernelStatusError: { type: ['string', 'null'] },
+  },
+} as const;

@@ -78,6 +78,7 @@ export class ProfileDelivery {
 
   stop(): void {
     this.sync?.stop();
+    this.installer?.close();
   }
 }
 

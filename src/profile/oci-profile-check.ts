@@ -36,6 +36,12 @@ const ARG_FIELDS = new Set(['index', 'value', 'valueTwo', 'op']);
 /** Kernel syscall names: lower-case letters, digits and underscores (`_llseek`, `pread64`). */
 const SYSCALL_NAME = /^[a-z0-9_]{1,64}$/;
 const MAX_RULES = 10_000;
+/**
+ * The largest profile taken, in bytes, from the API or a file. Docker's default profile, one of
+ * the largest in use, is ~20 KB as JSON; every name of every table with args rules stays under
+ * 200 KB. Larger is a mistake or an attack on the daemon's memory.
+ */
+export const MAX_PROFILE_BYTES = 256 * 1024;
 const MAX_NAMES = 2_000;
 
 export type ProfileCheck = { ok: true; profile: GivenProfile } | { ok: false; problem: string };

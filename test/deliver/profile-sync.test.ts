@@ -111,14 +111,26 @@ t.test('a directory that appears later is found by the interval; a file edited b
 
 t.test('a profile that cannot be written is an error event, not a crash; the next sync tries again', async (t) => {
   const s = setup(t);
-  mkdirSync(s.file('web')); // a directory where the file would go: the rename fails (EISDIR)
+  mkdirSync(s.file('web')); // a directory where the file would go: someone else's, refused
   writeConfigMap(s.configMap, { 'web.json': WEB, 'db.json': DB });
   t.doesNotThrow(() => s.sync.syncNow());
-  t.match(s.events.filter((e) => e.type === 'error'), [{ detail: /cannot install web\.json as web: / }]);
+  t.match(s.events.filter((e) => e.type === 'refused'), [{ name: 'web', reason: /is a directory, not a regular file/ }]);
   t.ok(existsSync(s.file('db')), 'the other keys are installed');
   s.sync.syncNow();
-  t.equal(s.events.filter((e) => e.type === 'error').length, 1, 'the same failure is said once');
+  t.equal(s.events.filter((e) => e.type === 'refused').length, 1, 'the same refusal is said once');
   rmSync(s.file('web'), { recursive: true });
   s.sync.syncNow();
   t.ok(existsSync(s.file('web')), 'installed once the obstacle is gone');
+
+  // the installation directory moved away under the daemon: every install fails until it is back
+  writeConfigMap(s.configMap, { 'web.json': WEB, 'db.json': DB, 'new.json': DB });
+  const away = `${s.installer.dir}-away`;
+  renameSync(s.installer.dir, away);
+  t.doesNotThrow(() => s.sync.syncNow());
+  t.match(s.events.filter((e) => e.type === 'error'), [{ detail: /cannot install db\.json as db: .*no longer the directory the daemon opened/ }]);
+  s.sync.syncNow();
+  t.equal(s.events.filter((e) => e.type === 'error').length, 3, 'each failing key said once (db, new, web)');
+  renameSync(away, s.installer.dir);
+  s.sync.syncNow();
+  t.ok(existsSync(s.file('new')), 'installed once the directory is back');
 });

@@ -1,30 +1,18 @@
 import type { AttributionMethod, UnattributedReason, Workload } from '../attribute/workload.js';
 import type { ExecutableDelta, FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
-
-/** One (workload, arch, syscall, action) key: its count since the last flush and its times. */
-interface KeyState {
-  readonly auditArch: number;
-  readonly syscallNr: number;
-  readonly action: SeccompAction;
-  /** the action's index in ACTIONS */
-  readonly actionIndex: number;
-  delta: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** who made the call first; sent with the key's first flush only */
-  comm: string | null;
-  exe: string | null;
-  dirty: boolean;
-  flushed: boolean;
-}
+import { WorkloadKeys } from './workload-keys.js';
 
 interface WorkloadState {
-  readonly workload: Workload;
-  readonly keys: Map<number, KeyState>;
+  workload: Workload;
+  /** null while evicted (idle): then `known` alone says which keys were ever seen */
+  keys: WorkloadKeys | null;
+  known: Float64Array | null;
   firstSeen: number;
   lastSeen: number;
   dirty: boolean;
+  /** executables of its new processes since the last batch */
+  executables: Map<string, CountState> | null;
 }
 
 interface CountState {
@@ -37,21 +25,39 @@ interface CountState {
 export const ACTIONS: readonly SeccompAction[] = SECCOMP_ACTIONS;
 
 /**
+ * A workload without records for this long (record time) gives up its per-key counters and
+ * keeps only the list of keys it ever made (8 bytes a key), so a node's 30 days of churn (10 000
+ * containers, ~1 M keys) cost memory for the containers that run now, not for all it ran. Its
+ * next record, if any, brings the counters back from the list: nothing is announced twice.
+ */
+export const EVICT_IDLE_MS = 10 * 60_000;
+/**
+ * After this long without records (record time) a workload is forgotten altogether: container
+ * ids are never reused, so only a container silent for a day would announce its syscalls again
+ * as new (its counts stay right: the store adds deltas).
+ */
+export const FORGET_IDLE_MS = 24 * 3600_000;
+
+/**
  * Per-workload syscall sets in memory, and the deltas the store has not committed yet.
  *
- * The hot path (a key seen before) is one Map lookup per workload and per key, a counter
- * increment and two time comparisons: no allocation, no string work. Only a new key allocates,
- * and it is reported to `onNewKey`. `takeBatch()` hands over what changed since the last batch
- * (one row per changed key, not per record) and starts counting afresh.
+ * The hot path (a key seen before) is one Map lookup per workload and one per key, a counter
+ * increment and two time comparisons in typed arrays: no allocation, no string work. Only a new
+ * key allocates (its sample comm and exe), and it is reported to `onNewKey`. `takeBatch()` hands
+ * over what changed since the last batch (one row per changed key, not per record), starts
+ * counting afresh, and evicts idle workloads (EVICT_IDLE_MS, FORGET_IDLE_MS): memory follows
+ * the containers active in the last minutes, not the history.
  */
 export class SyscallAggregate {
   readonly #nodeName: string;
-  readonly #onNewKey: (workload: Workload, key: KeyState) => void;
-  readonly #workloads = new Map<Workload, WorkloadState>();
-  #dirtyKeys: { w: WorkloadState; k: KeyState }[] = [];
+  readonly #onNewKey: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void;
+  /** by workload key, not object: the attributor may forget a Workload and make it again */
+  readonly #workloads = new Map<string, WorkloadState>();
   #dirtyWorkloads: WorkloadState[] = [];
-  readonly #executables = new Map<string, CountState & { workload: string; exe: string }>();
-  readonly #unattributed = new Map<string, CountState & { comm: string | null; exe: string | null; reason: string }>();
+  #executables = 0;
+  /** unattributed counts by reason, comm and exe: no string is built to look one up */
+  readonly #unattributed = new Map<string, Map<string | null, Map<string | null, CountState>>>();
+  #unattributedSize = 0;
   readonly #lost = new Map<string, LostDelta>();
   /** distinct keys held, for metrics */
   keys = 0;
@@ -68,10 +74,26 @@ export class SyscallAggregate {
    * would cost nothing, but one future-dated record would pin it, and the lag, for good.)
    */
   #newest = ABSENT;
+  /** the newest record time ever: the clock idle workloads are measured by */
+  #clock = ABSENT;
+  /** the last workload and its state: records come in runs of one process */
+  #lastWorkload: Workload | null = null;
+  #lastState: WorkloadState | null = null;
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
     this.#onNewKey = options.onNewKey ?? (() => {});
+  }
+
+  /** Workloads whose counters are held (not evicted), for tests and metrics. */
+  get activeWorkloads(): number {
+    let n = 0;
+    for (const w of this.#workloads.values()) if (w.keys !== null) n++;
+    return n;
+  }
+
+  get workloads(): number {
+    return this.#workloads.size;
   }
 
   /**
@@ -82,48 +104,64 @@ export class SyscallAggregate {
   add(workload: Workload, rec: SeccompRecordView, method: AttributionMethod | null, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
     if (time > this.#newest) this.#newest = time;
-    let w = this.#workloads.get(workload);
-    if (w === undefined) {
-      w = { workload, keys: new Map(), firstSeen: time, lastSeen: time, dirty: false };
-      this.#workloads.set(workload, w);
-    }
+    let w = this.#lastWorkload === workload ? this.#lastState! : this.#stateOf(workload, time);
     if (time > w.lastSeen) w.lastSeen = time;
     if (time < w.firstSeen) w.firstSeen = time;
     if (!w.dirty) {
       w.dirty = true;
       this.#dirtyWorkloads.push(w);
     }
+    let keys = w.keys;
+    if (keys === null) keys = this.#revive(w);
     const actionIndex = ACTIONS.indexOf(rec.action);
-    // (arch index, action index, nr) folded into one number: archs and actions are few
-    const k = (archIndex(rec.auditArch) * 16 + actionIndex) * 0x100000000 + (rec.syscallNr >>> 0);
-    let key = w.keys.get(k);
-    if (key === undefined) {
-      key = {
-        auditArch: rec.auditArch, syscallNr: rec.syscallNr, action: rec.action, actionIndex, delta: 0, firstSeen: time, lastSeen: time,
-        comm: rec.comm(), exe: rec.exe(), dirty: false, flushed: false,
-      };
-      w.keys.set(k, key);
+    const nr = rec.syscallNr;
+    const slot = keys.slotOf(archIndex(rec.auditArch), actionIndex, nr);
+    if (slot >= 0) keys.count(slot, time);
+    else if (keys.wasKnown()) keys.add(rec.auditArch, actionIndex, nr, time, null, null, true);
+    else {
+      keys.add(rec.auditArch, actionIndex, nr, time, rec.comm(), rec.exe(), false);
       this.keys++;
-      this.#onNewKey(workload, key);
-    }
-    key.delta++;
-    if (time > key.lastSeen) key.lastSeen = time;
-    if (time < key.firstSeen) key.firstSeen = time;
-    if (!key.dirty) {
-      key.dirty = true;
-      this.#dirtyKeys.push({ w, k: key });
+      this.#onNewKey(workload, { auditArch: rec.auditArch, syscallNr: nr, action: rec.action });
     }
     // once per process (the first record of a pid; later ones come from the cache)
     if (method !== 'cache') {
       const exe = rec.exe() ?? '';
-      this.#count(this.#executables, `${workload.key}\0${exe}`, time, () => ({ workload: workload.key, exe }));
+      const exes = w.executables ??= new Map();
+      const found = exes.get(exe);
+      if (found === undefined) {
+        exes.set(exe, { count: 1, firstSeen: time, lastSeen: time });
+        this.#executables++;
+      } else countAt(found, time);
     }
+  }
+
+  #stateOf(workload: Workload, time: number): WorkloadState {
+    let w = this.#workloads.get(workload.key);
+    if (w === undefined) {
+      w = { workload, keys: new WorkloadKeys(), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null };
+      this.#workloads.set(workload.key, w);
+    } else if (w.workload !== workload) {
+      // made again by the attributor (names may have been found since): the newer one speaks
+      w.workload = workload;
+    }
+    this.#lastWorkload = workload;
+    this.#lastState = w;
+    return w;
+  }
+
+  #revive(w: WorkloadState): WorkloadKeys {
+    const keys = new WorkloadKeys();
+    // only the keys it makes again get counters back
+    keys.restore(w.known!);
+    w.keys = keys;
+    w.known = null;
+    return keys;
   }
 
   /** Records per action (indexed like ACTIONS) so far, attributed or not, batched or pending. */
   actionCounts(): Float64Array {
     const counts = this.#actions.slice();
-    for (const { k } of this.#dirtyKeys) counts[k.actionIndex] += k.delta;
+    for (const w of this.#dirtyWorkloads) w.keys!.addActionCounts(counts);
     return counts;
   }
 
@@ -134,7 +172,16 @@ export class SyscallAggregate {
     this.#actions[ACTIONS.indexOf(rec.action)]++;
     const comm = rec.comm();
     const exe = rec.exe();
-    this.#count(this.#unattributed, `${comm}\0${exe}\0${reason}`, time, () => ({ comm, exe, reason }));
+    let byComm = this.#unattributed.get(reason);
+    if (byComm === undefined) this.#unattributed.set(reason, byComm = new Map());
+    let byExe = byComm.get(comm);
+    if (byExe === undefined) byComm.set(comm, byExe = new Map());
+    const found = byExe.get(exe);
+    if (found !== undefined) countAt(found, time);
+    else {
+      byExe.set(exe, { count: 1, firstSeen: time, lastSeen: time });
+      this.#unattributedSize++;
+    }
   }
 
   addLost(source: string, reason: string, count: number): void {
@@ -147,60 +194,85 @@ export class SyscallAggregate {
   /** What changed since the last batch, with the positions it covers; null when nothing did. */
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
     this.newestInLastBatch = this.#newest;
+    if (this.#newest > this.#clock) this.#clock = this.#newest;
     this.#newest = ABSENT;
-    if (this.#dirtyKeys.length === 0 && this.#dirtyWorkloads.length === 0 && this.#unattributed.size === 0 && this.#lost.size === 0 && this.#executables.size === 0) {
+    if (this.#dirtyWorkloads.length === 0 && this.#unattributedSize === 0 && this.#lost.size === 0 && this.#executables === 0) {
+      this.#evictIdle();
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }
-    const workloads: WorkloadRow[] = this.#dirtyWorkloads.map((w) => {
+    const workloads: WorkloadRow[] = [];
+    const syscalls: SyscallDelta[] = [];
+    const executables: ExecutableDelta[] = [];
+    for (const w of this.#dirtyWorkloads) {
       w.dirty = false;
       const x = w.workload;
-      return {
+      workloads.push({
         key: x.key, kind: x.kind, containerId: x.containerId, podUid: x.podUid, namespace: x.namespace, pod: x.pod,
         container: x.container, runtime: x.runtime, qos: x.qos, unit: x.unit, node: this.#nodeName,
         ownerKind: x.ownerKind ?? null, ownerName: x.ownerName ?? null,
         firstSeen: w.firstSeen, lastSeen: w.lastSeen,
-      };
-    });
-    const syscalls: SyscallDelta[] = this.#dirtyKeys.map(({ w, k }) => {
-      const row: SyscallDelta = {
-        workload: w.workload.key, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action, count: k.delta,
-        firstSeen: k.firstSeen, lastSeen: k.lastSeen, comm: k.flushed ? null : k.comm, exe: k.flushed ? null : k.exe,
-      };
-      this.#actions[k.actionIndex] += k.delta;
-      k.delta = 0;
-      k.dirty = false;
-      k.flushed = true;
-      return row;
-    });
-    const executables: ExecutableDelta[] = [...this.#executables.values()];
-    const unattributed: UnattributedDelta[] = [...this.#unattributed.values()];
+      });
+      w.keys!.takeDeltas(x.key, syscalls, this.#actions);
+      if (w.executables !== null) {
+        for (const [exe, c] of w.executables) executables.push({ workload: x.key, exe, count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen });
+        w.executables = null;
+      }
+    }
+    const unattributed: UnattributedDelta[] = [];
+    for (const [reason, byComm] of this.#unattributed) {
+      for (const [comm, byExe] of byComm) {
+        for (const [exe, c] of byExe) unattributed.push({ comm, exe, reason, count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen });
+      }
+    }
     const lost = [...this.#lost.values()];
-    this.#dirtyKeys = [];
     this.#dirtyWorkloads = [];
-    this.#executables.clear();
+    this.#executables = 0;
     this.#unattributed.clear();
+    this.#unattributedSize = 0;
     this.#lost.clear();
+    this.#evictIdle();
     return { workloads, syscalls, executables, unattributed, lost, positions };
   }
 
-  #count<T extends CountState>(map: Map<string, T>, id: string, time: number, make: () => Omit<T, keyof CountState>): void {
-    const found = map.get(id);
-    if (found !== undefined) {
-      found.count++;
-      if (time > found.lastSeen) found.lastSeen = time;
-      if (time < found.firstSeen) found.firstSeen = time;
-      return;
+  /** Once a batch, with nothing pending: idle workloads give up their counters, or are forgotten. */
+  #evictIdle(): void {
+    const clock = this.#clock;
+    if (clock === ABSENT) return;
+    for (const [key, w] of this.#workloads) {
+      if (w.dirty || clock - w.lastSeen < EVICT_IDLE_MS) continue;
+      if (clock - w.lastSeen >= FORGET_IDLE_MS) {
+        this.keys -= w.keys === null ? w.known!.length : w.keys.size;
+        this.#workloads.delete(key);
+      } else if (w.keys !== null) {
+        w.known = w.keys.knownKeys();
+        w.keys = null;
+      } else continue;
+      if (this.#lastState === w) {
+        this.#lastWorkload = null;
+        this.#lastState = null;
+      }
     }
-    map.set(id, { ...make(), count: 1, firstSeen: time, lastSeen: time } as T);
   }
 }
 
+function countAt(c: CountState, time: number): void {
+  c.count++;
+  if (time > c.lastSeen) c.lastSeen = time;
+  if (time < c.firstSeen) c.firstSeen = time;
+}
+
+// Records of one node come in one or two arches: the last one is kept at hand.
 const ARCHES: number[] = [];
+let lastArch = -2;
+let lastArchIndex = -1;
 function archIndex(auditArch: number): number {
+  if (auditArch === lastArch) return lastArchIndex;
   let i = ARCHES.indexOf(auditArch);
   if (i < 0) {
     ARCHES.push(auditArch);
     i = ARCHES.length - 1;
   }
+  lastArch = auditArch;
+  lastArchIndex = i;
   return i;
 }

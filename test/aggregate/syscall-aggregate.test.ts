@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SyscallAggregate } from '../../src/aggregate/syscall-aggregate.js';
+import { EVICT_IDLE_MS, FORGET_IDLE_MS, SyscallAggregate } from '../../src/aggregate/syscall-aggregate.js';
 import type { Workload } from '../../src/attribute/workload.js';
 import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
 import type { SeccompRecordView } from '../../src/types/seccomp-record.js';
@@ -46,4 +46,41 @@ t.test('executables per new process, unattributed by comm/exe/reason, lost recor
   t.same(b.unattributed, [{ comm: 'ls', exe: '/bin/ls', reason: 'exited', count: 2, firstSeen: 4000, lastSeen: 5000 }]);
   t.same(b.lost, [{ source: 'kmsg', reason: 'overwritten', count: 7 }]);
   t.equal(agg.takeBatch([]), null, 'all handed over');
+});
+
+const other: Workload = { ...web, key: `container:${'b'.repeat(64)}`, containerId: 'b'.repeat(64), pod: 'job-1' };
+
+t.test('an idle workload gives up its counters, keeps its keys, and is forgotten after a day', async (t) => {
+  const fresh: string[] = [];
+  const agg = new SyscallAggregate({ nodeName: 'n', onNewKey: (w, k) => fresh.push(`${w.pod}:${k.syscallNr}`) });
+  feed([line(100, 0), line(101, 1)], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(100, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  agg.takeBatch([]);
+  t.equal(agg.activeWorkloads, 2);
+  // record time, not the wall clock, says what is idle: an old log is replayed in seconds
+  feed([line(101 + EVICT_IDLE_MS / 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  agg.takeBatch([]);
+  t.equal(agg.activeWorkloads, 1, 'web idle for the eviction window: counters gone');
+  t.equal(agg.workloads, 2);
+  t.equal(agg.keys, 3, 'its keys still count');
+  feed([line(101 + EVICT_IDLE_MS / 1000 + 1, 1), line(101 + EVICT_IDLE_MS / 1000 + 2, 2)], (rec) => agg.add(web, rec, 'cache', 0));
+  const b = agg.takeBatch([])!;
+  t.same(fresh, ['web-1:0', 'web-1:1', 'job-1:0', 'web-1:2'], 'a key seen before eviction is not new again');
+  t.same(b.syscalls.map((s) => [s.workload === web.key, s.syscallNr, s.count, s.comm]), [[true, 1, 1, null], [true, 2, 1, 'nginx']],
+    'a revived key counts from zero and sends no second sample');
+  t.equal(agg.keys, 4);
+  feed([line(100 + FORGET_IDLE_MS / 1000 + 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  agg.takeBatch([]);
+  t.equal(agg.workloads, 1, 'web silent for a day is forgotten');
+  t.equal(agg.keys, 1);
+});
+
+t.test('x32 numbers and a missing number are keys of their own', async (t) => {
+  const fresh: number[] = [];
+  const agg = new SyscallAggregate({ nodeName: 'n', onNewKey: (_w, k) => fresh.push(k.syscallNr) });
+  const x32 = (0x40000000 + 1).toString();
+  const lines = [line(1, 1), line(2, Number(x32)), line(3, Number(x32)), line(4, 0x0f0002)];
+  feed(lines, (rec) => agg.add(web, rec, 'cache', 0));
+  t.same(fresh, [1, 0x40000001, 0x0f0002]);
+  t.same(agg.takeBatch([])!.syscalls.map((s) => [s.syscallNr, s.count]), [[1, 1], [0x40000001, 2], [0x0f0002, 1]]);
 });

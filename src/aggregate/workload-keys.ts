@@ -1,0 +1,177 @@
+import type { SyscallDelta } from '../types/flush-batch.js';
+import { SECCOMP_ACTIONS } from '../types/seccomp-record.js';
+
+const DIRTY = 1;
+/** the key's first row went to the store: its sample comm and exe are not sent again */
+const FLUSHED = 2;
+/** Syscall numbers below this fold into a small-integer key: every table's, ARM's private 0x0f0000 range too. */
+const SMALL_NR = 1 << 20;
+const HI_LIMIT = 1 << 10;
+
+/**
+ * One workload's (arch, syscall, action) keys and their counters since the last batch. A key is
+ * folded into one number, a V8 small integer for every number the tables hold (so a lookup
+ * neither allocates nor hashes a heap number), and owns a slot in typed arrays: counting a
+ * record is a Map lookup and three array writes, and a key costs ~60 bytes, not an object.
+ */
+export class WorkloadKeys {
+  readonly #slots = new Map<number, number>();
+  #cap = 16;
+  #arch = new Uint32Array(16);
+  #nr = new Int32Array(16);
+  #action = new Uint8Array(16);
+  #flags = new Uint8Array(16);
+  #delta = new Float64Array(16);
+  #first = new Float64Array(16);
+  #last = new Float64Array(16);
+  #packed = new Float64Array(16);
+  /** sample comm and exe of a key's first record, until its first row is taken */
+  #comm: (string | null)[] = [];
+  #exe: (string | null)[] = [];
+  #dirty = new Int32Array(16);
+  #dirtyCount = 0;
+  /** the key of the last slotOf(), for the add() that follows a miss */
+  #key = 0;
+  /** keys of an earlier life (before eviction), sorted: seen before, so not new */
+  #known: Float64Array | null = null;
+
+  get size(): number {
+    return this.#slots.size + (this.#known === null ? 0 : this.#known.length - this.#knownRevived);
+  }
+
+  #knownRevived = 0;
+
+  /** Keys an evicted workload had: they come back as seen (no announcement, no sample). */
+  restore(known: Float64Array): void {
+    this.#known = known;
+  }
+
+  /** The slot of a key, or -1 (then add() or wasKnown() apply to it). */
+  slotOf(archIndex: number, actionIndex: number, nr: number): number {
+    const hi = archIndex * 16 + actionIndex;
+    const key = nr >= 0 && nr < SMALL_NR && hi < HI_LIMIT ? hi * SMALL_NR + nr
+      // the rare rest (x32's bit 30, a missing number) as a negative double, apart from the above
+      : -1 - (hi * 4294967296 + (nr >>> 0));
+    this.#key = key;
+    const slot = this.#slots.get(key);
+    return slot === undefined ? -1 : slot;
+  }
+
+  /** Whether the key of the last missed slotOf() was made before this workload was evicted. */
+  wasKnown(): boolean {
+    const known = this.#known;
+    if (known === null) return false;
+    const key = this.#key;
+    let lo = 0, hi = known.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = known[mid]!;
+      if (v === key) {
+        this.#knownRevived++;
+        return true;
+      }
+      if (v < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  count(slot: number, time: number): void {
+    this.#delta[slot]++;
+    if (time > this.#last[slot]!) this.#last[slot] = time;
+    if (time < this.#first[slot]!) this.#first[slot] = time;
+    if ((this.#flags[slot]! & DIRTY) === 0) this.#markDirty(slot);
+  }
+
+  /** A slot for the key of the last missed slotOf(), counting its first record. */
+  add(auditArch: number, actionIndex: number, nr: number, time: number, comm: string | null, exe: string | null, seenBefore: boolean): void {
+    const slot = this.#slots.size;
+    if (slot === this.#cap) this.#grow();
+    this.#slots.set(this.#key, slot);
+    this.#packed[slot] = this.#key;
+    this.#arch[slot] = auditArch;
+    this.#nr[slot] = nr;
+    this.#action[slot] = actionIndex;
+    this.#flags[slot] = seenBefore ? FLUSHED : 0;
+    this.#delta[slot] = 0;
+    this.#first[slot] = time;
+    this.#last[slot] = time;
+    this.#comm[slot] = seenBefore ? null : comm;
+    this.#exe[slot] = seenBefore ? null : exe;
+    this.count(slot, time);
+  }
+
+  /** Adds the pending deltas per action (indexed like SECCOMP_ACTIONS). */
+  addActionCounts(counts: Float64Array): void {
+    for (let i = 0; i < this.#dirtyCount; i++) {
+      const slot = this.#dirty[i]!;
+      counts[this.#action[slot]!] += this.#delta[slot]!;
+    }
+  }
+
+  /** One row per key counted since the last call; the deltas go to `actions` and start again. */
+  takeDeltas(workload: string, rows: SyscallDelta[], actions: Float64Array): void {
+    for (let i = 0; i < this.#dirtyCount; i++) {
+      const slot = this.#dirty[i]!;
+      const flushed = (this.#flags[slot]! & FLUSHED) !== 0;
+      const action = this.#action[slot]!;
+      const count = this.#delta[slot]!;
+      rows.push({
+        workload, auditArch: this.#arch[slot]!, syscallNr: this.#nr[slot]!, action: SECCOMP_ACTIONS[action]!, count,
+        firstSeen: this.#first[slot]!, lastSeen: this.#last[slot]!, comm: flushed ? null : this.#comm[slot]!, exe: flushed ? null : this.#exe[slot]!,
+      });
+      actions[action] += count;
+      this.#delta[slot] = 0;
+      this.#flags[slot] = FLUSHED;
+      this.#comm[slot] = null;
+      this.#exe[slot] = null;
+    }
+    this.#dirtyCount = 0;
+  }
+
+  /** Every key ever seen, sorted: what an evicted workload keeps. Call with nothing pending. */
+  knownKeys(): Float64Array {
+    const n = this.#slots.size;
+    const known = this.#known;
+    const out = new Float64Array(n + (known === null ? 0 : known.length));
+    out.set(this.#packed.subarray(0, n));
+    let size = n;
+    if (known !== null) {
+      // revived keys are in both
+      out.set(known, n);
+      size = n + known.length;
+    }
+    const sorted = out.subarray(0, size).sort();
+    let w = 0;
+    for (let i = 0; i < size; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[w++] = sorted[i]!;
+    return sorted.slice(0, w);
+  }
+
+  #markDirty(slot: number): void {
+    this.#flags[slot]! |= DIRTY;
+    if (this.#dirtyCount === this.#dirty.length) {
+      const d = new Int32Array(this.#dirty.length * 2);
+      d.set(this.#dirty);
+      this.#dirty = d;
+    }
+    this.#dirty[this.#dirtyCount++] = slot;
+  }
+
+  #grow(): void {
+    const cap = this.#cap * 2;
+    const grow = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(cap);
+      b.set(a);
+      return b;
+    };
+    this.#arch = grow(this.#arch, Uint32Array);
+    this.#nr = grow(this.#nr, Int32Array);
+    this.#action = grow(this.#action, Uint8Array);
+    this.#flags = grow(this.#flags, Uint8Array);
+    this.#delta = grow(this.#delta, Float64Array);
+    this.#first = grow(this.#first, Float64Array);
+    this.#last = grow(this.#last, Float64Array);
+    this.#packed = grow(this.#packed, Float64Array);
+    this.#cap = cap;
+  }
+}

@@ -10,10 +10,11 @@
  * that swap, and re-read on an interval too, since watches on such volumes miss events
  * (a new mount, an inotify queue overflow, a volume that appears after start).
  */
-import { watch, readdirSync, readFileSync, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
-import { checkOciProfile } from '../profile/oci-profile-check.js';
-import { isProfileName, sha256, type ProfileInstaller } from './profile-installer.js';
+import { watch, readdirSync, realpathSync, type FSWatcher } from 'node:fs';
+import { join, sep } from 'node:path';
+import { checkOciProfile, MAX_PROFILE_BYTES } from '../profile/oci-profile-check.js';
+import { isProfileName, PROFILE_NAME_MAX, sha256, type ProfileInstaller } from './profile-installer.js';
+import { readRegularFile } from './regular-file.js';
 
 export type ProfileSyncEvent =
   | { type: 'installed'; name: string; key: string; sha256: string }
@@ -94,24 +95,29 @@ export class ProfileSync {
       if (key.startsWith('..')) continue;
       const name = key.endsWith('.json') ? key.slice(0, -'.json'.length) : null;
       if (name === null || !isProfileName(name)) {
-        this.#invalid(key, '', `the key must be NAME.json with NAME matching [a-z0-9]([-a-z0-9._]*[a-z0-9])? (at most 253 characters)`);
+        this.#invalid(key, '', `the key must be NAME.json with NAME matching [a-z0-9]([-a-z0-9._]*[a-z0-9])? (at most ${PROFILE_NAME_MAX} characters)`);
         continue;
       }
       present.add(name);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(join(dir, key));
-      } catch (err) {
-        // a key swapped away between the listing and the read: the next sync sees the new state
-        onEvent({ type: 'error', detail: `cannot read ${join(dir, key)} (${(err as NodeJS.ErrnoException).code})` });
+      const read = readKey(dir, key);
+      if ('problem' in read) {
+        this.#invalid(key, '', read.problem);
         continue;
       }
+      if ('error' in read) {
+        // a key swapped away between the listing and the read: the next sync sees the new state
+        onEvent({ type: 'error', detail: read.error });
+        continue;
+      }
+      const bytes = read.bytes;
       const digest = sha256(bytes);
       let parsed: unknown;
       try {
         parsed = JSON.parse(bytes.toString('utf8'));
       } catch (err) {
-        this.#invalid(key, digest, `not JSON (${(err as Error).message})`);
+        // JSON.parse quotes the text around the fault: the where only, never the bytes
+        const at = /position (\d+)/.exec((err as Error).message)?.[1];
+        this.#invalid(key, digest, `not JSON${at !== undefined ? ` (at byte ${at})` : ''}`);
         continue;
       }
       const check = checkOciProfile(parsed);
@@ -185,4 +191,25 @@ export class ProfileSync {
     }, this.#options.settleMs ?? 200);
     this.#settle.unref();
   }
+}
+
+/**
+ * A key's bytes. Keys are symlinks through `..data` into the kubelet's timestamped directory, so
+ * links are followed, but only to a regular file inside the ConfigMap's own directory: a key
+ * linking to /etc/shadow, a FIFO or /dev/zero is a problem named in words, never read.
+ */
+function readKey(dir: string, key: string): { bytes: Buffer } | { problem: string } | { error: string } {
+  let real: string;
+  let base: string;
+  try {
+    base = realpathSync(dir);
+    real = realpathSync(join(dir, key));
+  } catch (err) {
+    return { error: `cannot read ${join(dir, key)} (${(err as NodeJS.ErrnoException).code})` };
+  }
+  if (!real.startsWith(base + sep)) return { problem: 'the key is a symbolic link to a file outside the ConfigMap directory; a ConfigMap key holds its profile itself' };
+  const found = readRegularFile(real, MAX_PROFILE_BYTES);
+  if (found.kind === 'absent') return { error: `cannot read ${join(dir, key)} (ENOENT)` };
+  if (found.kind === 'other') return { problem: `the key is ${found.what}; a profile is a JSON file of at most ${MAX_PROFILE_BYTES} bytes` };
+  return { bytes: found.bytes };
 }

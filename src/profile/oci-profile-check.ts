@@ -95,7 +95,7 @@ function checkTop(p: unknown): void {
   if (p.flags !== undefined) {
     if (!Array.isArray(p.flags)) fail('flags must be a list of SECCOMP_FILTER_FLAG_* names');
     p.flags.forEach((f: unknown, i) => {
-      if (typeof f !== 'string' || !FLAGS.has(f)) fail(`flags[${i}]: ${JSON.stringify(f)} is not one of ${[...FLAGS].join(', ')}`);
+      if (typeof f !== 'string' || !FLAGS.has(f)) fail(`flags[${i}]: ${shown(f)} is not one of ${[...FLAGS].join(', ')}`);
     });
   }
   for (const key of ['listenerPath', 'listenerMetadata'] as const) {
@@ -135,16 +135,16 @@ function checkRule(rule: unknown, where: string): void {
       if (a[key] !== undefined && !(Number.isInteger(a[key]) && (a[key] as number) >= 0)) fail(`${at}.${key} must be a non-negative integer`);
     }
     if (a.value === undefined) fail(`${at}.value is missing`);
-    if (typeof a.op !== 'string' || !OPERATORS.has(a.op)) fail(`${at}.op: ${JSON.stringify(a.op)} is not one of ${[...OPERATORS].join(', ')}`);
+    if (typeof a.op !== 'string' || !OPERATORS.has(a.op)) fail(`${at}.op: ${shown(a.op)} is not one of ${[...OPERATORS].join(', ')}`);
   });
 }
 
 function action(v: unknown, where: string): void {
-  if (typeof v !== 'string' || !OCI_ACTIONS.has(v)) fail(`${where}: ${JSON.stringify(v)} is not one of ${[...OCI_ACTIONS].join(', ')}`);
+  if (typeof v !== 'string' || !OCI_ACTIONS.has(v)) fail(`${where}: ${shown(v)} is not one of ${[...OCI_ACTIONS].join(', ')}`);
 }
 
 function arch(v: unknown, where: string): void {
-  if (typeof v !== 'string' || !OCI_ARCHES.has(v)) fail(`${where}: ${JSON.stringify(v)} is not a known architecture (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)`);
+  if (typeof v !== 'string' || !OCI_ARCHES.has(v)) fail(`${where}: ${shown(v)} is not a known architecture (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, ...)`);
 }
 
 function arches(v: unknown, where: string): void {
@@ -157,5 +157,11 @@ function errno(v: unknown, where: string): void {
 }
 
 function syscallName(v: unknown, where: string): void {
-  if (typeof v !== 'string' || !SYSCALL_NAME.test(v)) fail(`${where}: ${JSON.stringify(v)} is not a syscall name (lower-case letters, digits, _)`);
+  if (typeof v !== 'string' || !SYSCALL_NAME.test(v)) fail(`${where}: ${shown(v)} is not a syscall name (lower-case letters, digits, _)`);
+}
+
+/** A value in a message: short, one line (JSON escapes newlines), and never a whole file's worth. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProfileInstaller } from '../../src/deliver/profile-installer.js';
 import { ProfileSync, type ProfileSyncEvent } from '../../src/deliver/profile-sync.js';
@@ -133,4 +134,24 @@ t.test('a profile that cannot be written is an error event, not a crash; the nex
   renameSync(away, s.installer.dir);
   s.sync.syncNow();
   t.ok(existsSync(s.file('new')), 'installed once the directory is back');
+});
+
+t.test('hostile keys: a link out of the ConfigMap, a FIFO, a huge file, bytes that are not JSON; never read out, never logged', async (t) => {
+  const s = setup(t);
+  const secret = join(makeTempDir('sa-secret-'), 'shadow');
+  writeFileSync(secret, 'root:$6$SECRETHASH:19000:0:99999:7:::\n', { mode: 0o600 });
+  writeConfigMap(s.configMap, { 'web.json': WEB, 'junk.json': 'SECRETTOKEN-not-json' });
+  symlinkSync(secret, join(s.configMap, 'shadow.json'));
+  execFileSync('mkfifo', [join(s.configMap, 'fifo.json')]);
+  writeFileSync(join(s.configMap, 'huge.json'), Buffer.alloc(2 << 20, 0x20));
+  s.sync.syncNow();
+  t.ok(existsSync(s.file('web')), 'the valid key is installed');
+  const said = JSON.stringify(s.events);
+  t.notMatch(said, /SECRET|root:/, 'no file content in any event');
+  const invalid = Object.fromEntries(s.events.filter((e) => e.type === 'invalid').map((e) => [(e as { key: string }).key, (e as { problem: string }).problem]));
+  t.match(invalid['shadow.json'], /outside the ConfigMap/);
+  t.match(invalid['fifo.json'], /not a regular file/);
+  t.match(invalid['huge.json'], /larger than/);
+  t.match(invalid['junk.json'], /not JSON/);
+  for (const n of ['shadow', 'fifo', 'huge', 'junk']) t.notOk(existsSync(s.file(n)), `${n} not installed`);
 });

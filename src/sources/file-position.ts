@@ -35,12 +35,12 @@ export interface ResumePlan {
   event: FileSourceEvent | null;
 }
 
-type Seen = { ino: string; size: number } | 'missing' | 'unknown';
+type Seen = { ino: string; size: number; regular: boolean } | 'missing' | 'unknown';
 
 function look(path: string): Seen {
   try {
     const st = statSync(path, { bigint: true });
-    return { ino: st.ino.toString(), size: Number(st.size) };
+    return { ino: st.ino.toString(), size: Number(st.size), regular: st.isFile() };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unknown';
@@ -48,17 +48,26 @@ function look(path: string): Seen {
 }
 
 /**
- * No position: the end of the file as it is now (only new records), or 0 of a file that appears later.
+ * No position: the end of the file as it is now (only new records), or its start with `readExisting`;
+ * 0 of a file that appears later. Either way the operator is told what happens to the lines already
+ * there, since a first start that silently skips a day of auditd's log looks like a broken daemon.
  * Same inode: resume, or 0 if the file is now shorter than the offset (copytruncate). Another inode:
  * finish `<path>.1` from the offset if it is the file we were reading (logrotate's name for it), then the
  * path from 0; otherwise the path from 0.
  */
-export function planResume(path: string, from: FilePosition | undefined): ResumePlan {
+export function planResume(path: string, from: FilePosition | undefined, readExisting = false): ResumePlan {
   const now = look(path);
   if (from === undefined) {
-    return typeof now === 'object'
-      ? { file: path, ino: now.ino, offset: now.size, event: null }
-      : { file: path, ino: null, offset: 0, event: null };
+    if (typeof now !== 'object') return { file: path, ino: null, offset: 0, event: null };
+    const offset = readExisting ? 0 : now.size;
+    // a directory or device at the path gets its own error when opened
+    const event: FileSourceEvent | null = now.size === 0 || !now.regular ? null : {
+      type: 'start',
+      detail: readExisting
+        ? `${path}: no saved position; reading the ${now.size} bytes already in it from the start, then following it`
+        : `${path}: no saved position; starting at its end (offset ${now.size}): the lines already in it are not read (--read-existing reads them)`,
+    };
+    return { file: path, ino: now.ino, offset, event };
   }
   if (from.ino === ANY_INODE) return { file: path, ino: null, offset: 0, event: null };
   // cannot look (a parent directory not searchable): try the position as it is; opening will say why not

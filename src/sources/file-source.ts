@@ -4,11 +4,18 @@ import { basename, dirname } from 'node:path';
 import { ANY_INODE, describeFileError, parseFilePosition, planResume, type FilePosition, type ResumePlan } from './file-position.js';
 import type { LineSink } from './kmsg-source.js';
 
-export type FileSourceEventType = 'rotated' | 'truncated' | 'waiting' | 'appeared' | 'replaced' | 'error';
+export type FileSourceEventType = 'start' | 'rotated' | 'truncated' | 'waiting' | 'appeared' | 'replaced' | 'error';
 export interface FileSourceEvent {
   type: FileSourceEventType;
   detail: string;
 }
+
+/**
+ * What the source is doing now, for readiness: `following` means a file is open at a known offset,
+ * so every line appended from now on will be read (a test or an operator may start writing).
+ */
+export type FileSourceState = 'starting' | 'following' | 'waiting' | 'retrying' | 'stopped';
+export const FILE_SOURCE_STATES: readonly FileSourceState[] = ['starting', 'following', 'waiting', 'retrying', 'stopped'];
 
 export interface FileSourceOptions {
   path: string;
@@ -16,6 +23,11 @@ export interface FileSourceOptions {
   sink: LineSink;
   /** `<inode>:<offset>` from the store: resume after the last line it covered; else (or if malformed) only new lines */
   startPosition?: string;
+  /**
+   * Without a startPosition: read the lines already in the file instead of starting at its end. A
+   * malformed saved position still reads only new lines: something was counted from the file before.
+   */
+  readExisting?: boolean;
   onEvent?: (e: FileSourceEvent) => void;
   /** Safety poll, for changes inotify does not report (network filesystems, a directory that does not exist yet). */
   pollMs?: number;
@@ -92,6 +104,7 @@ export class FileSource {
   readonly #pollMs: number;
   readonly #retryMs: number;
   readonly #maxLine: number;
+  readonly #readExisting: boolean;
   #buf: Buffer;
   #posIno: string | null;
   #posOffset: number;
@@ -143,6 +156,7 @@ export class FileSource {
     this.name = `file:${options.path}`;
     this.#sink = options.sink;
     this.#onEvent = options.onEvent;
+    this.#readExisting = options.readExisting === true && options.startPosition === undefined;
     this.#buf = Buffer.allocUnsafe(bufferBytes);
     this.#posIno = from?.ino ?? null;
     this.#posOffset = from?.offset ?? 0;
@@ -153,6 +167,14 @@ export class FileSource {
     return this.#posIno === null ? '' : `${this.#posIno}:${this.#posOffset}`;
   }
 
+  get state(): FileSourceState {
+    if (!this.#running) return 'stopped';
+    // following `<path>.1` while the path is missing is still waiting for the path
+    if (this.#waiting) return 'waiting';
+    if (this.#fd >= 0) return 'following';
+    return this.#retry !== null ? 'retrying' : 'starting';
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -161,8 +183,8 @@ export class FileSource {
     this.#tick = setInterval(this.#onTick, this.#pollMs);
     this.#tick.unref();
     if (this.#badStart !== null) this.#fail(this.#badStart);
-    this.#badStart = null;
     this.#begin();
+    this.#badStart = null;
   }
 
   async stop(): Promise<void> {
@@ -184,10 +206,11 @@ export class FileSource {
     this.#retry = null;
     if (!this.#running) return;
     this.#replanned = again;
-    const plan = planResume(this.path, this.#posIno === null ? undefined : { ino: this.#posIno, offset: this.#posOffset });
+    const plan = planResume(this.path, this.#posIno === null ? undefined : { ino: this.#posIno, offset: this.#posOffset }, this.#readExisting);
     this.#posIno = plan.ino ?? ANY_INODE;
     this.#posOffset = plan.offset;
-    if (plan.event !== null) this.#report(plan.event);
+    // a malformed saved position was already reported with what is read instead
+    if (plan.event !== null && !(plan.event.type === 'start' && this.#badStart !== null)) this.#report(plan.event);
     this.#plan = plan;
     const tail = this.#newTail(plan.offset);
     this.#tail = tail;

@@ -114,7 +114,52 @@ t.test('starts at the end of an existing file; appends arrive promptly through t
   t.equal(f.source.lines, 5);
   t.equal(f.source.bytes, 30);
   t.equal(f.source.lastError, null);
-  t.same(f.events, []);
+  t.same(f.events, [{ type: 'start', detail: `${file}: no saved position; starting at its end (offset 12): the lines already in it are not read (--read-existing reads them)` }], 'says what happens to the lines already there');
+});
+
+t.test('readExisting without a saved position reads the lines already there, and says so', async (t) => {
+  const file = path.join(tempDir(t), 'audit.log');
+  fs.writeFileSync(file, 'old 1\nold 2\n');
+  const f = follow(t, file, { readExisting: true });
+  await waitFor(t, 'the old lines', () => f.lines.length === 2);
+  fs.appendFileSync(file, 'new\n');
+  await waitFor(t, 'the new line', () => f.lines.length === 3);
+  t.same(f.lines, ['old 1', 'old 2', 'new']);
+  t.same(f.events, [{ type: 'start', detail: `${file}: no saved position; reading the 12 bytes already in it from the start, then following it` }]);
+
+  // a saved position wins (a restart never counts twice), and so does a malformed one
+  const resumed = follow(t, file, { readExisting: true, startPosition: `${inode(file)}:6` });
+  await waitFor(t, 'the lines after the position', () => resumed.lines.length === 2);
+  t.same(resumed.lines, ['old 2', 'new']);
+  t.same(resumed.events, []);
+  const malformed = follow(t, file, { readExisting: true, startPosition: 'x' });
+  t.same(malformed.types(), ['error'], 'the malformed position is the one thing said');
+  t.equal(malformed.source.position, `${inode(file)}:16`, 'only new lines');
+});
+
+t.test('state: following once a file is open at a known offset; waiting, retrying, stopped', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'audit.log');
+  fs.writeFileSync(file, '');
+  const f = follow(t, file, { pollMs: 60_000 });
+  t.equal(f.source.state, 'starting', 'the file is opened asynchronously');
+  await waitFor(t, 'following', () => f.source.state === 'following');
+  t.same(f.events, [], 'an empty file has no lines to speak of');
+  // the promise readiness makes: a line written the moment it says following is read
+  fs.appendFileSync(file, 'first\n');
+  await waitFor(t, 'the line', () => f.lines.length === 1);
+  await f.source.stop();
+  t.equal(f.source.state, 'stopped');
+
+  const missing = follow(t, path.join(dir, 'later.log'));
+  await waitFor(t, 'waiting', () => missing.source.state === 'waiting');
+  fs.writeFileSync(path.join(dir, 'later.log'), 'x\n');
+  await waitFor(t, 'following the file that appeared', () => missing.source.state === 'following' && missing.lines.length === 1);
+
+  const unreadable = path.join(dir, 'dir.log');
+  fs.mkdirSync(unreadable);
+  const bad = follow(t, unreadable);
+  await waitFor(t, 'retrying', () => bad.source.state === 'retrying');
 });
 
 t.test('a partial line is held until its newline; positions are byte offsets', async (t) => {

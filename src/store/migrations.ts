@@ -110,4 +110,60 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX workloads_by_owner ON workloads (namespace, owner_name);
     `,
   },
+  {
+    version: 3,
+    description: 'per-workload summaries and counters kept by the commit; indexes for paged lists',
+    sql: `
+      -- What the read side asks per container (distinct syscalls, records, violations, when the
+      -- last new syscall came) kept current by each commit, so a list page costs its rows and not
+      -- a GROUP BY over every syscall row. One row per workload, gone with it.
+      CREATE TABLE workload_summaries (
+        workload_id         INTEGER PRIMARY KEY REFERENCES workloads (id) ON DELETE CASCADE,
+        -- distinct (audit arch, syscall number), whatever the action
+        syscalls            INTEGER NOT NULL DEFAULT 0,
+        records             INTEGER NOT NULL DEFAULT 0,
+        -- records whose action was not log
+        violations          INTEGER NOT NULL DEFAULT 0,
+        -- distinct executables stored, and records of executables the cap kept out
+        executables         INTEGER NOT NULL DEFAULT 0,
+        executable_overflow INTEGER NOT NULL DEFAULT 0,
+        -- convergence: the first record of the newest (arch, number), and the records counted
+        -- when it was committed (records since = records - records_at_last_new)
+        last_new_syscall_at INTEGER,
+        records_at_last_new INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO workload_summaries (workload_id) SELECT id FROM workloads;
+      WITH per_call AS (
+        SELECT workload_id, min(first_seen) AS first, sum(count) AS n, sum(iif(action <> 'log', count, 0)) AS v
+        FROM syscalls GROUP BY workload_id, audit_arch, syscall_nr
+      ), per_workload AS (
+        SELECT workload_id, count(*) AS calls, sum(n) AS n, sum(v) AS v, max(first) AS newest FROM per_call GROUP BY workload_id
+      )
+      -- what came after the newest call is not known for old rows: none, until the next one
+      UPDATE workload_summaries SET syscalls = p.calls, records = p.n, violations = p.v, last_new_syscall_at = p.newest, records_at_last_new = p.n
+      FROM per_workload p WHERE p.workload_id = workload_summaries.workload_id;
+      UPDATE workload_summaries SET executables = e.n
+      FROM (SELECT workload_id, count(*) AS n FROM executables GROUP BY workload_id) e WHERE e.workload_id = workload_summaries.workload_id;
+
+      -- Totals that only grow (unattributed records per reason, records the key caps kept out)
+      -- and the number of unattributed keys, kept by the commit instead of summed per scrape.
+      CREATE TABLE counters (
+        name  TEXT    NOT NULL PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO counters (name, value) SELECT 'unattributed_records:' || reason, sum(count) FROM unattributed GROUP BY reason;
+      INSERT INTO counters (name, value) SELECT 'unattributed_keys', count(*) FROM unattributed;
+
+      -- GET /api/v1/pods: one entry per pod incarnation (uid), containers in order, read as a
+      -- range from the last page's key (the pod uid may be unknown: '' sorts it first)
+      CREATE INDEX workloads_by_pod_incarnation ON workloads (namespace, pod, ifnull(pod_uid, ''), container, key)
+        WHERE namespace IS NOT NULL AND pod IS NOT NULL;
+      -- GET /api/v1/units
+      CREATE INDEX workloads_by_unit ON workloads (unit) WHERE kind = 'host';
+      -- GET /api/v1/violations: the few rows whose action was not log, without reading the rest
+      CREATE INDEX syscalls_violations ON syscalls (workload_id, audit_arch, syscall_nr, action) WHERE action <> 'log';
+      -- prune
+      CREATE INDEX unattributed_by_last_seen ON unattributed (last_seen);
+    `,
+  },
 ];

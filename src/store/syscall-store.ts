@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
+import { BatchCommit, DEFAULT_KEY_CAPS, type KeyCaps } from './batch-commit.js';
 import { openDatabase } from './open-database.js';
 import { StoreError, storeErrorFrom } from './store-error.js';
 
@@ -11,6 +12,8 @@ export interface SyscallStoreOptions {
   busyTimeoutMs?: number;
   /** the time stamped on positions; tests pin it */
   clock?: () => number;
+  /** caps on distinct unattributed and executable keys (default DEFAULT_KEY_CAPS) */
+  caps?: Partial<KeyCaps>;
 }
 
 /** A workload with a summary of what it called. */
@@ -21,6 +24,69 @@ export interface StoredWorkload extends WorkloadRow {
   syscalls: number;
   /** records counted across all its syscall rows */
   records: number;
+  /** records whose action was not log */
+  violations: number;
+  /** when the first record of its newest distinct syscall was seen (ms), null before any */
+  lastNewSyscallAt: number | null;
+  /** records committed after the batch that brought that syscall */
+  recordsSinceNewSyscall: number;
+  /** distinct executables stored, and the records of executables over the cap */
+  executables: number;
+  executableOverflow: number;
+}
+
+/** A pod incarnation's key in the pods list: a pod recreated under its name is another uid. */
+export interface PodKey {
+  namespace: string;
+  pod: string;
+  /** '' when the uid is not known */
+  podUid: string;
+}
+
+/** A page of a list, and the key to pass as `after` for the next (null on the last page). */
+export interface Page<T, K> {
+  items: T[];
+  next: K | null;
+}
+
+/** The key of a syscall row, the violations list's order. */
+export interface SyscallRowKey {
+  workloadId: number;
+  auditArch: number;
+  syscallNr: number;
+  action: string;
+}
+
+export interface StoredViolation extends StoredSyscall {
+  workloadId: number;
+  namespace: string | null;
+  pod: string | null;
+  container: string | null;
+}
+
+export interface StoredUnattributed extends UnattributedDelta {
+  id: number;
+}
+
+/** A pod's workload as the metrics walk them, newest first. */
+export interface RecentPodWorkload {
+  workloadId: number;
+  namespace: string;
+  pod: string;
+  container: string | null;
+  lastSeen: number;
+  syscalls: number;
+  records: number;
+  violations: number;
+  lastNewSyscallAt: number | null;
+  recordsSinceNewSyscall: number;
+}
+
+/** Records the key caps kept out, node-wide, since the database was created. */
+export interface OverflowCounts {
+  executables: number;
+  /** per reason */
+  unattributed: Record<string, number>;
 }
 
 /** A syscall row: the same fields as the deltas that built it, `count` being the total. */
@@ -38,13 +104,8 @@ export interface StoredPosition extends SourcePosition {
   updatedAt: number;
 }
 
-/** A syscall row's count with its pod's names, as the metrics export it. */
-export interface PodSyscallCount {
-  /** the workload row's id: rows come in its order, which is the order workloads were first stored */
-  workloadId: number;
-  namespace: string;
-  pod: string;
-  container: string | null;
+/** A syscall row's count, as the metrics export it. */
+export interface SyscallCount {
   auditArch: number;
   syscallNr: number;
   action: string;
@@ -54,152 +115,147 @@ export interface PodSyscallCount {
 const WORKLOAD_COLUMNS = `w.key, w.kind, w.container_id AS containerId, w.pod_uid AS podUid, w.namespace, w.pod,
   w.container, w.runtime, w.qos, w.unit, w.owner_kind AS ownerKind, w.owner_name AS ownerName, w.node,
   w.first_seen AS firstSeen, w.last_seen AS lastSeen,
-  count(DISTINCT (s.audit_arch << 32) | (s.syscall_nr & 4294967295)) AS syscalls, ifnull(sum(s.count), 0) AS records`;
-const WORKLOAD_FROM = 'FROM workloads w LEFT JOIN syscalls s ON s.workload_id = w.id';
-const WORKLOAD_ORDER = 'GROUP BY w.id ORDER BY w.namespace, w.pod, w.container, w.key';
-const WORKLOAD_ID = '(SELECT id FROM workloads WHERE key = ?)';
-const TIMES = 'first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)';
+  ifnull(m.syscalls, 0) AS syscalls, ifnull(m.records, 0) AS records, ifnull(m.violations, 0) AS violations,
+  m.last_new_syscall_at AS lastNewSyscallAt, ifnull(m.records - m.records_at_last_new, 0) AS recordsSinceNewSyscall,
+  ifnull(m.executables, 0) AS executables, ifnull(m.executable_overflow, 0) AS executableOverflow`;
+const WORKLOAD_FROM = 'FROM workloads w LEFT JOIN workload_summaries m ON m.workload_id = w.id';
+const WORKLOAD_ORDER = 'ORDER BY w.namespace, w.pod, w.container, w.key';
+/** the pods list's key and its partial index's condition (see migration 3) */
+const POD_UID = "ifnull(w.pod_uid, '')";
+const IS_POD = 'w.namespace IS NOT NULL AND w.pod IS NOT NULL';
 
 /**
  * The per-node database: what the aggregate flushes, and what the API and profile export read.
  * Synchronous like better-sqlite3 itself: a 10 000-key batch commits in about 30 ms (see
  * bench/store-bench.ts), and a flush of only the keys that changed is far smaller.
+ *
+ * Every list is read a page at a time from the key of the last page's last item (a keyset, not
+ * an offset): a page costs its rows through an index, whatever the database holds, and an item
+ * present from the first page to the last is returned exactly once however many are inserted or
+ * deleted meanwhile.
  */
 export class SyscallStore {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #clock: () => number;
   readonly #commit: Database.Transaction<(batch: FlushBatch, now: number) => void>;
-  // Prepared once, not per batch: a flush runs the syscall statement once per changed key.
-  // One run() per row beats handing SQLite the whole batch as JSON (json_each): measured 20 ms
-  // against 40-60 ms for 10 000 rows, the JSON extraction costing more than the calls it saves.
-  readonly #upsertWorkload: Database.Statement;
-  readonly #addSyscall: Database.Statement;
-  readonly #addExecutable: Database.Statement;
-  readonly #addUnattributed: Database.Statement;
-  readonly #addLost: Database.Statement;
-  readonly #setPosition: Database.Statement;
   readonly #getPosition: Database.Statement<[string], string>;
   readonly #knownWorkload: Database.Statement<[string], number>;
   readonly #allWorkloads: Database.Statement<[], StoredWorkload>;
   readonly #workloadsIn: Database.Statement<[string], StoredWorkload>;
   readonly #workloadsOfPod: Database.Statement<[string, string], StoredWorkload>;
+  readonly #workloadByKey: Database.Statement<[string], StoredWorkload>;
+  readonly #workloadCandidates: Database.Statement<[string, string, string, string, string], StoredWorkload>;
+  readonly #podKeysAfter: Database.Statement<[string, string, string, number], PodKey>;
+  readonly #podKeysInAfter: Database.Statement<[string, string, string, number], PodKey>;
+  readonly #podWorkloadsBetween: Database.Statement<[string, string, string, string, string, string], StoredWorkload>;
+  readonly #unitsAfter: Database.Statement<[string, number], StoredWorkload>;
   readonly #syscallsOf: Database.Statement<[string], StoredSyscall>;
+  readonly #syscallUnionOf: Database.Statement<[string], StoredSyscall>;
   readonly #executablesOf: Database.Statement<[string], StoredExecutable>;
-  readonly #unattributed: Database.Statement<[], UnattributedDelta>;
+  readonly #violationsAfter: Database.Statement<[number, number, number, string, number], StoredViolation>;
+  readonly #unattributedAfter: Database.Statement<[number, number], StoredUnattributed>;
+  readonly #counters: Database.Statement<[string, string], { name: string; value: number }>;
   readonly #lost: Database.Statement<[], LostDelta>;
   readonly #positions: Database.Statement<[], StoredPosition>;
-  readonly #podSyscallCounts: Database.Statement<[], PodSyscallCount>;
-  readonly #podViolationCounts: Database.Statement<[], PodSyscallCount>;
-  readonly #podWorkloadsAfter: Database.Statement<[number], { workloadId: number; namespace: string; pod: string; container: string | null }>;
-  readonly #syscallCountsOfIds: Database.Statement<[string], PodSyscallCount>;
-  readonly #violationCountsOfIds: Database.Statement<[string], PodSyscallCount>;
-  readonly #podSyscallTotal: Database.Statement<[], number>;
-  readonly #podViolationTotal: Database.Statement<[], number>;
+  readonly #recentPodWorkloads: Database.Statement<[number], RecentPodWorkload>;
+  readonly #syscallCountsOf: Database.Statement<[number], SyscallCount>;
+  readonly #violationCountsOf: Database.Statement<[number], SyscallCount>;
   readonly #prune: Database.Statement<[number]>;
+  readonly #pruneUnattributed: Database.Statement<[number]>;
+  readonly #addCounter: Database.Statement<[string, number]>;
   readonly #deletePod: Database.Statement<[string, string]>;
 
   static open(options: SyscallStoreOptions): SyscallStore {
     const db = openDatabase({ path: options.path, busyTimeoutMs: options.busyTimeoutMs });
     try {
-      return new SyscallStore(db, options.clock ?? Date.now);
+      return new SyscallStore(db, options.clock ?? Date.now, { ...DEFAULT_KEY_CAPS, ...options.caps });
     } catch (err) {
       db.close();
+      if (err instanceof RangeError) throw err;
       throw storeErrorFrom(err, db.name);
     }
   }
 
-  private constructor(db: Database.Database, clock: () => number) {
+  private constructor(db: Database.Database, clock: () => number, caps: KeyCaps) {
     this.#db = db;
     this.path = db.name;
     this.#clock = clock;
-    this.#upsertWorkload = db.prepare(`
-      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, owner_kind, owner_name, node, first_seen, last_seen)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (key) DO UPDATE SET
-        container_id = ifnull(excluded.container_id, container_id), pod_uid = ifnull(excluded.pod_uid, pod_uid),
-        namespace = ifnull(excluded.namespace, namespace), pod = ifnull(excluded.pod, pod),
-        container = ifnull(excluded.container, container), runtime = ifnull(excluded.runtime, runtime),
-        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit),
-        owner_kind = iif(excluded.owner_name IS NULL, owner_kind, excluded.owner_kind), owner_name = ifnull(excluded.owner_name, owner_name),
-        node = excluded.node, ${TIMES}`);
-    // The sample comm and exe are one pair from one record: replaced only while there is none,
-    // so a later record cannot pair its exe with an earlier record's comm.
-    this.#addSyscall = db.prepare(`
-      INSERT INTO syscalls (workload_id, audit_arch, syscall_nr, action, count, first_seen, last_seen, comm, exe)
-      VALUES (${WORKLOAD_ID}, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET count = count + excluded.count, ${TIMES},
-        comm = iif(comm IS NULL AND exe IS NULL, excluded.comm, comm),
-        exe = iif(comm IS NULL AND exe IS NULL, excluded.exe, exe)`);
-    this.#addExecutable = db.prepare(`
-      INSERT INTO executables (workload_id, exe, count, first_seen, last_seen) VALUES (${WORKLOAD_ID}, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET count = count + excluded.count, ${TIMES}`);
-    this.#addUnattributed = db.prepare(`
-      INSERT INTO unattributed (comm, exe, reason, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (reason, ifnull(comm, char(0)), ifnull(exe, char(0))) DO UPDATE SET count = count + excluded.count, ${TIMES}`);
-    this.#addLost = db.prepare(`
-      INSERT INTO lost_records (source, reason, count) VALUES (?, ?, ?)
-      ON CONFLICT DO UPDATE SET count = count + excluded.count`);
-    this.#setPosition = db.prepare(`
-      INSERT INTO source_positions (source, position, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`);
     this.#getPosition = db.prepare<[string], string>('SELECT position FROM source_positions WHERE source = ?').pluck();
     this.#knownWorkload = db.prepare<[string], number>('SELECT 1 FROM workloads WHERE key = ?').pluck();
     this.#allWorkloads = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} ${WORKLOAD_ORDER}`);
     this.#workloadsIn = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} WHERE w.namespace = ? ${WORKLOAD_ORDER}`);
     this.#workloadsOfPod = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} WHERE w.namespace = ? AND w.pod = ? ${WORKLOAD_ORDER}`);
+    this.#workloadByKey = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} WHERE w.key = ?`);
+    // A workload's pods: those its owner names, and those whose names could derive to it
+    // (`name-` followed by anything: '-' + 1 is '.'); the caller decides among the latter.
+    this.#workloadCandidates = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
+      WHERE w.namespace = ? AND (w.pod IN (SELECT pod FROM workloads WHERE namespace = ? AND owner_name = ?) OR (w.pod >= ? || '-' AND w.pod < ? || '.'))
+      ${WORKLOAD_ORDER}`);
+    // The pods of one page: distinct incarnations after the last key, then their containers as
+    // one range of the same index. Two statements, run in one snapshot (podPage).
+    this.#podKeysAfter = db.prepare(`
+      SELECT w.namespace, w.pod, ${POD_UID} AS podUid FROM workloads w
+      WHERE ${IS_POD} AND (w.namespace, w.pod, ${POD_UID}) > (?, ?, ?)
+      GROUP BY w.namespace, w.pod, ${POD_UID} ORDER BY w.namespace, w.pod, ${POD_UID} LIMIT ?`);
+    this.#podKeysInAfter = db.prepare(`
+      SELECT w.namespace, w.pod, ${POD_UID} AS podUid FROM workloads w
+      WHERE ${IS_POD} AND w.namespace = ? AND (w.pod, ${POD_UID}) > (?, ?)
+      GROUP BY w.namespace, w.pod, ${POD_UID} ORDER BY w.namespace, w.pod, ${POD_UID} LIMIT ?`);
+    this.#podWorkloadsBetween = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
+      WHERE ${IS_POD} AND (w.namespace, w.pod, ${POD_UID}) >= (?, ?, ?) AND (w.namespace, w.pod, ${POD_UID}) <= (?, ?, ?)
+      ORDER BY w.namespace, w.pod, ${POD_UID}, w.container, w.key`);
+    this.#unitsAfter = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
+      WHERE w.kind = 'host' AND w.unit > ? ORDER BY w.unit LIMIT ?`);
+    const syscallColumns = `s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count,
+        s.first_seen AS firstSeen, s.last_seen AS lastSeen, s.comm, s.exe`;
     // keys arrive as one JSON array: one prepared statement serves any number of them
     this.#syscallsOf = db.prepare(`
-      SELECT w.key AS workload, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count,
-        s.first_seen AS firstSeen, s.last_seen AS lastSeen, s.comm, s.exe
+      SELECT w.key AS workload, ${syscallColumns}
       FROM workloads w JOIN syscalls s ON s.workload_id = w.id
       WHERE w.key IN (SELECT value FROM json_each(?))
       ORDER BY w.key, s.audit_arch, s.syscall_nr, s.action`);
+    // one row per (arch, number, action) across the workloads: a profile of hundreds of pods
+    // reads what it allows, not every pod's copy of it
+    this.#syscallUnionOf = db.prepare(`
+      SELECT '' AS workload, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, sum(s.count) AS count,
+        min(s.first_seen) AS firstSeen, max(s.last_seen) AS lastSeen, NULL AS comm, NULL AS exe
+      FROM workloads w JOIN syscalls s ON s.workload_id = w.id
+      WHERE w.key IN (SELECT value FROM json_each(?))
+      GROUP BY s.audit_arch, s.syscall_nr, s.action ORDER BY s.audit_arch, s.syscall_nr, s.action`);
     this.#executablesOf = db.prepare(`
       SELECT w.key AS workload, e.exe, e.count, e.first_seen AS firstSeen, e.last_seen AS lastSeen
       FROM workloads w JOIN executables e ON e.workload_id = w.id
       WHERE w.key IN (SELECT value FROM json_each(?))
       ORDER BY w.key, e.exe`);
-    this.#unattributed = db.prepare(`
-      SELECT comm, exe, reason, count, first_seen AS firstSeen, last_seen AS lastSeen FROM unattributed
-      ORDER BY count DESC, reason, comm, exe`);
+    // through the partial index of non-log rows (its condition must appear as written)
+    this.#violationsAfter = db.prepare(`
+      SELECT s.workload_id AS workloadId, w.key AS workload, w.namespace, w.pod, w.container, ${syscallColumns}
+      FROM syscalls s JOIN workloads w ON w.id = s.workload_id
+      WHERE s.action <> 'log' AND (s.workload_id, s.audit_arch, s.syscall_nr, s.action) > (?, ?, ?, ?)
+      ORDER BY s.workload_id, s.audit_arch, s.syscall_nr, s.action LIMIT ?`);
+    this.#unattributedAfter = db.prepare(`
+      SELECT id, comm, exe, reason, count, first_seen AS firstSeen, last_seen AS lastSeen FROM unattributed
+      WHERE id > ? ORDER BY id LIMIT ?`);
+    this.#counters = db.prepare<[string, string], { name: string; value: number }>("SELECT name, value FROM counters WHERE name >= ? AND name < ? || char(1114111)");
     this.#lost = db.prepare('SELECT source, reason, count FROM lost_records ORDER BY source, reason');
-    // In the order the rows are stored (workload id, then the syscall key): no sort, and the
-    // oldest workloads first, so a metrics series cap keeps the same series from scrape to scrape.
-    const podRows = `
-      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, s.audit_arch AS auditArch, s.syscall_nr AS syscallNr, s.action, s.count
-      FROM workloads w JOIN syscalls s ON s.workload_id = w.id`;
-    const ofPods = 'w.namespace IS NOT NULL AND w.pod IS NOT NULL';
-    const storeOrder = 'ORDER BY w.id, s.audit_arch, s.syscall_nr, s.action';
-    const notLog = "s.action <> 'log'";
-    this.#podSyscallCounts = db.prepare(`${podRows} WHERE ${ofPods} ${storeOrder}`);
-    this.#podViolationCounts = db.prepare(`${podRows} WHERE ${ofPods} AND ${notLog} ${storeOrder}`);
-    this.#podWorkloadsAfter = db.prepare(`SELECT id AS workloadId, namespace, pod, container FROM workloads WHERE id > ? AND ${ofPods.replaceAll('w.', '')} ORDER BY id`);
-    // ids as one JSON array, read once into a set (not matched per row)
-    const ofIds = 'w.id IN (SELECT value FROM json_each(?))';
-    this.#syscallCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} ${storeOrder}`);
-    this.#violationCountsOfIds = db.prepare(`${podRows} WHERE ${ofIds} AND ${notLog} ${storeOrder}`);
-    const podTotal = 'SELECT ifnull(sum(s.count), 0) FROM workloads w JOIN syscalls s ON s.workload_id = w.id';
-    this.#podSyscallTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods}`).pluck();
-    this.#podViolationTotal = db.prepare<[], number>(`${podTotal} WHERE ${ofPods} AND ${notLog}`).pluck();
+    // Newest first (workloads_by_last_seen, backwards), only as far back as asked: what a
+    // scrape exports is what runs now, and a month of history behind it costs nothing.
+    this.#recentPodWorkloads = db.prepare(`
+      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, w.last_seen AS lastSeen, m.syscalls, m.records, m.violations,
+        m.last_new_syscall_at AS lastNewSyscallAt, m.records - m.records_at_last_new AS recordsSinceNewSyscall
+      FROM workloads w JOIN workload_summaries m ON m.workload_id = w.id
+      WHERE w.last_seen >= ? AND ${IS_POD} ORDER BY w.last_seen DESC, w.id DESC`);
+    this.#syscallCountsOf = db.prepare('SELECT audit_arch AS auditArch, syscall_nr AS syscallNr, action, count FROM syscalls WHERE workload_id = ?');
+    this.#violationCountsOf = db.prepare(`SELECT audit_arch AS auditArch, syscall_nr AS syscallNr, action, count FROM syscalls WHERE workload_id = ? AND action <> 'log'`);
     this.#positions = db.prepare('SELECT source, position, updated_at AS updatedAt FROM source_positions ORDER BY source');
-    // syscalls and executables go with their workload (ON DELETE CASCADE)
+    // syscalls, executables and summaries go with their workload (ON DELETE CASCADE)
     this.#prune = db.prepare('DELETE FROM workloads WHERE last_seen < ?');
+    this.#pruneUnattributed = db.prepare('DELETE FROM unattributed WHERE last_seen < ?');
+    this.#addCounter = db.prepare<[string, number]>('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value');
     this.#deletePod = db.prepare('DELETE FROM workloads WHERE namespace = ? AND pod = ?');
-    // workloads first: the syscall and executable rows look their workload's id up by key
-    this.#commit = db.transaction((b: FlushBatch, now: number) => {
-      for (const w of b.workloads) {
-        this.#upsertWorkload.run(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit,
-          w.ownerName == null ? null : w.ownerKind ?? null, w.ownerName ?? null, w.node, w.firstSeen, w.lastSeen);
-      }
-      for (const s of b.syscalls) {
-        this.#addSyscall.run(s.workload, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
-      }
-      for (const e of b.executables) this.#addExecutable.run(e.workload, e.exe, e.count, e.firstSeen, e.lastSeen);
-      for (const u of b.unattributed) this.#addUnattributed.run(u.comm, u.exe, u.reason, u.count, u.firstSeen, u.lastSeen);
-      for (const l of b.lost) this.#addLost.run(l.source, l.reason, l.count);
-      for (const p of b.positions) this.#setPosition.run(p.source, p.position, now);
-    });
+    const writer = new BatchCommit(db, caps);
+    this.#commit = db.transaction((b: FlushBatch, now: number) => writer.write(b, now));
   }
 
   /**
@@ -229,11 +285,20 @@ export class SyscallStore {
     return this.#guard(() => this.#positions.all());
   }
 
-  /** Forgets workloads (and their syscalls and executables) not seen since `now - notSeenSinceMs`. */
-  prune(options: { notSeenSinceMs: number; now?: number }): { workloads: number } {
+  /**
+   * Forgets workloads (and their syscalls and executables) and unattributed groups not seen since
+   * `now - notSeenSinceMs`. The counters of records stay: they are totals since the start.
+   */
+  prune(options: { notSeenSinceMs: number; now?: number }): { workloads: number; unattributed: number } {
     if (!(options.notSeenSinceMs >= 0)) throw new RangeError(`notSeenSinceMs must be >= 0, got ${options.notSeenSinceMs}`);
     const cutoff = (options.now ?? this.#clock()) - options.notSeenSinceMs;
-    return { workloads: this.#guard(() => this.#prune.run(cutoff).changes) };
+    return this.#guard(() => this.#db.transaction(() => {
+      const workloads = this.#prune.run(cutoff).changes;
+      const unattributed = this.#pruneUnattributed.run(cutoff).changes;
+      // frees room under the unattributed key cap
+      if (unattributed > 0) this.#addCounter.run('unattributed_keys', -unattributed);
+      return { workloads, unattributed };
+    }).immediate());
   }
 
   /** Forgets what a pod's containers were seen doing; returns how many workloads went. */
@@ -241,6 +306,10 @@ export class SyscallStore {
     return this.#guard(() => this.#deletePod.run(namespace, pod).changes);
   }
 
+  /**
+   * Every workload (or a namespace's) with its summary. Reads the workloads table whole: for
+   * tools and tests; the API pages (podPage, unitPage).
+   */
   listWorkloads(options: { namespace?: string } = {}): StoredWorkload[] {
     const ns = options.namespace;
     return this.#guard(() => (ns === undefined ? this.#allWorkloads.all() : this.#workloadsIn.all(ns)));
@@ -250,9 +319,90 @@ export class SyscallStore {
     return this.#guard(() => this.#workloadsOfPod.all(namespace, pod));
   }
 
+  workload(key: string): StoredWorkload | null {
+    return this.#guard(() => this.#workloadByKey.get(key) ?? null);
+  }
+
+  /**
+   * The rows of the pods that may belong to workload `name` of a namespace: pods with a
+   * container whose owner is `name`, and pods named `name-...`. workloadPods() picks among them;
+   * this only keeps the read to the workload's neighbourhood.
+   */
+  workloadCandidates(namespace: string, name: string): StoredWorkload[] {
+    return this.#guard(() => this.#workloadCandidates.all(namespace, namespace, name, name, name));
+  }
+
+  /**
+   * Up to `limit` pod incarnations (namespace, pod, uid) after `after`, each with all its
+   * containers, in key order; `namespace` keeps to one.
+   */
+  podPage(options: { limit: number; after?: PodKey | null; namespace?: string }): Page<{ key: PodKey; workloads: StoredWorkload[] }, PodKey> {
+    const { limit, namespace } = options;
+    const after = options.after ?? { namespace: namespace ?? '', pod: '', podUid: '' };
+    return this.readSnapshot(() => {
+      // one more than the page: whether there is a next page, without a count
+      const keys = namespace === undefined
+        ? this.#podKeysAfter.all(after.namespace, after.pod, after.podUid, limit + 1)
+        : this.#podKeysInAfter.all(namespace, namespace === after.namespace ? after.pod : '', namespace === after.namespace ? after.podUid : '', limit + 1);
+      const more = keys.length > limit;
+      if (more) keys.pop();
+      if (keys.length === 0) return { items: [], next: null };
+      const first = keys[0]!, last = keys.at(-1)!;
+      const rows = this.#podWorkloadsBetween.all(first.namespace, first.pod, first.podUid, last.namespace, last.pod, last.podUid);
+      const items: { key: PodKey; workloads: StoredWorkload[] }[] = [];
+      for (const w of rows) {
+        const uid = w.podUid ?? '';
+        const current = items.at(-1);
+        if (current !== undefined && current.key.namespace === w.namespace && current.key.pod === w.pod && current.key.podUid === uid) current.workloads.push(w);
+        else items.push({ key: { namespace: w.namespace!, pod: w.pod!, podUid: uid }, workloads: [w] });
+      }
+      return { items, next: more ? last : null };
+    });
+  }
+
+  /** Up to `limit` host units after the unit `after`, by name. */
+  unitPage(options: { limit: number; after?: string | null }): Page<StoredWorkload, string> {
+    return this.#guard(() => {
+      const rows = this.#unitsAfter.all(options.after ?? '', options.limit + 1);
+      const more = rows.length > options.limit;
+      if (more) rows.pop();
+      return { items: rows, next: more ? rows.at(-1)!.unit : null };
+    });
+  }
+
+  /** Up to `limit` syscall rows whose action was not log, after `after`, in workload-id order. */
+  violationPage(options: { limit: number; after?: SyscallRowKey | null }): Page<StoredViolation, SyscallRowKey> {
+    const a = options.after ?? { workloadId: 0, auditArch: 0, syscallNr: 0, action: '' };
+    return this.#guard(() => {
+      const rows = this.#violationsAfter.all(a.workloadId, a.auditArch, a.syscallNr, a.action, options.limit + 1);
+      const more = rows.length > options.limit;
+      if (more) rows.pop();
+      const last = rows.at(-1);
+      return { items: rows, next: more && last !== undefined ? { workloadId: last.workloadId, auditArch: last.auditArch, syscallNr: last.syscallNr, action: last.action } : null };
+    });
+  }
+
+  /** Up to `limit` unattributed groups after id `after`, in the order they were first stored. */
+  unattributedPage(options: { limit: number; after?: number | null }): Page<StoredUnattributed, number> {
+    return this.#guard(() => {
+      const rows = this.#unattributedAfter.all(options.after ?? 0, options.limit + 1);
+      const more = rows.length > options.limit;
+      if (more) rows.pop();
+      return { items: rows, next: more ? rows.at(-1)!.id : null };
+    });
+  }
+
   /** The syscall rows of these workloads, ordered by workload, arch, number, action. */
   syscallsOf(workloadKeys: readonly string[]): StoredSyscall[] {
     return workloadKeys.length === 0 ? [] : this.#guard(() => this.#syscallsOf.all(JSON.stringify(workloadKeys)));
+  }
+
+  /**
+   * The syscall rows of these workloads added up per (arch, number, action): what a profile of
+   * all of them is built from (`workload` is '', comm and exe null).
+   */
+  syscallUnionOf(workloadKeys: readonly string[]): StoredSyscall[] {
+    return workloadKeys.length === 0 ? [] : this.#guard(() => this.#syscallUnionOf.all(JSON.stringify(workloadKeys)));
   }
 
   executablesOf(workloadKeys: readonly string[]): StoredExecutable[] {
@@ -260,34 +410,37 @@ export class SyscallStore {
   }
 
   /**
-   * The syscall rows of pods' containers with their names (`violations`: only those whose action
-   * is not `log`), in the order workloads were first stored, one row at a time, so that the
-   * metrics read only as far as their series cap. Finish or break off the iteration before the
-   * next store call (the connection is busy until then).
+   * Pods' workloads seen at or after `sinceMs`, newest first, with their summaries: the
+   * metrics export these, as far as their series cap goes.
    */
-  podSyscallCounts(options: { violations?: boolean } = {}): IterableIterator<PodSyscallCount> {
-    return this.#guard(() => (options.violations === true ? this.#podViolationCounts : this.#podSyscallCounts).iterate());
+  recentPodWorkloads(sinceMs: number): RecentPodWorkload[] {
+    return this.#guard(() => this.#recentPodWorkloads.all(sinceMs));
   }
 
-  /** Pods' workloads stored after `afterWorkloadId`, in storage order: ids and names only. */
-  podWorkloadsAfter(afterWorkloadId: number): { workloadId: number; namespace: string; pod: string; container: string | null }[] {
-    return this.#guard(() => this.#podWorkloadsAfter.all(afterWorkloadId));
+  /** One workload's syscall counts (`violations`: those whose action is not log). */
+  syscallCountsOf(workloadId: number, options: { violations?: boolean } = {}): SyscallCount[] {
+    return this.#guard(() => (options.violations === true ? this.#violationCountsOf : this.#syscallCountsOf).all(workloadId));
   }
 
-  /** The rows podSyscallCounts() gives, of these workloads only. */
-  podSyscallCountsOf(workloadIds: readonly number[], options: { violations?: boolean } = {}): PodSyscallCount[] {
-    if (workloadIds.length === 0) return [];
-    const statement = options.violations === true ? this.#violationCountsOfIds : this.#syscallCountsOfIds;
-    return this.#guard(() => statement.all(JSON.stringify(workloadIds)));
+  /** Unattributed records per reason since the database was created (pruning does not lower them). */
+  unattributedTotals(): Record<string, number> {
+    return this.#counterGroup('unattributed_records:');
   }
 
-  /** Records in the rows podSyscallCounts() walks, summed by SQLite without handing over the rows. */
-  podSyscallTotal(options: { violations?: boolean } = {}): number {
-    return this.#guard(() => (options.violations === true ? this.#podViolationTotal : this.#podSyscallTotal).get() ?? 0);
+  /** Records the key caps kept out of `executables` and `unattributed`, since the database was created. */
+  overflow(): OverflowCounts {
+    return {
+      executables: this.#counterGroup('overflow_records:executables').executables ?? 0,
+      unattributed: this.#counterGroup('overflow_records:unattributed:'),
+    };
   }
 
-  unattributed(): UnattributedDelta[] {
-    return this.#guard(() => this.#unattributed.all());
+  /** Counters named `prefix<rest>`, by rest. */
+  #counterGroup(prefix: string): Record<string, number> {
+    const split = prefix.endsWith(':') ? prefix.length : prefix.lastIndexOf(':') + 1;
+    const out: Record<string, number> = {};
+    for (const c of this.#guard(() => this.#counters.all(prefix, prefix))) out[c.name.slice(split)] = c.value;
+    return out;
   }
 
   lost(): LostDelta[] {

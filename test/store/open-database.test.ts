@@ -44,8 +44,10 @@ t.test('a new database gets the whole schema, in WAL mode, under directories tha
   t.ok((db.pragma('busy_timeout', { simple: true }) as number) >= 1000);
   const names = db.prepare("SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY 1").pluck().all();
   t.same(names, [
-    'index unattributed_by_group', 'index workloads_by_last_seen', 'index workloads_by_owner', 'index workloads_by_pod',
-    'table executables', 'table lost_records', 'table source_positions', 'table syscalls', 'table unattributed', 'table workloads',
+    'index syscalls_violations', 'index unattributed_by_group', 'index unattributed_by_last_seen', 'index workloads_by_last_seen',
+    'index workloads_by_owner', 'index workloads_by_pod', 'index workloads_by_pod_incarnation', 'index workloads_by_unit',
+    'table counters', 'table executables', 'table lost_records', 'table source_positions', 'table syscalls', 'table unattributed',
+    'table workload_summaries', 'table workloads',
   ]);
   t.same(db.pragma('foreign_key_check'), [], 'no dangling references');
   t.same(db.pragma('integrity_check', { simple: true }), 'ok');

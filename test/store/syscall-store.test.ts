@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../src/store/store-error.js';
-import { SyscallStore } from '../../src/store/syscall-store.js';
+import { SyscallStore, type StoredUnattributed } from '../../src/store/syscall-store.js';
 import type { FlushBatch } from '../../src/types/flush-batch.js';
 import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, batch, containerKey, syscall, workload } from './batches.js';
 import { mountsUnavailable, tempDir, tinyTmpfs } from './scratch-mounts.js';
@@ -27,6 +27,11 @@ function failure(f: () => void): StoreError {
     throw err;
   }
   throw new Error('expected a StoreError, nothing was thrown');
+}
+
+/** Every unattributed group, without the id the pages carry. */
+function unattributed(store: SyscallStore): Omit<StoredUnattributed, 'id'>[] {
+  return store.unattributedPage({ limit: 10_000 }).items.map(({ id: _id, ...u }) => u);
 }
 
 t.test('count deltas add up across batches; first seen is the minimum, last seen the maximum', (t) => {
@@ -81,6 +86,7 @@ t.test('names that arrive later fill nulls; known names are never overwritten wi
   t.same(store.listWorkloads(), [{
     key: WEB, kind: 'container', containerId: WEB.slice(10), podUid: 'uid-1', namespace: 'shop', pod: 'web-1', container: 'nginx',
     runtime: 'containerd', qos: 'burstable', unit: null, ownerKind: null, ownerName: null, node: 'node-1', firstSeen: 1000, lastSeen: 3000, syscalls: 0, records: 0,
+    violations: 0, lastNewSyscallAt: null, recordsSinceNewSyscall: 0, executables: 0, executableOverflow: 0,
   }]);
   t.end();
 });
@@ -120,11 +126,12 @@ t.test('executables, unattributed (NULL comm or exe groups too), lost records an
   now = 6000;
   store.commitBatch({ ...once, positions: [{ source: 'kmsg', position: 'boot-1:250' }] });
   t.same(store.executablesOf([WEB, JOB]), [{ workload: WEB, exe: '/usr/sbin/nginx', count: 6, firstSeen: 1000, lastSeen: 1200 }]);
-  t.same(store.unattributed(), [
+  t.same(unattributed(store), [
     { comm: 'runc', exe: '/usr/bin/runc', reason: 'exited', count: 4, firstSeen: 1000, lastSeen: 1100 },
-    { comm: 'runc', exe: null, reason: 'exited', count: 2, firstSeen: 900, lastSeen: 900 },
     { comm: null, exe: null, reason: 'no-pid', count: 2, firstSeen: 1000, lastSeen: 1000 },
-  ]);
+    { comm: 'runc', exe: null, reason: 'exited', count: 2, firstSeen: 900, lastSeen: 900 },
+  ], 'in the order first stored');
+  t.same(store.unattributedTotals(), { exited: 6, 'no-pid': 2 });
   t.same(store.lost(), [{ source: 'kmsg', reason: 'overwritten', count: 80 }, { source: 'kmsg', reason: 'printk_suppressed', count: 6 }]);
   t.equal(store.position('kmsg'), 'boot-1:250');
   t.equal(store.position('journal'), null);
@@ -145,7 +152,7 @@ t.test('a batch is all or nothing: a failure mid-way leaves counts and positions
   }));
   const snapshot = () => ({
     workloads: store.listWorkloads(), syscalls: store.syscallsOf([WEB, JOB]), executables: store.executablesOf([WEB, JOB]),
-    unattributed: store.unattributed(), lost: store.lost(), positions: store.positions(),
+    unattributed: unattributed(store), lost: store.lost(), positions: store.positions(),
   });
   const before = snapshot();
   // each bad batch is good up to its last syscall delta, so rows were written before the failure
@@ -239,11 +246,14 @@ t.test('prune forgets workloads not seen since the cutoff, with their syscalls a
     workloads: [workload(WEB, { lastSeen: now - 40 * DAY }), workload(JOB, { lastSeen: now - 29 * DAY }), workload(SSHD, { lastSeen: now - 31 * DAY })],
     syscalls: [syscall(WEB, 0), syscall(WEB, 1), syscall(JOB, 0), syscall(SSHD, 0)],
     executables: [{ workload: WEB, exe: '/usr/sbin/nginx', count: 1, firstSeen: 1, lastSeen: 1 }],
-    unattributed: [{ comm: 'old', exe: null, reason: 'exited', count: 1, firstSeen: 1, lastSeen: 1 }],
+    unattributed: [
+      { comm: 'old', exe: null, reason: 'exited', count: 1, firstSeen: 1, lastSeen: 1 },
+      { comm: 'new', exe: null, reason: 'exited', count: 1, firstSeen: 1, lastSeen: now - DAY },
+    ],
     lost: [{ source: 'kmsg', reason: 'overwritten', count: 1 }],
     positions: [{ source: 'kmsg', position: 'b:1' }],
   }));
-  t.same(store.prune({ notSeenSinceMs: 30 * DAY, now }), { workloads: 2 });
+  t.same(store.prune({ notSeenSinceMs: 30 * DAY, now }), { workloads: 2, unattributed: 1 });
   t.same(store.listWorkloads().map((w) => w.key), [JOB]);
   t.same(store.syscallsOf([WEB, JOB, SSHD]).map((s) => s.workload), [JOB]);
   t.same(store.executablesOf([WEB]), []);
@@ -251,10 +261,11 @@ t.test('prune forgets workloads not seen since the cutoff, with their syscalls a
   t.equal(raw.prepare('SELECT count(*) FROM syscalls').pluck().get(), 1, 'no orphan syscall rows');
   t.equal(raw.prepare('SELECT count(*) FROM executables').pluck().get(), 0, 'no orphan executable rows');
   raw.close();
-  t.equal(store.unattributed().length, 1, 'unattributed is kept');
+  t.same(unattributed(store).map((u) => u.comm), ['new'], 'unattributed groups not seen within the retention go too');
+  t.same(store.unattributedTotals(), { exited: 2 }, 'the total of records stays');
   t.equal(store.lost().length, 1, 'lost counts are kept');
   t.equal(store.position('kmsg'), 'b:1', 'positions are kept');
-  t.same(store.prune({ notSeenSinceMs: 30 * DAY, now }), { workloads: 0 });
+  t.same(store.prune({ notSeenSinceMs: 30 * DAY, now }), { workloads: 0, unattributed: 0 });
   t.throws(() => store.prune({ notSeenSinceMs: Number.NaN }), RangeError);
   t.end();
 });

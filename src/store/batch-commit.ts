@@ -1,0 +1,208 @@
+import type Database from 'better-sqlite3';
+import type { FlushBatch } from '../types/flush-batch.js';
+
+/** Caps on distinct keys: what is beyond them is counted in an overflow bucket, not stored. */
+export interface KeyCaps {
+  /** distinct (reason, comm, exe) rows in `unattributed`, node-wide */
+  maxUnattributedKeys: number;
+  /** distinct executables stored per workload */
+  maxExecutablesPerWorkload: number;
+}
+
+export const DEFAULT_KEY_CAPS: KeyCaps = { maxUnattributedKeys: 10_000, maxExecutablesPerWorkload: 1_000 };
+
+/** What one batch changes of one workload's summary row. */
+interface SummaryDelta {
+  syscalls: number;
+  records: number;
+  violations: number;
+  executables: number;
+  executableOverflow: number;
+  /** first record of the newest new (arch, number) in this batch; 0: none */
+  newestCall: number;
+  /** the summary's stored executables, read only when a new executable must be checked against the cap */
+  storedExecutables: number | undefined;
+}
+
+/**
+ * The store's write: a FlushBatch in one transaction, with the per-workload summaries and the
+ * counters the read side answers from kept in step with the rows.
+ *
+ * Each row is updated first and inserted only when the update found nothing: the update is the
+ * common case (a key seen before), and knowing a key is new is what the summaries (distinct
+ * syscalls, when the last new one came) and the caps need. Workload ids are looked up once per
+ * workload per batch, not once per row, and only for the length of the transaction: a rolled
+ * back batch or another connection's delete cannot leave a stale id behind.
+ */
+export class BatchCommit {
+  readonly #caps: KeyCaps;
+  readonly #upsertWorkload: Database.Statement;
+  readonly #workloadId: Database.Statement<[string], number>;
+  readonly #updateSyscall: Database.Statement;
+  readonly #insertSyscall: Database.Statement;
+  readonly #otherAction: Database.Statement<[number | null, number, number, string], number>;
+  readonly #updateExecutable: Database.Statement;
+  readonly #insertExecutable: Database.Statement;
+  readonly #storedExecutables: Database.Statement<[number], number>;
+  readonly #updateUnattributed: Database.Statement;
+  readonly #insertUnattributed: Database.Statement;
+  readonly #counter: Database.Statement<[string], number>;
+  readonly #addCounter: Database.Statement<[string, number]>;
+  readonly #addSummary: Database.Statement;
+  readonly #addLost: Database.Statement;
+  readonly #setPosition: Database.Statement;
+
+  constructor(db: Database.Database, caps: KeyCaps) {
+    for (const [name, value] of Object.entries(caps)) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
+    }
+    this.#caps = caps;
+    const times = 'first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)';
+    this.#upsertWorkload = db.prepare(`
+      INSERT INTO workloads (key, kind, container_id, pod_uid, namespace, pod, container, runtime, qos, unit, owner_kind, owner_name, node, first_seen, last_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET
+        container_id = ifnull(excluded.container_id, container_id), pod_uid = ifnull(excluded.pod_uid, pod_uid),
+        namespace = ifnull(excluded.namespace, namespace), pod = ifnull(excluded.pod, pod),
+        container = ifnull(excluded.container, container), runtime = ifnull(excluded.runtime, runtime),
+        qos = ifnull(excluded.qos, qos), unit = ifnull(excluded.unit, unit),
+        owner_kind = iif(excluded.owner_name IS NULL, owner_kind, excluded.owner_kind), owner_name = ifnull(excluded.owner_name, owner_name),
+        node = excluded.node, ${times}
+      RETURNING id`).pluck();
+    this.#workloadId = db.prepare<[string], number>('SELECT id FROM workloads WHERE key = ?').pluck();
+    // The sample comm and exe are one pair from one record: replaced only while there is none,
+    // so a later record cannot pair its exe with an earlier record's comm. (Every right-hand
+    // side of an UPDATE sees the row as it was, so exe's test still sees the old comm.)
+    this.#updateSyscall = db.prepare(`
+      UPDATE syscalls SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
+        comm = iif(comm IS NULL AND exe IS NULL, ?, comm), exe = iif(comm IS NULL AND exe IS NULL, ?, exe)
+      WHERE workload_id = ? AND audit_arch = ? AND syscall_nr = ? AND action = ?`);
+    this.#insertSyscall = db.prepare(`
+      INSERT INTO syscalls (workload_id, audit_arch, syscall_nr, action, count, first_seen, last_seen, comm, exe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#otherAction = db.prepare<[number | null, number, number, string], number>(
+      'SELECT 1 FROM syscalls WHERE workload_id = ? AND audit_arch = ? AND syscall_nr = ? AND action <> ? LIMIT 1').pluck();
+    this.#updateExecutable = db.prepare(`
+      UPDATE executables SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE workload_id = ? AND exe = ?`);
+    this.#insertExecutable = db.prepare('INSERT INTO executables (workload_id, exe, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)');
+    this.#storedExecutables = db.prepare<[number], number>('SELECT executables FROM workload_summaries WHERE workload_id = ?').pluck();
+    this.#updateUnattributed = db.prepare(`
+      UPDATE unattributed SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
+      WHERE reason = ? AND ifnull(comm, char(0)) = ifnull(?, char(0)) AND ifnull(exe, char(0)) = ifnull(?, char(0))`);
+    this.#insertUnattributed = db.prepare('INSERT INTO unattributed (comm, exe, reason, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#counter = db.prepare<[string], number>('SELECT value FROM counters WHERE name = ?').pluck();
+    this.#addCounter = db.prepare<[string, number]>('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value');
+    // syscalls > 0: this batch brought a new call, so the records counted since start again from here
+    this.#addSummary = db.prepare(`
+      INSERT INTO workload_summaries (workload_id, syscalls, records, violations, executables, executable_overflow, last_new_syscall_at, records_at_last_new)
+      VALUES (@id, @syscalls, @records, @violations, @executables, @overflow, @newest, iif(@syscalls > 0, @records, 0))
+      ON CONFLICT DO UPDATE SET syscalls = syscalls + excluded.syscalls, records = records + excluded.records,
+        violations = violations + excluded.violations, executables = executables + excluded.executables,
+        executable_overflow = executable_overflow + excluded.executable_overflow,
+        last_new_syscall_at = iif(excluded.syscalls > 0, max(ifnull(last_new_syscall_at, 0), excluded.last_new_syscall_at), last_new_syscall_at),
+        records_at_last_new = iif(excluded.syscalls > 0, records + excluded.records, records_at_last_new)`);
+    this.#addLost = db.prepare(`
+      INSERT INTO lost_records (source, reason, count) VALUES (?, ?, ?)
+      ON CONFLICT DO UPDATE SET count = count + excluded.count`);
+    this.#setPosition = db.prepare(`
+      INSERT INTO source_positions (source, position, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`);
+  }
+
+  /** Writes the batch; run it inside a transaction (SyscallStore.commitBatch does). */
+  write(b: FlushBatch, now: number): void {
+    const ids = new Map<string, number | null>();
+    const summaries = new Map<number, SummaryDelta>();
+    const summaryOf = (id: number): SummaryDelta => {
+      let s = summaries.get(id);
+      if (s === undefined) {
+        s = { syscalls: 0, records: 0, violations: 0, executables: 0, executableOverflow: 0, newestCall: 0, storedExecutables: undefined };
+        summaries.set(id, s);
+      }
+      return s;
+    };
+    // workloads first: the rows below reference them by id
+    for (const w of b.workloads) {
+      const id = this.#upsertWorkload.get(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit,
+        w.ownerName == null ? null : w.ownerKind ?? null, w.ownerName ?? null, w.node, w.firstSeen, w.lastSeen) as number;
+      ids.set(w.key, id);
+      summaryOf(id);
+    }
+    // a key the batch does not describe: its id from the database, or null, which the NOT NULL
+    // constraint turns into SA_BATCH_INVALID
+    const idOf = (key: string): number | null => {
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = this.#workloadId.get(key) ?? null;
+        ids.set(key, id);
+      }
+      return id;
+    };
+
+    for (const s of b.syscalls) {
+      const id = idOf(s.workload);
+      if (this.#updateSyscall.run(s.count, s.firstSeen, s.lastSeen, s.comm, s.exe, id, s.auditArch, s.syscallNr, s.action).changes === 0) {
+        this.#insertSyscall.run(id, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
+        // a call seen before under another action is not a new call
+        if (this.#otherAction.get(id, s.auditArch, s.syscallNr, s.action) === undefined) {
+          const summary = summaryOf(id!);
+          summary.syscalls++;
+          if (s.firstSeen > summary.newestCall) summary.newestCall = s.firstSeen;
+        }
+      }
+      const summary = summaryOf(id!);
+      summary.records += s.count;
+      if (s.action !== 'log') summary.violations += s.count;
+    }
+
+    let executableOverflow = 0;
+    for (const e of b.executables) {
+      const id = idOf(e.workload);
+      if (this.#updateExecutable.run(e.count, e.firstSeen, e.lastSeen, id, e.exe).changes > 0) continue;
+      if (id === null) {
+        this.#insertExecutable.run(id, e.exe, e.count, e.firstSeen, e.lastSeen);
+        continue;
+      }
+      const summary = summaryOf(id);
+      summary.storedExecutables ??= this.#storedExecutables.get(id) ?? 0;
+      if (summary.storedExecutables + summary.executables < this.#caps.maxExecutablesPerWorkload) {
+        this.#insertExecutable.run(id, e.exe, e.count, e.firstSeen, e.lastSeen);
+        summary.executables++;
+      } else {
+        summary.executableOverflow += e.count;
+        executableOverflow += e.count;
+      }
+    }
+    if (executableOverflow > 0) this.#addCounter.run('overflow_records:executables', executableOverflow);
+
+    if (b.unattributed.length > 0) {
+      let keys = this.#counter.get('unattributed_keys') ?? 0;
+      const byReason = new Map<string, { records: number; overflow: number }>();
+      for (const u of b.unattributed) {
+        let reason = byReason.get(u.reason);
+        if (reason === undefined) byReason.set(u.reason, (reason = { records: 0, overflow: 0 }));
+        reason.records += u.count;
+        if (this.#updateUnattributed.run(u.count, u.firstSeen, u.lastSeen, u.reason, u.comm, u.exe).changes > 0) continue;
+        if (keys < this.#caps.maxUnattributedKeys) {
+          this.#insertUnattributed.run(u.comm, u.exe, u.reason, u.count, u.firstSeen, u.lastSeen);
+          keys++;
+        } else {
+          reason.overflow += u.count;
+        }
+      }
+      for (const [reason, n] of byReason) {
+        this.#addCounter.run(`unattributed_records:${reason}`, n.records);
+        if (n.overflow > 0) this.#addCounter.run(`overflow_records:unattributed:${reason}`, n.overflow);
+      }
+      this.#addCounter.run('unattributed_keys', keys - (this.#counter.get('unattributed_keys') ?? 0));
+    }
+
+    for (const [id, s] of summaries) {
+      this.#addSummary.run({
+        id, syscalls: s.syscalls, records: s.records, violations: s.violations, executables: s.executables,
+        overflow: s.executableOverflow, newest: s.syscalls > 0 ? s.newestCall : null,
+      });
+    }
+    for (const l of b.lost) this.#addLost.run(l.source, l.reason, l.count);
+    for (const p of b.positions) this.#setPosition.run(p.source, p.position, now);
+  }
+}

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SyscallStore } from '../store/syscall-store.js';
+import type { RecentPodWorkload, SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import { containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
+import { containerLabelKey, containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
@@ -17,7 +17,17 @@ export interface MetricsSources {
    * rest are counted in seccomp_auditor_container_syscall_records_dropped_total.
    */
   maxSeries?: number;
+  /**
+   * Per-container series describe the containers seen within this many ms of the scrape
+   * (default DEFAULT_SERIES_WINDOW_MS): what runs now, not the month the database keeps.
+   */
+  seriesWindowMs?: number;
+  /** the scrape's time; tests pin it */
+  clock?: () => number;
 }
+
+/** Containers seen within the last hour have per-container series by default. */
+export const DEFAULT_SERIES_WINDOW_MS = 3_600_000;
 
 /** Per-container syscall series exported by default: a busy node's pods fit, a runaway does not. */
 export const DEFAULT_MAX_SERIES = 10_000;
@@ -132,69 +142,106 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     labelNames: ['reason'], registers: [registry],
     collect() {
       this.reset();
-      const byReason = new Map<string, number>();
-      for (const u of from.store()?.unattributed() ?? []) byReason.set(u.reason, (byReason.get(u.reason) ?? 0) + u.count);
-      for (const [reason, n] of byReason) this.inc({ reason }, n);
+      for (const [reason, n] of Object.entries(from.store()?.unattributedTotals() ?? {})) this.inc({ reason }, n);
     },
   });
-  new Gauge({
-    name: 'seccomp_auditor_container_syscalls', help: 'Distinct syscalls observed per container.',
-    labelNames: ['namespace', 'pod', 'container'], registers: [registry],
+  new Counter({
+    name: 'seccomp_auditor_key_overflow_records_total',
+    help: 'Records counted but not stored under their own key because a table reached its cap on distinct keys (table: unattributed, per --max-unattributed-keys; executables, per --max-executables-per-container).',
+    labelNames: ['table'], registers: [registry],
     collect() {
       this.reset();
-      for (const w of from.store()?.listWorkloads() ?? []) {
-        if (w.pod !== null) this.set({ namespace: w.namespace ?? '', pod: w.pod, container: w.container ?? '' }, w.syscalls);
-      }
+      const s = from.store();
+      if (s === null) return;
+      const overflow = s.overflow();
+      this.inc({ table: 'executables' }, overflow.executables);
+      this.inc({ table: 'unattributed' }, Object.values(overflow.unattributed).reduce((a, b) => a + b, 0));
     },
   });
-  // The per-container syscall series and what their cap left out are read once per scrape:
-  // Registry.metrics() runs every collect() in one synchronous stretch, and the result is
-  // dropped at its end (the first microtask after it), so the next scrape reads afresh.
+  // Everything per container is read once per scrape: Registry.metrics() runs every collect()
+  // in one synchronous stretch, and the result is dropped at its end (the first microtask after
+  // it), so the next scrape reads afresh. The workloads are the recent ones, newest first: the
+  // cap keeps what runs now, and the work is the window's, not the database's.
   const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
-  let scraped: { records: CappedSeries; violations: SyscallSeries[] } | null = null;
-  const syscallSeries = (): { records: CappedSeries; violations: SyscallSeries[] } | null => {
+  const windowMs = from.seriesWindowMs ?? DEFAULT_SERIES_WINDOW_MS;
+  const clock = from.clock ?? Date.now;
+  interface Scrape { containers: RecentPodWorkload[]; records: CappedSeries; violations: SyscallSeries[] }
+  let scraped: Scrape | null = null;
+  const scrape = (): Scrape | null => {
     const store = from.store();
     if (store === null) return null;
     if (scraped === null) {
-      const records = containerSyscallSeries(store, maxSeries);
+      const recent = store.recentPodWorkloads(clock() - windowMs);
+      // one series per container (its newest instance), as many as the cap allows
+      const seen = new Set<string>();
+      const containers: RecentPodWorkload[] = [];
+      for (const w of recent) {
+        if (containers.length >= maxSeries) break;
+        const key = containerLabelKey(w);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        containers.push(w);
+      }
+      const records = containerSyscallSeries(store, recent, maxSeries);
       // below the cap every violation is one of the record series; only above it are the
       // violations walked on their own (so that they are not the first to go)
       const violations = records.droppedRecords === 0
         ? records.series.filter((x) => x.labels.action !== 'log')
-        : containerSyscallSeries(store, maxSeries, { violations: true }).series;
-      scraped = { records, violations };
+        : containerSyscallSeries(store, recent, maxSeries, { violations: true }).series;
+      scraped = { containers, records, violations };
       queueMicrotask(() => { scraped = null; });
     }
     return scraped;
   };
+  const containerGauge = (name: string, help: string, value: (w: RecentPodWorkload) => number | null): void => {
+    new Gauge({
+      name, help: `${help} Containers seen within the series window, newest first, at most --metrics-max-series.`,
+      labelNames: ['namespace', 'pod', 'container'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const w of scrape()?.containers ?? []) {
+          const v = value(w);
+          if (v !== null) this.set({ namespace: w.namespace, pod: w.pod, container: w.container ?? '' }, v);
+        }
+      },
+    });
+  };
+  containerGauge('seccomp_auditor_container_syscalls', 'Distinct syscalls observed per container.', (w) => w.syscalls);
+  // convergence: "still learning" or "stable for days", for a dashboard or an alert
+  containerGauge('seccomp_auditor_container_last_new_syscall_timestamp_seconds',
+    'When the first record of the newest distinct syscall of a container was seen, in seconds since the epoch.',
+    (w) => (w.lastNewSyscallAt === null ? null : w.lastNewSyscallAt / 1000));
+  containerGauge('seccomp_auditor_container_records_since_new_syscall',
+    'Records of a container committed after the one that brought its newest distinct syscall.',
+    (w) => w.recordsSinceNewSyscall);
   new Counter({
     name: 'seccomp_auditor_container_syscall_records_total',
-    help: 'Seccomp records per container, syscall and filter action, from the database (at most --metrics-max-series series).',
+    help: 'Seccomp records per container, syscall and filter action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
     labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
     collect() {
       this.reset();
-      for (const { labels, value } of syscallSeries()?.records.series ?? []) this.inc(labels, value);
+      for (const { labels, value } of scrape()?.records.series ?? []) this.inc(labels, value);
     },
   });
   new Counter({
     name: 'seccomp_auditor_violations_total',
-    help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database (at most --metrics-max-series series).',
+    help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
     labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
     collect() {
       this.reset();
-      for (const { labels, value } of syscallSeries()?.violations ?? []) this.inc(labels, value);
+      for (const { labels, value } of scrape()?.violations ?? []) this.inc(labels, value);
     },
   });
-  // Records rather than series: with the exported series they add up to every record of every
-  // pod in the database, so nothing disappears unseen; and counting distinct series would mean
-  // reading every row, which the cap exists to avoid. A database total like the series.
+  // Records rather than series: with the exported series they add up to every record of the
+  // window's containers, so nothing disappears unseen; and counting distinct series would mean
+  // reading every row, which the cap exists to avoid.
   new Counter({
     name: 'seccomp_auditor_container_syscall_records_dropped_total',
-    help: 'Seccomp records of per-container syscall series that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
+    help: 'Seccomp records of containers seen within the series window that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(syscallSeries()?.records.droppedRecords ?? 0);
+      this.inc(scrape()?.records.droppedRecords ?? 0);
     },
   });
   new Gauge({

@@ -49,7 +49,7 @@ t.test('GET /api/v1/pods lists pods with their containers, filtered and paged', 
   t.equal(shop.items.length, 1);
   const page1 = (await app.inject('/api/v1/pods?limit=1')).json() as { items: { pod: string }[]; continue?: string };
   t.equal(page1.items.length, 1);
-  t.equal(page1.continue, '1');
+  t.type(page1.continue, 'string', 'an opaque token');
   const page2 = (await app.inject(`/api/v1/pods?limit=1&continue=${page1.continue}`)).json() as { items: { pod: string }[]; continue?: string };
   t.equal(page2.items[0]?.pod, 'web-7d9f8-abcde');
   t.equal(page2.continue, undefined, 'the last page says so');
@@ -69,6 +69,8 @@ t.test('GET .../pods/{pod}/syscalls names each syscall by its arch', async (t) =
         { name: 'write', arch: 'x86_64', nr: 1, action: 'log', count: 3, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
         { name: 'execve', arch: 'x86_64', nr: 59, action: 'errno', count: 1, firstSeen: '1970-01-01T00:00:01.000Z', lastSeen: '1970-01-01T00:00:01.000Z' },
       ],
+      // the newest of its calls was first seen with read's first record; nothing committed since
+      lastNewSyscallAt: '2023-11-14T22:13:20.000Z', recordsSinceNewSyscall: 0,
       executables: [
         { exe: '/bin/sh', processes: 1, firstSeen: '2023-11-14T22:13:30.000Z', lastSeen: '2023-11-14T22:13:30.000Z' },
         { exe: '/usr/sbin/nginx', processes: 4, firstSeen: '2023-11-14T22:13:20.000Z', lastSeen: '2023-11-14T22:14:20.000Z' },

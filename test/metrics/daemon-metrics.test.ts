@@ -18,7 +18,7 @@ t.test('metrics read the database and the sources at scrape time', async (t) => 
     positions: [],
   });
   let records = 10;
-  const metrics = buildMetrics({ store: () => store, sources: () => [{ name: 'kmsg', records, ok: true }] });
+  const metrics = buildMetrics({ store: () => store, sources: () => [{ name: 'kmsg', records, ok: true }], clock: () => 60_000 });
   const registry = metrics.registry;
   metrics.observeCommit(0.003);
   const first = await registry.metrics();

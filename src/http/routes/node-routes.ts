@@ -4,54 +4,70 @@ import { archName, syscallName } from '../../syscalls/syscall-table.js';
 import { ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { iso, itemsOf, SOURCE_STATE_PROPERTIES } from '../api-json.js';
 import type { DaemonStatus } from '../app.js';
+import { CONTINUE_PROPERTY, decodeContinue, encodeContinue, isWholeNumber, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
 
 /**
  * What the node as a whole shows: records a restrictive profile blocked (violations), records
  * no container could be found for, and the daemon's own state.
  */
 export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | null, status: DaemonStatus): void {
-  app.get('/api/v1/violations', {
+  app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/violations', {
     schema: {
+      description: 'Syscall rows whose action was not log (what a restrictive profile blocked), a page at a time in the order their containers were first stored.',
+      querystring: { type: 'object', properties: PAGE_QUERY_PROPERTIES, additionalProperties: false },
       response: {
         200: itemsOf({
           namespace: { type: ['string', 'null'] }, pod: { type: ['string', 'null'] }, container: { type: ['string', 'null'] },
           workload: { type: 'string' }, syscall: { type: ['string', 'null'] }, arch: { type: ['string', 'null'] }, nr: { type: 'integer' },
           action: { type: 'string' }, count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
-        }),
+        }, CONTINUE_PROPERTY),
+        '4xx': ERROR_SCHEMA,
         503: ERROR_SCHEMA,
       },
     },
-  }, async () => {
-    const s = requireStore(store);
-    const workloads = s.listWorkloads();
-    const byKey = new Map(workloads.map((w) => [w.key, w]));
-    // every action but `log` means the filter acted: what a restrictive profile blocked
-    const rows = s.syscallsOf(workloads.map((w) => w.key)).filter((r) => r.action !== 'log');
+  }, async (req) => {
+    const after = decodeContinue('violations', req.query.continue, isViolationKey);
+    const page = requireStore(store).violationPage({
+      limit: req.query.limit,
+      after: after === null ? null : { workloadId: after[0], auditArch: after[1], syscallNr: after[2], action: after[3] },
+    });
+    const n = page.next;
     return {
-      items: rows.map((r) => {
-        const w = byKey.get(r.workload);
-        return {
-          namespace: w?.namespace ?? null, pod: w?.pod ?? null, container: w?.container ?? null, workload: r.workload,
-          syscall: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
-          action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
-        };
-      }),
+      items: page.items.map((r) => ({
+        namespace: r.namespace, pod: r.pod, container: r.container, workload: r.workload,
+        syscall: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
+        action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
+      })),
+      ...(n !== null ? { continue: encodeContinue('violations', [n.workloadId, n.auditArch, n.syscallNr, n.action]) } : {}),
     };
   });
 
-  app.get('/api/v1/unattributed', {
+  app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/unattributed', {
     schema: {
+      description: 'Records no container or unit could be found for, grouped by comm, exe and reason, a page at a time in the order the groups were first stored. Groups beyond the cap (--max-unattributed-keys) are not stored: their records are counted per reason in `overflow`.',
+      querystring: { type: 'object', properties: PAGE_QUERY_PROPERTIES, additionalProperties: false },
       response: {
         200: itemsOf({
           comm: { type: ['string', 'null'] }, exe: { type: ['string', 'null'] }, reason: { type: 'string' },
           count: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+        }, {
+          ...CONTINUE_PROPERTY,
+          overflow: { type: 'object', additionalProperties: { type: 'integer' }, description: 'records per reason whose group the key cap kept out; absent when none' },
         }),
+        '4xx': ERROR_SCHEMA,
         503: ERROR_SCHEMA,
       },
     },
-  }, async () => ({
-    items: requireStore(store).unattributed().map((u) => ({ ...u, firstSeen: iso(u.firstSeen), lastSeen: iso(u.lastSeen) })),
-  }));
+  }, async (req) => {
+    const s = requireStore(store);
+    const page = s.unattributedPage({ limit: req.query.limit, after: decodeContinue('unattributed', req.query.continue, isWholeNumber) });
+    const overflow = s.overflow().unattributed;
+    return {
+      items: page.items.map((u) => ({ comm: u.comm, exe: u.exe, reason: u.reason, count: u.count, firstSeen: iso(u.firstSeen), lastSeen: iso(u.lastSeen) })),
+      ...(page.next !== null ? { continue: encodeContinue('unattributed', page.next) } : {}),
+      ...(Object.keys(overflow).length > 0 ? { overflow } : {}),
+    };
+  });
 
   app.get('/api/v1/status', {
     schema: {
@@ -77,6 +93,11 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
             positions: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, position: { type: 'string' }, updatedAt: { type: 'string' } } } },
             lost: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, count: { type: 'integer' } } } },
             databaseBytes: { type: ['integer', 'null'] },
+            // what the caps on distinct keys kept out (records), since the database was created
+            overflow: {
+              type: ['object', 'null'],
+              properties: { executables: { type: 'integer' }, unattributed: { type: 'object', additionalProperties: { type: 'integer' } } },
+            },
           },
         },
       },
@@ -99,6 +120,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
       lost: s === null ? [] : s.lost(),
       databaseBytes: s === null ? null : s.sizeBytes(),
+      overflow: s === null ? null : s.overflow(),
     };
   });
 }
@@ -124,3 +146,6 @@ const AUDIT_CHANNEL_SCHEMA = {
     kernelStatusError: { type: ['string', 'null'] },
   },
 } as const;
+
+const isViolationKey = (v: unknown): v is [number, number, number, string] => Array.isArray(v) && v.length === 4
+  && Number.isSafeInteger(v[0]) && Number.isSafeInteger(v[1]) && Number.isSafeInteger(v[2]) && typeof v[3] === 'string';

@@ -1,21 +1,34 @@
 import type { FastifyInstance } from 'fastify';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
 import { archName, syscallName } from '../../syscalls/syscall-table.js';
-import { DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { ApiError, DNS1123_LABEL, ERROR_SCHEMA, requireStore } from '../api-errors.js';
+import { CONTINUE_PROPERTY, decodeContinue, encodeContinue, isStrings, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
 import { iso, itemsOf } from '../api-json.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
 import { podOwner } from '../../profile/workload-pods.js';
 import { OWNER_SCHEMA } from '../pod-owner.js';
+
+/** Convergence: a container still learning, or stable for days. */
+const CONVERGENCE_PROPERTIES = {
+  lastNewSyscallAt: { type: ['string', 'null'], description: 'when the first record of its newest distinct syscall was seen; null before any' },
+  recordsSinceNewSyscall: { type: 'integer', description: 'records committed after the one that brought that syscall' },
+} as const;
+
+const convergence = (w: StoredWorkload) => ({
+  lastNewSyscallAt: w.lastNewSyscallAt === null ? null : iso(w.lastNewSyscallAt), recordsSinceNewSyscall: w.recordsSinceNewSyscall,
+});
 
 const CONTAINER_SUMMARY = {
   type: 'object',
   properties: {
     name: { type: ['string', 'null'] },
     containerId: { type: ['string', 'null'] },
-    syscalls: { type: 'integer' },
+    syscalls: { type: 'integer', description: 'distinct syscalls (arch and number), whatever the action' },
     records: { type: 'integer' },
+    violations: { type: 'integer', description: 'records whose action was not log' },
     firstSeen: { type: 'string' },
     lastSeen: { type: 'string' },
+    ...CONVERGENCE_PROPERTIES,
   },
 } as const;
 
@@ -32,21 +45,20 @@ const SYSCALL = {
   },
 } as const;
 
-const MAX_LIMIT = 5000;
 
 /**
  * GET /api/v1/pods and GET /api/v1/namespaces/{namespace}/pods/{pod}/syscalls: what the store
  * holds, per pod and container. Pods come in pages (`limit`, and `continue` from the last page).
  */
 export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | null): void {
-  app.get<{ Querystring: { namespace?: string; limit?: number; continue?: string } }>('/api/v1/pods', {
+  app.get<{ Querystring: { namespace?: string; limit: number; continue?: string } }>('/api/v1/pods', {
     schema: {
+      description: 'Pods seen, one item per pod incarnation (a pod recreated under its name, as a StatefulSet does, is another podUid and another item), by namespace, name and uid, a page at a time.',
       querystring: {
         type: 'object',
         properties: {
           namespace: { type: 'string', pattern: DNS1123_LABEL, maxLength: 63 },
-          limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 500 },
-          continue: { type: 'string', pattern: '^[0-9]{1,9}$' },
+          ...PAGE_QUERY_PROPERTIES,
         },
         additionalProperties: false,
       },
@@ -54,25 +66,30 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
         200: itemsOf({
           namespace: { type: 'string' }, pod: { type: 'string' }, podUid: { type: ['string', 'null'] }, owner: OWNER_SCHEMA,
           containers: { type: 'array', items: CONTAINER_SUMMARY },
-        }, { continue: { type: 'string' } }),
+        }, CONTINUE_PROPERTY),
         '4xx': ERROR_SCHEMA,
         503: ERROR_SCHEMA,
       },
     },
   }, async (req) => {
-    const pods = groupByPod(requireStore(store).listWorkloads(req.query.namespace !== undefined ? { namespace: req.query.namespace } : {}));
-    const offset = req.query.continue !== undefined ? Number(req.query.continue) : 0;
-    const limit = req.query.limit ?? 500;
-    const page = pods.slice(offset, offset + limit);
+    const { namespace, limit } = req.query;
+    const after = decodeContinue('pods', req.query.continue, isStrings(3));
+    if (after !== null && namespace !== undefined && after[0] !== namespace) {
+      throw new ApiError('SA_BAD_REQUEST', `continue: a token of namespace ${after[0]}, not ${namespace}; pass the same ?namespace= on every page`);
+    }
+    const page = requireStore(store).podPage({
+      limit, ...(namespace !== undefined ? { namespace } : {}),
+      after: after === null ? null : { namespace: after[0]!, pod: after[1]!, podUid: after[2]! },
+    });
     return {
-      items: page.map((p) => ({
-        namespace: p.namespace, pod: p.pod, podUid: p.podUid, owner: podOwner(p.workloads),
-        containers: p.workloads.map((w) => ({
-          name: w.container, containerId: w.containerId, syscalls: w.syscalls, records: w.records,
-          firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen),
+      items: page.items.map(({ key, workloads }) => ({
+        namespace: key.namespace, pod: key.pod, podUid: key.podUid === '' ? null : key.podUid, owner: podOwner(workloads),
+        containers: workloads.map((w) => ({
+          name: w.container, containerId: w.containerId, syscalls: w.syscalls, records: w.records, violations: w.violations,
+          firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen), ...convergence(w),
         })),
       })),
-      ...(offset + limit < pods.length ? { continue: String(offset + limit) } : {}),
+      ...(page.next !== null ? { continue: encodeContinue('pods', [page.next.namespace, page.next.pod, page.next.podUid]) } : {}),
     };
   });
 
@@ -93,6 +110,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
                 type: 'object',
                 properties: {
                   name: { type: ['string', 'null'] }, containerId: { type: ['string', 'null'] }, syscalls: { type: 'array', items: SYSCALL },
+                  ...CONVERGENCE_PROPERTIES,
                   // the programs its processes ran, and how many processes each
                   executables: {
                     type: 'array',
@@ -119,6 +137,7 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       containers: workloads.map((w) => ({
         name: w.container,
         containerId: w.containerId,
+        ...convergence(w),
         syscalls: rows.filter((r) => r.workload === w.key).map((r) => ({
           name: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
           action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
@@ -129,22 +148,4 @@ export function podsRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       })),
     };
   });
-}
-
-interface PodGroup { namespace: string; pod: string; podUid: string | null; workloads: StoredWorkload[] }
-
-/** Containers of the same pod (by namespace and name) together; host units are not pods. */
-function groupByPod(workloads: StoredWorkload[]): PodGroup[] {
-  const pods = new Map<string, PodGroup>();
-  for (const w of workloads) {
-    if (w.namespace === null || w.pod === null) continue;
-    const id = `${w.namespace}/${w.pod}`;
-    let group = pods.get(id);
-    if (group === undefined) {
-      group = { namespace: w.namespace, pod: w.pod, podUid: w.podUid, workloads: [] };
-      pods.set(id, group);
-    }
-    group.workloads.push(w);
-  }
-  return [...pods.values()].sort((a, b) => (a.namespace === b.namespace ? a.pod.localeCompare(b.pod) : a.namespace.localeCompare(b.namespace)));
 }

@@ -85,7 +85,7 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
   }, async (req, reply) => {
     const { namespace, name } = req.params;
     const s = requireStore(store);
-    const workloads = workloadPods(s.listWorkloads({ namespace }), name);
+    const workloads = workloadPods(s.workloadCandidates(namespace, name), name);
     if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods it owns, or pods named ${name}-... without a known owner)`);
     return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`);
   });
@@ -98,7 +98,7 @@ async function sendProfile(
   const { container, format, defaultAction, baseline, explain } = query;
   const workloads = container === undefined ? all : all.filter((w) => w.container === container);
   if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
-  const built = buildOciProfile(s.syscallsOf(workloads.map((w) => w.key)), { defaultAction, baseline: baselineSyscalls(baseline) });
+  const built = buildOciProfile(s.syscallUnionOf(workloads.map((w) => w.key)), { defaultAction, baseline: baselineSyscalls(baseline) });
   reply.header('X-Learned-Records', String(built.explain.records));
   if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
   if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);

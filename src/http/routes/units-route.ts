@@ -4,6 +4,7 @@ import { formatSystemdDropIn, SystemdDropInError } from '../../profile/systemd-d
 import type { SyscallStore } from '../../store/syscall-store.js';
 import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { iso, itemsOf } from '../api-json.js';
+import { CONTINUE_PROPERTY, decodeContinue, encodeContinue, isString, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
 
 /** systemd unit names (unit_name_is_valid: at most 255 characters of [A-Za-z0-9:_.\\@-]). */
 const UNIT_PARAMS = {
@@ -20,20 +21,25 @@ interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' |
  * learned for one, as OCI JSON or (format=systemd) as a drop-in for NAME.service.d/.
  */
 export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
-  app.get('/api/v1/units', {
+  app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/units', {
     schema: {
+      description: 'Host systemd units seen, by name, a page at a time.',
+      querystring: { type: 'object', properties: PAGE_QUERY_PROPERTIES, additionalProperties: false },
       response: {
-        200: itemsOf({ unit: { type: 'string' }, syscalls: { type: 'integer' }, records: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' } }),
+        200: itemsOf({
+          unit: { type: 'string' }, syscalls: { type: 'integer' }, records: { type: 'integer' }, firstSeen: { type: 'string' }, lastSeen: { type: 'string' },
+        }, CONTINUE_PROPERTY),
         '4xx': ERROR_SCHEMA,
         503: ERROR_SCHEMA,
       },
     },
-  }, async () => ({
-    items: requireStore(store).listWorkloads()
-      .filter((w) => w.kind === 'host' && w.unit !== null)
-      .sort((a, b) => (a.unit! < b.unit! ? -1 : a.unit! > b.unit! ? 1 : 0))
-      .map((w) => ({ unit: w.unit!, syscalls: w.syscalls, records: w.records, firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen) })),
-  }));
+  }, async (req) => {
+    const page = requireStore(store).unitPage({ limit: req.query.limit, after: decodeContinue('units', req.query.continue, isString) });
+    return {
+      items: page.items.map((w) => ({ unit: w.unit!, syscalls: w.syscalls, records: w.records, firstSeen: iso(w.firstSeen), lastSeen: iso(w.lastSeen) })),
+      ...(page.next !== null ? { continue: encodeContinue('units', page.next) } : {}),
+    };
+  });
 
   app.get<{ Params: { unit: string }; Querystring: UnitProfileQuery }>('/api/v1/units/:unit/profile', {
     schema: {
@@ -54,7 +60,7 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
     const { format, defaultAction, explain } = req.query;
     const s = requireStore(store);
     const key = `unit:${unit}`;
-    const rows = s.readSnapshot(() => (s.listWorkloads().some((w) => w.key === key) ? s.syscallsOf([key]) : null));
+    const rows = s.readSnapshot(() => (s.workload(key) !== null ? s.syscallsOf([key]) : null));
     if (rows === null) throw new ApiError('SA_NOT_FOUND', `no observations for host unit ${unit} (GET /api/v1/units lists the units seen)`);
     const built = buildOciProfile(rows, { defaultAction });
     reply.header('X-Learned-Records', String(built.explain.records));

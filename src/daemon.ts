@@ -39,6 +39,8 @@ export interface DaemonConfig {
   syncProfilesFrom?: string | null;
   /** the most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES) */
   metricsMaxSeries?: number;
+  /** a followed file with no saved position is read from its start, not its end */
+  readExisting?: boolean;
   /** the audit source's receive buffer request (default DEFAULT_RCVBUF_BYTES) */
   auditRcvbufBytes?: number;
 }
@@ -47,6 +49,8 @@ export interface DaemonConfig {
 interface LineSourceHandle {
   /** where a restart resumes; absent for a source that cannot resume */
   readonly position?: string;
+  /** what it is doing, for readiness (a followed file: `following` once appends will be read) */
+  readonly state?: string;
   readonly lastError: string | null;
   start(): void;
   stop(): void | Promise<void>;
@@ -59,6 +63,8 @@ interface RunningSource {
   readonly records?: number;
   /** its pipeline's counts, for the metrics */
   readonly counters?: PipelineCounters | null;
+  readonly state?: string | undefined;
+  readonly position?: string | undefined;
   /** the audit source's channel state */
   readonly audit?: AuditChannelState | null;
   stop(): void | Promise<void>;
@@ -220,7 +226,7 @@ export class Daemon {
   #startFile(path: string): RunningSource {
     const name = `file:${path}`;
     return this.#onThisThread(name, (sink, position) => new FileSource({
-      path, sink,
+      path, sink, readExisting: this.#config.readExisting === true,
       ...(position !== null ? { startPosition: position } : {}),
       onEvent: (e) => this.log[e.type === 'error' ? 'error' : 'info']({ event: `file_${e.type}`, source: name, detail: e.detail }, e.detail),
     }));
@@ -269,6 +275,8 @@ export class Daemon {
     return {
       name,
       get lastError() { return source.lastError; },
+      get state() { return source.state; },
+      get position() { return source.position; },
       get records() { return pipeline.stats.records; },
       get counters() { return pipeline.counters(); },
       stop: async () => { await source.stop(); flush(); pipeline.stop(); },
@@ -364,7 +372,7 @@ export class Daemon {
   }
 
   #ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] } {
-    const sources = this.#sources.map((s) => ({ name: s.name, ok: s.lastError === null, error: s.lastError }));
+    const sources = this.#sources.map((s) => ({ name: s.name, ok: s.lastError === null, error: s.lastError, ...(s.state !== undefined ? { state: s.state, position: s.position ?? '' } : {}) }));
     sources.push({ name: 'store', ok: this.#storeError === null, error: this.#storeError });
     return { ready: sources.every((s) => s.ok), sources };
   }

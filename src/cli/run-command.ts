@@ -16,6 +16,10 @@ export const OPTIONS = {
     type: 'string', multiple: true, value: 'SOURCE', env: 'SECCOMP_AUDITOR_SOURCE',
     description: "where records come from: 'audit' (the kernel's audit multicast group: every record; needs CAP_AUDIT_READ and the host network namespace), 'kmsg' (/dev/kmsg, rate-limited by printk), 'file:PATH' (a log file, followed), 'journal' or 'journal:DIR' (journalctl -f), '-' (stdin) or 'none' (serve only); default: audit when it can be joined, else auditd's log when auditd runs, else kmsg",
   },
+  'read-existing': {
+    type: 'boolean', env: 'SECCOMP_AUDITOR_READ_EXISTING',
+    description: "a file source with no saved position reads the lines already in the file (records from before the daemon, e.g. auditd's log of a trial run); without it the first start begins at the file's end. A saved position always wins, so a restart never counts twice",
+  },
   listen: {
     type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
     description: 'address of the HTTP server (health endpoints)',
@@ -125,6 +129,7 @@ ${formatOptions(OPTIONS)}
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
       dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes,
+      readExisting: values['read-existing'],
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {

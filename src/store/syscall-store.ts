@@ -145,7 +145,8 @@ export class SyscallStore {
   readonly #workloadsIn: Database.Statement<[string], StoredWorkload>;
   readonly #workloadsOfPod: Database.Statement<[string, string], StoredWorkload>;
   readonly #workloadByKey: Database.Statement<[string], StoredWorkload>;
-  readonly #workloadCandidates: Database.Statement<[string, string, string, string, string], StoredWorkload>;
+  readonly #ownedPods: Database.Statement<[string, string, string], StoredWorkload>;
+  readonly #podsNamedAfter: Database.Statement<[string, string, string], StoredWorkload>;
   readonly #podKeysAfter: Database.Statement<[string, string, string, number], PodKey>;
   readonly #podKeysInAfter: Database.Statement<[string, string, string, number], PodKey>;
   readonly #podWorkloadsBetween: Database.Statement<[string, string, string, string, string, string], StoredWorkload>;
@@ -188,10 +189,12 @@ export class SyscallStore {
     this.#workloadsOfPod = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} WHERE w.namespace = ? AND w.pod = ? ${WORKLOAD_ORDER}`);
     this.#workloadByKey = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM} WHERE w.key = ?`);
     // A workload's pods: those its owner names, and those whose names could derive to it
-    // (`name-` followed by anything: '-' + 1 is '.'); the caller decides among the latter.
-    this.#workloadCandidates = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
-      WHERE w.namespace = ? AND (w.pod IN (SELECT pod FROM workloads WHERE namespace = ? AND owner_name = ?) OR (w.pod >= ? || '-' AND w.pod < ? || '.'))
-      ${WORKLOAD_ORDER}`);
+    // (`name-` followed by anything: '-' + 1 is '.'); the caller decides among the latter. Two
+    // statements, each a range of an index: an OR of the two makes SQLite scan the namespace.
+    this.#ownedPods = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
+      WHERE w.namespace = ? AND w.pod IN (SELECT pod FROM workloads WHERE namespace = ? AND owner_name = ?)`);
+    this.#podsNamedAfter = db.prepare(`SELECT ${WORKLOAD_COLUMNS} ${WORKLOAD_FROM}
+      WHERE w.namespace = ? AND w.pod >= ? || '-' AND w.pod < ? || '.'`);
     // The pods of one page: distinct incarnations after the last key, then their containers as
     // one range of the same index. Two statements, run in one snapshot (podPage).
     this.#podKeysAfter = db.prepare(`
@@ -329,7 +332,12 @@ export class SyscallStore {
    * this only keeps the read to the workload's neighbourhood.
    */
   workloadCandidates(namespace: string, name: string): StoredWorkload[] {
-    return this.#guard(() => this.#workloadCandidates.all(namespace, namespace, name, name, name));
+    return this.readSnapshot(() => {
+      const owned = this.#ownedPods.all(namespace, namespace, name);
+      const keys = new Set(owned.map((w) => w.key));
+      return [...owned, ...this.#podsNamedAfter.all(namespace, name, name).filter((w) => !keys.has(w.key))]
+        .sort((a, b) => (a.pod! < b.pod! ? -1 : a.pod! > b.pod! ? 1 : a.key < b.key ? -1 : 1));
+    });
   }
 
   /**

@@ -10,12 +10,32 @@ export const API_ERRORS = {
   SA_MUTATIONS_OFF: 403,
   SA_POD_NOT_FOUND: 404,
   SA_NOT_FOUND: 404,
+  SA_REQUEST_TIMEOUT: 408,
   SA_PROFILE_CONFLICT: 409,
+  SA_BODY_TOO_LARGE: 413,
+  SA_URI_TOO_LONG: 414,
+  SA_UNSUPPORTED_MEDIA_TYPE: 415,
+  SA_HEADERS_TOO_LARGE: 431,
+  SA_INTERNAL: 500,
   SA_STORE_UNAVAILABLE: 503,
   SA_PROFILES_OFF: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** The code of an error answer of this status that no route raised itself (the framework's, Node's). */
+export function codeOfStatus(status: number): ApiErrorCode {
+  switch (status) {
+    case 401: return 'SA_UNAUTHORIZED';
+    case 404: return 'SA_NOT_FOUND';
+    case 408: return 'SA_REQUEST_TIMEOUT';
+    case 413: return 'SA_BODY_TOO_LARGE';
+    case 414: return 'SA_URI_TOO_LONG';
+    case 415: return 'SA_UNSUPPORTED_MEDIA_TYPE';
+    case 431: return 'SA_HEADERS_TOO_LARGE';
+    default: return status >= 500 ? 'SA_INTERNAL' : 'SA_BAD_REQUEST';
+  }
+}
 
 export class ApiError extends Error {
   readonly statusCode: number;

@@ -1,7 +1,9 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 import type { SyscallStore } from '../store/syscall-store.js';
-import { ApiError } from './api-errors.js';
+import { STATUS_CODES } from 'node:http';
+import { ApiError, codeOfStatus } from './api-errors.js';
+import { SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import { authorize } from './bearer-token.js';
 import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
@@ -49,10 +51,36 @@ export function buildApp(options: {
   /** Prometheus metrics, served at /metrics */
   metrics?: Registry;
   logger?: FastifyServerOptions['logger'];
+  /** what one client may take (server-limits.ts); tests pass smaller ones */
+  limits?: Partial<ServerLimits>;
 }): FastifyInstance {
+  const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new QuietRequests(),
+    bodyLimit: limits.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: { connectionsCheckingInterval: limits.checkIntervalMs, headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) },
+    // the router's own 400 (a bad %-escape) and 414 (a parameter over maxParamLength) in our shape
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode ?? 400;
+      return (reply as FastifyReply).code(status).send({ code: codeOfStatus(status), message: err.message });
+    },
+    // what Node's parser refuses before there is a request (a malformed request line, huge
+    // headers, a timeout): answered on the raw socket, in the same shape
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const message = status === 408
+        ? `the request did not arrive within ${limits.requestTimeoutMs / 1000} s`
+        : status === 431 ? 'the request headers are too large' : 'malformed HTTP request';
+      const body = JSON.stringify({ code: codeOfStatus(status), message });
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy();
+    },
     // pod names may be 253 characters (DNS-1123 subdomains) and the router's default cut is
     // 100; above the schemas' limits, so a too-long name gets their 400 rather than a bare 414
     routerOptions: { maxParamLength: 1024 },
@@ -65,8 +93,14 @@ export function buildApp(options: {
     if (err.validation) return reply.code(400).send({ code: 'SA_BAD_REQUEST', message: err.message });
     const status = err.statusCode ?? 500;
     if (status >= 500) app.log.error({ event: 'request_failed', error: err.message }, 'request failed');
-    return reply.code(status).send({ code: status === 400 ? 'SA_BAD_REQUEST' : 'SA_INTERNAL', message: status >= 500 ? 'internal error; see the daemon\'s log' : err.message });
+    const message = status >= 500 ? 'internal error; see the daemon\'s log'
+      : status === 413 ? `the body is larger than ${limits.bodyLimit} bytes; a seccomp profile is a few tens of KB`
+        : status === 415 ? 'send the profile as JSON (Content-Type: application/json)'
+          : err.message;
+    return reply.code(status).send({ code: codeOfStatus(status), message });
   });
+  // refused at accept, before a byte is read: the cheapest place to say no to a flood
+  app.server.maxConnections = limits.maxConnections;
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'SA_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
   const store = options.store ?? (() => null);
   // the OpenAPI document is generated from the same schemas that validate and serialize

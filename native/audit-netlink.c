@@ -177,16 +177,17 @@ static napi_value Read(napi_env env, napi_callback_info info) {
     }
     if (msg.msg_flags & MSG_TRUNC) { stats[ST_TRUNCATED]++; continue; }
     if (msg.msg_namelen < sizeof from || from.nl_pid != 0) { stats[ST_FOREIGN]++; continue; }
-    /* keep whole messages only; a datagram normally holds exactly one */
+    /* keep whole messages only (a datagram normally holds exactly one), each starting at a
+     * 4-byte boundary as the caller walks them: the kernel does not pad the last one */
     size_t off = 0;
     while (off + NLMSG_HDRLEN <= (size_t)n) {
       struct nlmsghdr *h = (struct nlmsghdr *)(buf + used + off);
       if (h->nlmsg_len < NLMSG_HDRLEN || off + h->nlmsg_len > (size_t)n) break;
       stats[ST_MESSAGES]++;
-      size_t step = NLMSG_ALIGN(h->nlmsg_len);
-      if (off + step > (size_t)n) step = (size_t)n - off;
-      off += step;
+      off += NLMSG_ALIGN(h->nlmsg_len);
     }
+    /* room for the padding: recvmsg was called with at least MAX_DATAGRAM free */
+    if (off > (size_t)n) memset(buf + used + n, 0, off - (size_t)n);
     used += off;
   }
   napi_value result;

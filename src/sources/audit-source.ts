@@ -104,8 +104,13 @@ export class AuditSource {
     return this.#serial;
   }
 
-  /** Records the kernel dropped for this socket since it was opened. */
+  /**
+   * Records the kernel dropped for this socket since it was opened. The kernel signals ENOBUFS
+   * once per congestion, not per drop, and keeps dropping until the queue is read empty: once an
+   * overrun was seen, each look reads the kernel's count again (twice a second from the flush).
+   */
   get lostRecords(): number {
+    if (this.#overrunsSeen > 0) this.#countDrops();
     return this.#lost;
   }
 

@@ -392,3 +392,19 @@ function findProcess(comm: string): number | null {
   }
   return null;
 }
+
+/**
+ * Runs fn with the kernel's own printk rate limit (5 s, burst 10), as a stock node has it, and
+ * restores what the machine had: a test of learning on a stock node must not depend on a
+ * machine where someone turned the limit off.
+ */
+export async function withStockPrintkRatelimit<T>(fn: () => Promise<T>): Promise<T> {
+  const files = [[PRINTK_RATELIMIT, '5'], ['/proc/sys/kernel/printk_ratelimit_burst', '10']] as const;
+  const before = files.map(([f]) => fs.readFileSync(f, 'utf8').trim());
+  for (const [f, v] of files) fs.writeFileSync(f, v);
+  try {
+    return await fn();
+  } finally {
+    files.forEach(([f], i) => fs.writeFileSync(f, before[i]!));
+  }
+}

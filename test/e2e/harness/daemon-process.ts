@@ -20,9 +20,13 @@ export class DaemonProcess {
 
   private constructor(readonly child: ChildProcess) {}
 
-  /** Starts `run` with the given flags (plus `--listen 127.0.0.1:0`) and waits for its `started` line. */
-  static async start(args: string[], timeoutMs = 20_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [builtCli(), 'run', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Starts `run` with the given flags (plus `--listen 127.0.0.1:0`) and waits for its `started`
+   * line. `prefix`: words the daemon runs under (e.g. setpriv, for the DaemonSet's privileges).
+   */
+  static async start(args: string[], timeoutMs = 20_000, prefix: string[] = []): Promise<DaemonProcess> {
+    const argv = [...prefix, process.execPath, builtCli(), 'run', '--listen', '127.0.0.1:0', ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const d = new DaemonProcess(child);
     createInterface({ input: child.stderr! }).on('line', (l) => d.stderr.push(l));
     const started = new Promise<void>((resolve, reject) => {

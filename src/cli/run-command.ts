@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
 import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
@@ -115,6 +115,10 @@ ${formatOptions(OPTIONS)}
       } catch (err) {
         io.stderr.write(`seccomp-auditor run: cannot read the token file ${values['token-file']} (${(err as NodeJS.ErrnoException).code}); check --token-file\n`);
         return 1;
+      }
+      const mode = statSync(values['token-file']).mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        io.stderr.write(`seccomp-auditor run: warning: the token file ${values['token-file']} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it (a Kubernetes Secret: defaultMode: 0400)\n`);
       }
       if (token.length < 16) {
         io.stderr.write(`seccomp-auditor run: the token in ${values['token-file']} is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)\n`);

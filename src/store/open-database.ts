@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, MIGRATIONS, type Migration } from './migrations.js';
@@ -27,8 +27,11 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
   if (path !== ':memory:') {
     try {
       mkdirSync(dirname(path), { recursive: true });
+      // created here, owner-only, before SQLite would create it 0644: it names every pod and what
+      // it runs, and SQLite gives the -wal and -shm files the main file's mode
+      closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
     } catch (err) {
-      throw storeErrorFrom(err, path);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storeErrorFrom(err, path);
     }
   }
   let db: Database.Database | undefined;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtCli, runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
@@ -89,6 +89,21 @@ t.test('run: bad flags are usage errors that say what to do', async (t) => {
   const reads = await runCli(['run', '--protect-reads', '--source', 'none']);
   t.equal(reads.code, 2);
   t.match(reads.stderr, /--protect-reads needs --token-file/);
+});
+
+t.test('run: a token file others may read draws a warning at start', async (t) => {
+  const dir = makeTempDir('sa-run-token-');
+  // a later usage error stops the run right after the token is read
+  const stop = ['--source', 'none', '--kubelet-seccomp-dir', 'none', '--sync-profiles-from', dir];
+  const open = join(dir, 'open');
+  writeFileSync(open, 'b'.repeat(40), { mode: 0o644 });
+  chmodSync(open, 0o644);
+  const warned = await runCli(['run', '--token-file', open, ...stop]);
+  t.match(warned.stderr, `seccomp-auditor run: warning: the token file ${open} is readable by group or others (mode 0644); chmod 600 it (a Kubernetes Secret: defaultMode: 0400)`);
+  const closed = join(dir, 'closed');
+  writeFileSync(closed, 'b'.repeat(40), { mode: 0o600 });
+  const quiet = await runCli(['run', '--token-file', closed, ...stop]);
+  t.notMatch(quiet.stderr, /warning/);
 });
 
 t.test('run: a port in use is a clear error', async (t) => {

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -213,5 +213,17 @@ t.test('a full disk at open (a full tmpfs)', { skip: mountsUnavailable() ?? fals
   rmSync(filler);
   SyscallStore.open({ path }).close();
   t.pass('opens once space is free');
+  t.end();
+});
+
+t.test('a new database file (and its WAL) is readable by its owner only: it names every pod and what it runs', (t) => {
+  const path = join(tempDir(t), 'private.db');
+  const db = openDatabase({ path });
+  db.close();
+  t.equal(statSync(path).mode & 0o777, 0o600);
+  // an existing file keeps the mode its owner gave it
+  chmodSync(path, 0o640);
+  openDatabase({ path }).close();
+  t.equal(statSync(path).mode & 0o777, 0o640);
   t.end();
 });

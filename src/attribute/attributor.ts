@@ -33,6 +33,8 @@ export interface AttributorOptions {
   lineageWindowMs?: number;
   /** How often names are looked for again for a container the kubelet's files did not know. */
   namesRetryMs?: number;
+  /** Pids held at most (MAX_PIDS). */
+  maxPids?: number;
 }
 
 interface PidEntry {
@@ -51,6 +53,12 @@ interface PidEntry {
 const PRUNE_EVERY_MS = 10_000;
 /** Pids not seen for this long whose process is gone are forgotten. */
 const PRUNE_IDLE_MS = 60_000;
+/**
+ * Pids held at most. Pruning forgets gone processes after a minute of the wall clock, which an
+ * `ingest` of a month's log (100 000 pids in seconds) never reaches: past this many, the pids
+ * seen least recently go first. A live one forgotten is read from /proc again at its next record.
+ */
+export const MAX_PIDS = 65_536;
 /** Parents whose children are looked at again per batch, so a flood of forks cannot stall reading. */
 const RESCAN_BUDGET = 64;
 
@@ -80,6 +88,7 @@ export class Attributor {
   readonly #names: ContainerNames | undefined;
   readonly #verifyEveryMs: number;
   readonly #namesRetryMs: number;
+  readonly #maxPids: number;
   readonly #pids = new Map<number, PidEntry>();
   readonly #workloads = new Map<string, Workload>();
   readonly #labels = new Map<string, Workload>();
@@ -93,6 +102,7 @@ export class Attributor {
     this.#verifyEveryMs = options.verifyEveryMs ?? 1000;
     this.#forks = new WaitingForks({ windowMs: options.lineageWindowMs ?? 1000 });
     this.#namesRetryMs = options.namesRetryMs ?? 1000;
+    this.#maxPids = options.maxPids ?? MAX_PIDS;
   }
 
   /**
@@ -105,6 +115,26 @@ export class Attributor {
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       this.prune(PRUNE_IDLE_MS);
+    }
+    if (this.#pids.size > this.#maxPids) this.#shed();
+  }
+
+  get pids(): number {
+    return this.#pids.size;
+  }
+
+  /**
+   * Down to three quarters of the cap, oldest entries first (a Map iterates in insertion order),
+   * skipping those checked within the last verify period: they are in use.
+   */
+  #shed(): void {
+    const target = Math.floor(this.#maxPids * 0.75);
+    const recent = this.#now - this.#verifyEveryMs;
+    for (const pass of [false, true]) {
+      for (const [pid, entry] of this.#pids) {
+        if (this.#pids.size <= target) return;
+        if (pass || entry.checkedAt < recent) this.#pids.delete(pid);
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
 
@@ -45,6 +45,9 @@ export class ProcFs {
   /** ppid and start time from `<root>/<pid>/stat`, or null when the process is gone. */
   readStat(pid: number): ProcStat | null {
     const path = this.#path(pid, 'stat');
+    // the first read of a pid, and the process is often gone already (short-lived children):
+    // asking first costs a syscall, an ENOENT exception costs far more (a stack and a message)
+    if (!existsSync(path)) return null;
     const content = this.#read(pid, 'stat');
     if (content === null) return null;
     const stat = parseProcStat(content);

@@ -135,3 +135,33 @@ t.test('labels, and what stays unattributed', async (t) => {
   t.same(record(0), { key: null, method: null, reason: 'no-pid' }, 'pid 0 names no process');
   t.match(attributor.counts, { proc: 1, label: 1, exited: 1, 'no-cgroup-identity': 1, 'no-pid': 1 });
 });
+
+t.test('pids held are capped: the least recently checked go first, a live one is read again', async (t) => {
+  const root = makeTempDir('sa-proc-');
+  const proc = new FakeProc(root);
+  const attributor = new Attributor({ proc: new ProcFs({ root }), maxPids: 8 });
+  let now = 1_000_000;
+  attributor.advance(now);
+  let last: string | null = null;
+  const parser = new SeccompLineParser({
+    handler: { onRecord(rec) { last = attributor.attribute(rec)?.key ?? null; }, onLostSignal() {}, onMalformed(_l, r) { throw new Error(r); } },
+  });
+  const record = (pid: number) => {
+    const line = `audit: type=1326 audit(1.000:1): auid=0 uid=0 gid=0 ses=1 pid=${pid} comm="sh" exe="/bin/sh" sig=0 arch=c000003e syscall=0 compat=0 ip=0x1 code=0x7ffc0000`;
+    parser.parseLine(Buffer.from(line), 0, line.length, 1);
+    return last;
+  };
+  for (let pid = 300; pid < 310; pid++) proc.spawn(pid, { cgroup: CG_A });
+  for (let pid = 300; pid < 306; pid++) record(pid);
+  now += 2000;
+  attributor.advance(now);
+  // 300-305 were checked two seconds ago, 306-309 now
+  for (let pid = 306; pid < 310; pid++) record(pid);
+  attributor.advance(now);
+  t.equal(attributor.pids, 6, 'shed to three quarters of the cap');
+  t.equal(attributor.counts.proc, 10);
+  t.equal(record(309), `container:${ID_A}`);
+  t.equal(attributor.counts.cache, 1, 'a pid in use stays');
+  t.equal(record(300), `container:${ID_A}`, 'a live process shed is resolved again');
+  t.equal(attributor.counts.proc, 11, 'through /proc');
+});

@@ -34,3 +34,30 @@ t.test('metrics read the database and the sources at scrape time', async (t) => 
   t.match(second, /seccomp_auditor_records_read_total\{source="kmsg"\} 25\n/, 'counters follow the source, not added twice');
   t.notMatch(second, /pod="web-1"/, 'a forgotten pod\'s series are gone');
 });
+
+t.test('per-container families: containers seen within the window, the newest first, every family under the cap, convergence', async (t) => {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-metrics-'), 'w.db') });
+  t.teardown(() => store.close());
+  const HOUR = 3_600_000, now = 100 * HOUR;
+  // c1 oldest (outside the window), c2..c4 inside, c4 the newest
+  for (const [n, lastSeen] of [[1, now - 5 * HOUR], [2, now - 30 * 60_000], [3, now - 20 * 60_000], [4, now - 60_000]] as const) {
+    const key = containerKey(n);
+    store.commitBatch({
+      workloads: [workload(key, { namespace: 'shop', pod: `p${n}`, container: 'app', lastSeen })],
+      syscalls: [syscall(key, 0, { count: 10, firstSeen: 7_000 }), syscall(key, 1, { count: 1, firstSeen: 9_000 })],
+      executables: [], unattributed: [], lost: [], positions: [],
+    });
+    store.commitBatch({ workloads: [], syscalls: [syscall(key, 0, { count: n })], executables: [], unattributed: [], lost: [], positions: [] });
+  }
+  const text = await buildMetrics({ store: () => store, sources: () => [], maxSeries: 2, clock: () => now }).registry.metrics();
+  const pods = (family: string): string[] => [...text.matchAll(new RegExp(`^${family}\\{[^}]*pod="(p\\d)"`, 'gm'))].map((m) => m[1]!);
+  t.same(pods('seccomp_auditor_container_syscalls'), ['p4', 'p3'], 'the newest two; the cap holds for this family too');
+  t.same(pods('seccomp_auditor_container_syscall_records_total'), ['p4', 'p4'], 'two series: the newest container\'s');
+  t.same(pods('seccomp_auditor_container_records_since_new_syscall'), ['p4', 'p3']);
+  t.match(text, /seccomp_auditor_container_last_new_syscall_timestamp_seconds\{namespace="shop",pod="p4",container="app"\} 9\n/);
+  t.match(text, /seccomp_auditor_container_records_since_new_syscall\{namespace="shop",pod="p4",container="app"\} 4\n/);
+  // p3's and p2's records (p1 is outside the window and not counted anywhere)
+  t.match(text, /seccomp_auditor_container_syscall_records_dropped_total 27\n/);
+  t.notMatch(text, /pod="p1"/, 'a container not seen within the window has no series');
+  t.match(text, /seccomp_auditor_key_overflow_records_total\{table="unattributed"\} 0\n/);
+});

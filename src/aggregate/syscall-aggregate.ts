@@ -62,8 +62,10 @@ export class SyscallAggregate {
   readonly #unattributed = new Map<string, Map<string | null, Map<string | null, CountState>>>();
   #unattributedSize = 0;
   readonly #lost = new Map<string, LostDelta>();
-  /** distinct keys held, for metrics */
+  /** distinct keys held (evicted workloads' too, not forgotten ones), for metrics */
   keys = 0;
+  /** keys announced as new since the start: what an ingest added */
+  newKeys = 0;
   /**
    * Records per action (indexed like ACTIONS) up to the last batch; `actionCounts()` adds what
    * is pending. Attributed records are summed per batch from the keys' deltas, so the hot path
@@ -131,6 +133,7 @@ export class SyscallAggregate {
       else w.exe = exe;
       keys.add(rec.auditArch, actionIndex, nr, time, comm, exe, false);
       this.keys++;
+      this.newKeys++;
       this.#onNewKey(workload, { auditArch: rec.auditArch, syscallNr: nr, action: rec.action });
     }
     // once per process (the first record of a pid; later ones come from the cache)

@@ -108,7 +108,7 @@ ${formatOptions(OPTIONS)}
     const seconds = Math.max(1e-3, (Date.now() - started) / 1000);
     io.stdout.write(
       `records ${stats.records}, attributed ${attributed}, unattributed ${stats.records - attributed}, ` +
-        `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, distinct syscalls ${pipeline.aggregate.keys}, ` +
+        `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, distinct syscalls ${pipeline.aggregate.newKeys}, ` +
         `${Math.round(stats.records / seconds).toLocaleString('en')} records/s\n`,
     );
     return failed > 0 ? 1 : 0;

@@ -72,6 +72,7 @@ t.test('an idle workload gives up its counters, keeps its keys, and is forgotten
   feed([line(100 + FORGET_IDLE_MS / 1000 + 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
   agg.takeBatch([]);
   t.equal(agg.workloads, 1, 'web silent for a day is forgotten');
+  t.equal(agg.newKeys, 4, 'what was ever new still counts');
   t.equal(agg.keys, 1);
 });
 

@@ -141,18 +141,17 @@ t.test('the series cap: a low --metrics-max-series exports that many series and 
   t.equal(exported.length, 3, 'exported series == the cap');
   t.equal(value(first, DROPPED), 11 - sum(exported), 'with the exported series, every record of every pod');
   t.ok(value(first, DROPPED)! > 0);
-  t.same(exported.map((s) => s.labels['pod']), ['web-1', 'web-1', 'web-1'], 'the containers first seen keep their series');
+  // which containers keep their series (the newest) is tested with distinct last-seen times in
+  // container-syscall-series.test.ts: here every record is written within a few ms
   t.same(select(first, VIOLATIONS).map((v) => `${v.labels['pod']}/${v.labels['syscall']}/${v.labels['action']}`).sort(),
     ['db-0/ptrace/trap', 'db-0/socket/kill_process', 'web-1/execve/errno'], 'the three violations fit under the cap of 3');
 
-  // a new pod comes: its series are over the cap, so the dropped counter rises and the exported
-  // series stay what they were
+  // a new pod comes and the old ones go on: still the cap, and every record is either exported or dropped
   appendFileSync(d.log, [recordLine(LATE.pid, 0), recordLine(LATE.pid, 3), recordLine(LATE.pid, 3), recordLine(WEB.pid, 0), recordLine(WEB_AGAIN.pid, 0)].join(''));
   const second = await d.scrapeUntil((e) => value(e, DROPPED)! + sum(select(e, SERIES)) === 16);
   t.equal(select(second, SERIES).length, 3, 'still the cap');
-  t.same(select(second, SERIES).map((s) => s.labels), exported.map((s) => s.labels), 'the same series as before');
-  t.equal(value(second, SERIES, { pod: 'web-1', syscall: 'read', action: 'log' }), 5, 'an exported series goes on counting, its restarted container\'s records too');
-  t.equal(value(second, DROPPED), value(first, DROPPED)! + 3, 'the dropped counter rose by the new pod\'s records');
+  const web = value(second, SERIES, { pod: 'web-1', syscall: 'read', action: 'log' });
+  t.ok(web === undefined || web === 5, 'web-1\'s read, when exported, adds its restarted container\'s records');
 });
 
 t.test('--metrics-max-series 0 exports no per-container syscall series at all', async (t) => {

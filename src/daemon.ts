@@ -187,6 +187,10 @@ export class Daemon {
           case 'new-syscall': return this.#events.onNewSyscall(m.event);
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
+          case 'resumed':
+            this.log.warn({ event: 'audit_resumed', afterSerial: m.afterSerial, firstSerial: m.firstSerial, missedAtMost: m.missedAtMost },
+              `records made while the daemon was not reading are missed: audit serials ${m.afterSerial + 1} to ${m.firstSerial - 1} (at most ${m.missedAtMost} records, counted as lost: daemon_down)`);
+            return;
           case 'failed':
             this.log.error({ event: `${kind}_error`, source: kind, error: m.error }, m.error);
             return;

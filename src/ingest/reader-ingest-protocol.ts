@@ -32,6 +32,8 @@ export type { AuditChannelState };
 export type ReaderIngestMessage =
   | { type: 'started'; niced: boolean; resumed: boolean; audit: AuditChannelState | null }
   | { type: 'failed'; error: string }
+  /** the audit source started again on the same boot and missed the serials between */
+  | { type: 'resumed'; afterSerial: number; firstSerial: number; missedAtMost: number }
   | { type: 'new-syscall'; event: NewSyscall }
   | { type: 'lost-signal'; kind: LostSignalKind; count: number }
   | { type: 'malformed'; lineNo: number; reason: string; excerpt: string }

@@ -66,9 +66,10 @@ let source: Reader;
 /** why records the source lost are lost: the kernel overwrote them, or dropped them for our socket */
 let lostReason: string;
 if (options.kind === 'audit') {
-  // the group has no history: nothing to resume, and a record read is never read again
+  // the group has no history: nothing to resume from; the committed serial only tells the gap
   audit = new AuditSource({
     sink: pipeline,
+    ...(resumeAfter !== undefined ? { resumeAfterSerial: resumeAfter } : {}),
     ...(options.rcvbufBytes !== undefined ? { rcvbufBytes: options.rcvbufBytes } : {}),
     // readiness follows the canary at once, not at the next once-a-second report
     onCanary: () => postStats(),
@@ -120,7 +121,14 @@ function auditState(): AuditChannelState | null {
   return { rcvbuf: audit.rcvbuf, rcvbufForced: audit.rcvbufForced, canary: { ...audit.canary }, foreign: audit.foreign, kernelLost, kernelStatusError };
 }
 
+let gapReported = false;
+
 function flush(): void {
+  if (audit?.gap != null && !gapReported) {
+    gapReported = true;
+    pipeline.addLost('daemon_down', audit.gap.missedAtMost);
+    post({ type: 'resumed', ...audit.gap });
+  }
   pipeline.addLost(lostReason, source.lostRecords - lostReported);
   lostReported = source.lostRecords;
   const at = source.position;

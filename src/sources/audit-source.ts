@@ -22,6 +22,11 @@ export interface AuditSourceOptions {
   netlinkTable?: string;
   /** the addon; a test may hand one that fails */
   addon?: AuditNetlinkAddon;
+  /**
+   * The serial of the last record committed before this start, on the same boot: the records
+   * the kernel made between it and the first one read now were missed (see `gap`).
+   */
+  resumeAfterSerial?: number;
   /** told when the canary's state changes (readiness follows it) */
   onCanary?: (canary: CanaryState) => void;
 }
@@ -53,7 +58,8 @@ export const NOT_IN_HOST_NETWORK = 'no record arrived from the kernel\'s audit m
  * socket, and /proc/net/netlink says how many (its Drops column, matched by the socket's inode).
  *
  * The group has no history: a restart misses what was made while the daemon was down. The
- * position is the serial of the last record handed on, which only says how far this boot got.
+ * position is the serial of the last record handed on; a restart on the same boot compares it
+ * with the first serial it reads and reports the gap (records read are never read twice).
  *
  * Shutdown order: stop the loop, read once more without waiting, close the socket (before the
  * thread ends, so nothing is left holding it).
@@ -69,6 +75,12 @@ export class AuditSource {
   rcvbuf = 0;
   rcvbufForced = false;
   readonly canary: CanaryState = { state: 'pending', latencyMs: null, detail: null };
+  /**
+   * After a restart on the same boot: the serials between the committed one and the first one
+   * read now. The group has no history, so those records are gone; the serials count every
+   * audit record (seccomp ones and any other kind), so their number is an upper bound.
+   */
+  gap: { afterSerial: number; firstSerial: number; missedAtMost: number } | null = null;
   readonly #sink: AuditBodySink;
   readonly #addon: AuditNetlinkAddon;
   readonly #options: AuditSourceOptions;
@@ -195,7 +207,9 @@ export class AuditSource {
         // the kernel may count a trailing NUL (or newline) in the length
         while (end > off + NLMSG_HDRLEN && (b[end - 1] === 0 || b[end - 1] === 0x0a)) end--;
         const start = off + NLMSG_HDRLEN;
+        const first = this.#serial < 0;
         this.#serial = readSerial(b, start, end, this.#serial);
+        if (first) this.#checkGap();
         if (this.#awaiting && isCanary(b, start, end, this.#canaryNeedle)) this.#canarySeen();
         else {
           this.#sink.onAuditBody(b, start, end);
@@ -207,6 +221,12 @@ export class AuditSource {
       off = next;
     }
     return handed;
+  }
+
+  #checkGap(): void {
+    const after = this.#options.resumeAfterSerial;
+    if (after === undefined || this.#serial <= after + 1) return;
+    this.gap = { afterSerial: after, firstSerial: this.#serial, missedAtMost: this.#serial - after - 1 };
   }
 
   #countDrops(): void {

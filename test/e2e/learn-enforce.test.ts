@@ -1,17 +1,18 @@
 /**
  * End to end on the real kernel with runc (issue #6, scenarios 1-3): two pods learn under a
- * log-everything profile while `seccomp-auditor run --source kmsg` watches; the learned
- * profiles then run the same workloads under runc, block what they never did (EPERM), and in
- * complain mode report exactly the new syscalls.
+ * log-everything profile while the daemon watches as a stock node runs it (its default source,
+ * the audit multicast group; the DaemonSet's capabilities as a non-root uid; printk's rate limit
+ * as the kernel ships it); the learned profiles then run the same workloads under runc, block
+ * what they never did (EPERM), and in complain mode report exactly the new syscalls.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syscallName } from '../../src/syscalls/syscall-table.js';
 import type { OciProfile } from '../../src/profile/oci-profile.js';
-import { makeTempDir, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
-import { recordKmsg } from './harness/kmsg-recorder.js';
-import { DaemonProcess } from './harness/daemon-process.js';
+import { recordAudit } from '../helpers/audit-recorder.js';
+import { makeTempDir, withStockPrintkRatelimit } from '../helpers/real-kernel.js';
+import { chosenSource, startStockDaemon } from './harness/stock-daemon.js';
 import { requireEndToEnd } from './harness/e2e-guard.js';
 import { kernelRecords, podTruth } from './harness/kernel-truth.js';
 import { KubeletNode, type PodContainer } from './harness/kubelet-node.js';
@@ -31,19 +32,18 @@ t.test('learn with runc, then enforce and complain with the learned profiles', a
   t.teardown(() => node.cleanup());
   const db = join(makeTempDir('sa-e2e-db-'), 'node.db');
 
-  await withPrintkRatelimitOff(async () => {
+  await withStockPrintkRatelimit(async () => {
     // the kubelet's seccomp dir, where the daemon installs the profile pods learn under
     const seccompDir = makeTempDir('sa-e2e-kubelet-seccomp-');
-    const daemon = await DaemonProcess.start(['--source', 'kmsg', '--log-dir', node.logRoot, '--db', db, '--kubelet-seccomp-dir', seccompDir]);
+    const daemon = await startStockDaemon({ logRoot: node.logRoot, db, seccompDir });
     t.teardown(() => daemon.kill());
+    t.equal(chosenSource(daemon), 'audit', 'the daemon chose the audit group by itself');
     const logAll = JSON.parse(readFileSync(join(seccompDir, 'seccomp-auditor', 'log-all.json'), 'utf8')) as OciProfile;
     t.equal(logAll.defaultAction, 'SCMP_ACT_LOG', 'the daemon installed seccomp-auditor/log-all.json for learning');
-    // on a first start the daemon reads what the ring still holds; let it settle first
-    await new Promise((r) => setTimeout(r, 1000));
 
     // ---- 1. learn ----
     const learned = await learnWithoutLoss({
-      runtime, node, daemon, namespace: 'shop', learningProfile: logAll, record: recordKmsg,
+      runtime, node, daemon, namespace: 'shop', learningProfile: logAll, record: recordAudit,
     }, 3, (s) => t.comment(s));
     t.equal(learned.truthLost, 0, 'the test\'s own kernel reader lost nothing (its ground truth is complete)');
     t.equal(learned.daemonLost, 0, 'the daemon lost no kernel record');
@@ -79,7 +79,7 @@ t.test('learn with runc, then enforce and complain with the learned profiles', a
     const complainProfile = (await daemon.get<OciProfile>(`/api/v1/namespaces/shop/pods/${batchPod.pod}/profile?defaultAction=log`)).body;
     t.equal(complainProfile.defaultAction, 'SCMP_ACT_LOG', 'the complain-mode variant logs what it does not allow');
     const canary = node.addContainer({ namespace: 'shop', pod: 'nightly-report-canary', container: 'report', driver: 'cgroupfs' });
-    const complained = await recordKmsg(async () => {
+    const complained = await recordAudit(async () => {
       const r = await runtime.run({ id: newId('complain'), cgroupsPath: canary.cgroupsPath, args: variant.args, busybox: variant.busybox, seccomp: complainProfile });
       t.equal(r.code, 0, `the variant runs in complain mode (${r.stderr.trim()})`);
       t.match(r.stdout, variant.expectOutput, 'and does everything, the new call included');

@@ -1,7 +1,7 @@
 /**
- * Runs the attribution chain (kmsg → parse → attribute) on its own thread, as the daemon's
- * ingest does, and posts what it decided for every record back to the test. A thread of its
- * own keeps the reader's polling free of the test runner's pauses.
+ * Runs the attribution chain (the kernel's audit multicast group → parse → attribute) on its
+ * own thread, as the daemon's ingest does by default, and posts what it decided for every record
+ * back to the test. A thread of its own keeps the reader free of the test runner's pauses.
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,7 +9,7 @@ import { Attributor } from '../../src/attribute/attributor.js';
 import { KubeletLogIndex } from '../../src/attribute/kubelet-log-index.js';
 import { ProcFs } from '../../src/attribute/proc-fs.js';
 import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
-import { KmsgSource } from '../../src/sources/kmsg-source.js';
+import { AuditSource } from '../../src/sources/audit-source.js';
 
 export interface AttributedRecord {
   pid: number; comm: string; nr: number; serial: number; key: string | null; method: string | null; reason: string | null;
@@ -17,8 +17,8 @@ export interface AttributedRecord {
 }
 
 const { logRoot } = workerData as { logRoot: string };
-// Linux applies a nice value per thread: this raises the reader alone, as a daemon on a busy
-// node should run (the kernel's ring buffer holds only a few hundred records).
+// Linux applies a nice value per thread: this raises the reader alone, as the daemon's reader
+// thread runs on a busy node.
 try { setPriority(0, -15); } catch { /* not permitted: the test then measures at normal priority */ }
 const names = new KubeletLogIndex({ logRoot });
 names.scan();
@@ -38,10 +38,9 @@ const parser = new SeccompLineParser({
   },
 });
 let lineNo = 0;
-const source = new KmsgSource({
-  pollMs: 1,
+const source = new AuditSource({
   sink: {
-    onLine: (buf, start, end) => parser.parseLine(buf, start, end, ++lineNo),
+    onAuditBody: (buf, start, end) => parser.parseAuditBody(buf, start, end, ++lineNo),
     onBatchEnd: () => attributor.advance(Date.now()),
   },
 });

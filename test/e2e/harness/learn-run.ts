@@ -1,5 +1,5 @@
 /**
- * Scenario 1's learning run, shared by the kmsg and auditd variants: two pods of different
+ * Scenario 1's learning run, shared by the audit-group and auditd variants: two pods of different
  * images run at once under a log-everything profile while the daemon watches; the kernel's own
  * records (read beside the daemon) are the ground truth its answers are compared with.
  */
@@ -38,7 +38,7 @@ export interface LearnOptions {
   daemon: DaemonProcess;
   namespace: string;
   learningProfile: OciProfile;
-  /** reads the records the kernel gave while fn runs: /dev/kmsg, or auditd's log */
+  /** reads the records the kernel gave while fn runs: the audit group, /dev/kmsg, or auditd's log */
   record: (fn: () => Promise<void>) => Promise<Recorded>;
   batchIterations?: number;
   webRequests?: number;

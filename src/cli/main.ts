@@ -1,5 +1,6 @@
 import type { Command, CommandIo } from './command.js';
 import { UsageError } from './options.js';
+import { PACKAGE_VERSION } from '../package-version.js';
 
 /**
  * Each command is loaded when it is run: the daemon's modules (fastify, prom-client, the routes)
@@ -24,12 +25,17 @@ Learns per-container seccomp profiles from the kernel's seccomp audit records.
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
 
-Run 'seccomp-auditor <command> --help' for a command's options.
+Run 'seccomp-auditor <command> --help' for a command's options, 'seccomp-auditor --version' for
+the version.
 `;
 }
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`seccomp-auditor ${PACKAGE_VERSION}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(await usage());
     return name === undefined ? 2 : 0;

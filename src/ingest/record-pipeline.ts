@@ -5,6 +5,7 @@ import type { KubeApiPods } from '../attribute/kube-api-pods.js';
 import { KubeletLogIndex } from '../attribute/kubelet-log-index.js';
 import { ProcFs } from '../attribute/proc-fs.js';
 import type { Workload } from '../attribute/workload.js';
+import type { RelayTrust } from '../parse/record-framing.js';
 import type { ParseStats, RecordHandler } from '../parse/record-handler.js';
 import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { SeccompLineParser } from '../parse/seccomp-line-parser.js';
@@ -61,6 +62,8 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     source: string; procRoot: string | null; logDir: string | null; nodeName: string; events: PipelineEvents;
     /** pods of this node from the Kubernetes API, when running in a cluster */
     kubeApi?: KubeApiPods | null;
+    /** relays of the kernel's records this source's lines may come through (none by default) */
+    trust?: RelayTrust;
   }) {
     this.#source = options.source;
     this.#onError = (message) => options.events.onError?.(message);
@@ -92,14 +95,15 @@ export class RecordPipeline implements LineSink, AuditBodySink {
       },
       onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
     };
-    this.parser = new SeccompLineParser({ handler });
-    this.#stream = new RecordStreamParser({ handler });
+    const trust = options.trust ?? {};
+    this.parser = new SeccompLineParser({ handler, trust });
+    this.#stream = new RecordStreamParser({ handler, trust });
   }
 
   /** Lines and records seen, by whichever way they came in. */
   get stats(): ParseStats {
     const a = this.parser.stats, b = this.#stream.stats;
-    return { lines: a.lines + b.lines, records: a.records + b.records, skipped: a.skipped + b.skipped, malformed: a.malformed + b.malformed, lostSignals: a.lostSignals + b.lostSignals };
+    return { lines: a.lines + b.lines, records: a.records + b.records, skipped: a.skipped + b.skipped, malformed: a.malformed + b.malformed, lostSignals: a.lostSignals + b.lostSignals, foreign: a.foreign + b.foreign };
   }
 
   start(options: { watch?: boolean } = {}): void {
@@ -160,7 +164,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     for (let i = 0; i < ACTIONS.length; i++) if (counts[i]! > 0) actions[ACTIONS[i]!] = counts[i]!;
     const c = this.attributor.counts;
     return {
-      records: stats.records, malformed: stats.malformed, actions,
+      records: stats.records, malformed: stats.malformed, foreign: stats.foreign, actions,
       attributed: { proc: c.proc, cache: c.cache, lineage: c.lineage, label: c.label },
       lagSeconds: this.#lagSeconds,
     };

@@ -11,6 +11,13 @@ export interface JournalEntry {
   serial: number | null;
   /** the journal's cursor, for a source that resumes */
   cursor: string | null;
+  /** `_TRANSPORT`: who handed the entry to journald (`kernel`, `audit`, `syslog`, `stdout`, ...), or null */
+  transport: string | null;
+  /**
+   * `SYSLOG_FACILITY` as a number, or null when absent: journald leaves it out (or writes 0) for
+   * the kernel's own messages and writes the facility of anything user space put into /dev/kmsg.
+   */
+  facility: number | null;
 }
 
 export type JournalEntryResult = JournalEntry | { error: string };
@@ -34,10 +41,15 @@ export function parseJournalEntry(line: string): JournalEntryResult {
   const usec = fields['_SOURCE_REALTIME_TIMESTAMP'] ?? fields['__REALTIME_TIMESTAMP'];
   const id = fields['_AUDIT_ID'];
   const cursor = fields['__CURSOR'];
+  const transport = fields['_TRANSPORT'];
+  const facility = fields['SYSLOG_FACILITY'];
   return {
     message,
     time: typeof usec === 'string' && /^\d+$/.test(usec) ? Math.floor(Number(usec) / 1000) : null,
     serial: typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : null,
     cursor: typeof cursor === 'string' ? cursor : null,
+    transport: typeof transport === 'string' ? transport : null,
+    // anything but a plain number (journald writes a decimal string) is no kernel facility
+    facility: facility === undefined || facility === null ? null : typeof facility === 'string' && /^\d+$/.test(facility) ? Number(facility) : -1,
   };
 }

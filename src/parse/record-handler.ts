@@ -17,4 +17,10 @@ export interface ParseStats {
   skipped: number;
   malformed: number;
   lostSignals: number;
+  /**
+   * Lines holding a record (or a lost-records signal) in a framing the kernel does not write:
+   * inside another program's message, under another syslog tag, from a user facility. Never
+   * records, never malformed: see record-framing.ts.
+   */
+  foreign: number;
 }

@@ -1,4 +1,5 @@
 import { typeMarkerAt } from './line-markers.js';
+import type { RelayTrust } from './record-framing.js';
 import type { ParseStats, RecordHandler } from './record-handler.js';
 import { SeccompLineParser } from './seccomp-line-parser.js';
 
@@ -39,7 +40,7 @@ export class RecordStreamParser {
   /** Offset of `type=`'s '=' in the last record line, where the next one likely has it too. */
   #guess = 0;
 
-  constructor(options: { handler: RecordHandler; now?: () => number }) {
+  constructor(options: { handler: RecordHandler; now?: () => number; trust?: RelayTrust }) {
     this.#lines = new SeccompLineParser(options);
   }
 

@@ -6,22 +6,28 @@ import { ParsedRecord } from './parsed-record.js';
 import { parsePrefixTime } from './prefix-time.js';
 import { parseRawFields } from './raw-fields.js';
 import { parseCanonicalFields } from './canonical-fields.js';
+import { Framing, framingOf, type RelayTrust } from './record-framing.js';
 import type { ParseStats, RecordHandler } from './record-handler.js';
 
 const SP = 0x20;
 const LBRACE = 0x7b;
 const EXCERPT_BYTES = 160;
-
+const TRANSPORT_KERNEL = Buffer.from('"_TRANSPORT":"kernel"');
+const TRANSPORT_AUDIT = Buffer.from('"_TRANSPORT":"audit"');
 
 /**
  * Turns one line (or one kmsg record) into a seccomp record, a lost-records signal, a malformed
- * report, or nothing, whatever wrote it: /dev/kmsg, dmesg, syslog, auditd (raw, enriched, or
- * enriched without its separator), journald (JSON or its syslog-style rendering) and
- * `ausearch --interpret`. Never throws on input.
+ * report, or nothing, in each form the kernel's records reach a node's logs: /dev/kmsg, dmesg,
+ * syslog, auditd (raw, enriched, or enriched without its separator), journald (JSON, or its
+ * syslog-style rendering when trusted) and `ausearch --interpret`. Only in the framing the kernel
+ * (or auditd) writes: a record anywhere else on a line is counted as foreign (record-framing.ts).
+ * Never throws on input.
  */
 export class SeccompLineParser {
-  readonly stats: ParseStats = { lines: 0, records: 0, skipped: 0, malformed: 0, lostSignals: 0 };
+  readonly stats: ParseStats = { lines: 0, records: 0, skipped: 0, malformed: 0, lostSignals: 0, foreign: 0 };
   readonly #handler: RecordHandler;
+  readonly #audisp: boolean;
+  readonly #journalText: boolean;
   readonly #record = new ParsedRecord();
   readonly #now: () => number;
   /** the journal entry whose MESSAGE is being parsed, so the audit transport can take its stamp */
@@ -29,9 +35,11 @@ export class SeccompLineParser {
   #stampTime = 0;
   #stampSerial = 0;
 
-  constructor(options: { handler: RecordHandler; now?: () => number }) {
+  constructor(options: { handler: RecordHandler; now?: () => number; trust?: RelayTrust }) {
     this.#handler = options.handler;
     this.#now = options.now ?? Date.now;
+    this.#audisp = options.trust?.audisp === true;
+    this.#journalText = options.trust?.journalText === true;
   }
 
   /**
@@ -81,6 +89,8 @@ export class SeccompLineParser {
    * caller takes the general path. This saves finding the newline before parsing.
    */
   tryRecordLine(b: Buffer, start: number, marker: number, at: number, limit: number, lineNo: number): number {
+    // auditd's lines start with their record: only a kernel line's prefix needs reading
+    if (at !== start && !this.#framed(b, start, marker, at)) return -1;
     const open = stampOpen(b, at, marker);
     const fields = open < 0 ? -1 : this.#readStamp(b, open);
     if (fields < 0) return -1;
@@ -141,6 +151,10 @@ export class SeccompLineParser {
   }
 
   #body(b: Buffer, start: number, end: number, marker: number, at: number, lineNo: number): void {
+    if (!this.#framed(b, start, marker, at)) {
+      this.stats.foreign++;
+      return;
+    }
     const r = this.#record;
     r.reset(b);
     let reason: string | null;
@@ -163,10 +177,6 @@ export class SeccompLineParser {
         }
         break;
       }
-      case Marker.JournalAuditType:
-        // only meaningful on a JSON line, which never reaches here
-        this.stats.skipped++;
-        return;
       default:
         return this.#signal(b, marker, at, end, lineNo);
     }
@@ -175,6 +185,38 @@ export class SeccompLineParser {
       this.#handler.onRecord(r, lineNo);
     } else {
       this.#malformed(b, start, end, lineNo, reason);
+    }
+  }
+
+  /**
+   * Whether the record (marker `marker` at `at`) of the line starting at `start` stands where
+   * its writer puts it: at the start of the message of a frame only that writer makes.
+   */
+  #framed(b: Buffer, start: number, marker: number, at: number): boolean {
+    let record = at;
+    if (marker === Marker.KernelType || marker === Marker.AuditLost || marker === Marker.BacklogExceeded || marker === Marker.RateLimitExceeded) {
+      // the kernel prints these as `audit: ...`
+      record = at - 7;
+      if (record < start || b[record] !== 0x61 || b[record + 1] !== 0x75 || b[record + 2] !== 0x64 || b[record + 3] !== 0x69 ||
+        b[record + 4] !== 0x74 || b[record + 5] !== 0x3a || b[record + 6] !== SP) return false;
+    }
+    const framing = framingOf(b, start, record);
+    // a journal entry's MESSAGE (its transport checked already) is the writer's text itself
+    if (this.#journalEntry !== null) return framing === Framing.Bare && marker !== Marker.JournalAuditType;
+    switch (marker) {
+      case Marker.KernelType:
+      case Marker.PrintkSuppressed:
+      case Marker.AuditLost:
+      case Marker.BacklogExceeded:
+      case Marker.RateLimitExceeded:
+        return framing === Framing.Bare || framing === Framing.Kmsg || framing === Framing.Dmesg || framing === Framing.SyslogKernel;
+      case Marker.AuditdType:
+        return framing === Framing.Bare || framing === Framing.AuditdNode || (framing === Framing.SyslogAudisp && this.#audisp);
+      case Marker.JournalAudit:
+        return this.#journalText && (framing === Framing.SyslogJournalAudit || framing === Framing.Bare);
+      default:
+        // `"_AUDIT_TYPE":"1326"` outside a journal entry
+        return false;
     }
   }
 
@@ -226,7 +268,16 @@ export class SeccompLineParser {
     return isLocalDate(b, p, end) ? parseInterpretedLine(b, p, end, this.#record) : 'bad audit() timestamp';
   }
 
+  /**
+   * `journalctl -o json`: only the kernel transport (MESSAGE the printk text, of the kernel's
+   * facility) and the audit transport (MESSAGE `SECCOMP ...`) carry the kernel's records; a
+   * program's message (syslog, stdout, journal transports) or any other JSON (a container's log)
+   * that quotes one is foreign. An unescaped `"_TRANSPORT":"..."` cannot occur inside a JSON
+   * string, so a line without one is told without parsing it.
+   */
   #journal(b: Buffer, start: number, end: number, lineNo: number): void {
+    const line = start === 0 && end === b.length ? b : b.subarray(start, end);
+    if (line.indexOf(TRANSPORT_KERNEL) < 0 && line.indexOf(TRANSPORT_AUDIT) < 0) { this.stats.foreign++; return; }
     const entry = parseJournalEntry(b.toString('utf8', start, end));
     if ('error' in entry) return this.#malformed(b, start, end, lineNo, entry.error);
     const m = entry.message;
@@ -237,6 +288,12 @@ export class SeccompLineParser {
     }
     // the outer line matched a marker in another field (e.g. _AUDIT_FIELD_*): not a record
     if (marker < 0) { this.stats.skipped++; return; }
+    // journald keeps the facility of what /dev/kmsg gave it: a user's `echo > /dev/kmsg` is kernel
+    // transport too, but never of facility 0
+    const kernel = entry.transport === 'kernel' && (entry.facility === null || entry.facility === 0) &&
+      (marker === Marker.KernelType || marker >= Marker.PrintkSuppressed);
+    const audit = entry.transport === 'audit' && marker === Marker.JournalAudit;
+    if (!kernel && !audit) { this.stats.foreign++; return; }
     this.#journalEntry = entry;
     try {
       this.#body(m, 0, m.length, marker, at, lineNo);

@@ -27,11 +27,12 @@ export interface JournalSourceOptions {
 }
 
 /**
- * The journal fields the parser reads (see parse/journal-entry.ts and the `"_AUDIT_TYPE":"1326"` marker).
+ * The journal fields the parser reads (see parse/journal-entry.ts and the `"_AUDIT_TYPE":"1326"` marker);
+ * SYSLOG_FACILITY tells the kernel's own messages from what user space wrote into /dev/kmsg.
  * `-o json` always adds `__CURSOR`, `__REALTIME_TIMESTAMP`, `__MONOTONIC_TIMESTAMP` and `_BOOT_ID`. Without
  * this list an audit-transport entry also carries every `_AUDIT_FIELD_*`, `_PID`, `_COMM`, ... (about 3x the bytes).
  */
-const OUTPUT_FIELDS = 'MESSAGE,_TRANSPORT,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP';
+const OUTPUT_FIELDS = 'MESSAGE,_TRANSPORT,SYSLOG_FACILITY,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP';
 /** Two matches on one field are ORed by journalctl (different fields would be ANDed; `+` is not needed). */
 const MATCHES = ['_TRANSPORT=kernel', '_TRANSPORT=audit'] as const;
 

@@ -8,6 +8,8 @@ export interface PipelineCounters {
   records: number;
   /** lines that looked like seccomp records but were broken */
   malformed: number;
+  /** lines holding a record in a framing the kernel does not write (another writer's text): not records */
+  foreign: number;
   /** records per filter action (`log`, `errno`, `kill_process`, ...); actions not seen are absent */
   actions: Record<string, number>;
   /** attributed records per method (`proc`, `cache`, `lineage`, `label`) */

@@ -1,4 +1,5 @@
 import { RecordStreamParser } from '../../src/parse/record-stream-parser.js';
+import type { RelayTrust } from '../../src/parse/record-framing.js';
 import type { RecordHandler } from '../../src/parse/record-handler.js';
 import { archName, syscallName } from '../../src/syscalls/syscall-table.js';
 import type { LostSignalKind, SeccompRecordData } from '../../src/types/seccomp-record.js';
@@ -10,8 +11,11 @@ export interface Collected {
   stats: RecordStreamParser['stats'];
 }
 
-/** Parses `input` (split into chunks of `chunkSize` bytes to exercise lines across chunks). */
-export function collect(input: string | Buffer, chunkSize = 1 << 20, now?: () => number): Collected {
+/**
+ * Parses `input` (split into chunks of `chunkSize` bytes to exercise lines across chunks), trusting
+ * the relays in `trust`.
+ */
+export function collect(input: string | Buffer, chunkSize = 1 << 20, now?: () => number, trust?: RelayTrust): Collected {
   const out: Collected = { records: [], signals: [], malformed: [], stats: undefined as never };
   const handler: RecordHandler = {
     onRecord(rec, line) {
@@ -30,7 +34,7 @@ export function collect(input: string | Buffer, chunkSize = 1 << 20, now?: () =>
       out.malformed.push({ line, reason, excerpt });
     },
   };
-  const parser = new RecordStreamParser({ handler, ...(now ? { now } : {}) });
+  const parser = new RecordStreamParser({ handler, ...(now ? { now } : {}), ...(trust ? { trust } : {}) });
   const buf = typeof input === 'string' ? Buffer.from(input) : input;
   for (let i = 0; i < buf.length; i += chunkSize) parser.push(buf.subarray(i, i + chunkSize));
   parser.end();

@@ -21,10 +21,12 @@ t.test('the kernel printk forms', async (t) => {
     ['auditd raw', `type=SECCOMP msg=audit(1795759595.762:3): ${FIELDS}`],
     ['auditd enriched', `type=SECCOMP msg=audit(1795759595.762:3): ${FIELDS}\x1dAUID="unset" UID="root" GID="root" ARCH=x86_64 SYSCALL=unknown-syscall(-1)`],
     ['auditd enriched, separator lost', `type=SECCOMP msg=audit(1795759595.762:3): ${FIELDS}AUID="unset" UID="root" GID="root" ARCH=x86_64 SYSCALL=unknown-syscall(-1)`],
+    ['auditd with its node name', `node=node-1 type=SECCOMP msg=audit(1795759595.762:3): ${FIELDS}`],
+    // a relay any local user can imitate: parsed only from a source said to trust it
     ['auditd enriched through rsyslog (#035 escape)', `Nov 27 07:21:26 node-1 audisp-syslog: type=SECCOMP msg=audit(1795759595.762:3): ${FIELDS}#035AUID="unset" SYSCALL=unknown-syscall(-1)`],
   ];
   for (const [name, line] of forms) {
-    const got = collect(`${line}\n`);
+    const got = collect(`${line}\n`, 1 << 20, undefined, line.includes('audisp-syslog:') ? { audisp: true } : {});
     t.equal(got.records.length, 1, `${name}: one record`);
     t.match(got.records[0], BASE, `${name}: fields`);
     t.same(got.malformed, [], `${name}: not malformed`);
@@ -50,13 +52,16 @@ t.test('journald: JSON entries of both transports and the syslog-style rendering
   for (const r of got.records) t.match(r, BASE);
 
   const now = new Date(2026, 10, 27, 12, 0, 0).getTime();
-  const short = collect(`Nov 27 07:21:26 node-1 audit[2026]: SECCOMP ${FIELDS}\n`, 1 << 20, () => now);
+  // journalctl's short rendering, from a source said to hold journalctl's output (a plain syslog
+  // file's `audit[1]:` can come from `logger`)
+  const journalText = { journalText: true };
+  const short = collect(`Nov 27 07:21:26 node-1 audit[2026]: SECCOMP ${FIELDS}\n`, 1 << 20, () => now, journalText);
   t.match(short.records[0], { ...BASE, time: new Date(2026, 10, 27, 7, 21, 26).getTime(), serial: null });
-  const iso = collect(`2026-11-27T07:21:26.500000+0000 node-1 audit[2026]: SECCOMP ${FIELDS}\n`);
+  const iso = collect(`2026-11-27T07:21:26.500000+0000 node-1 audit[2026]: SECCOMP ${FIELDS}\n`, 1 << 20, undefined, journalText);
   t.equal(iso.records[0]?.time, Date.UTC(2026, 10, 27, 7, 21, 26, 500), 'journalctl -o short-iso-precise time');
-  const newYear = collect(`Dec 31 23:59:59 node-1 audit[2026]: SECCOMP ${FIELDS}\n`, 1 << 20, () => new Date(2027, 0, 1, 0, 5).getTime());
+  const newYear = collect(`Dec 31 23:59:59 node-1 audit[2026]: SECCOMP ${FIELDS}\n`, 1 << 20, () => new Date(2027, 0, 1, 0, 5).getTime(), journalText);
   t.equal(newYear.records[0]?.time, new Date(2026, 11, 31, 23, 59, 59).getTime(), 'a BSD date from last December is last year');
-  const broken = collect('{"MESSAGE":"audit: type=1326 audit(1795759595.762:3): auid=0 pi\n');
+  const broken = collect('{"_TRANSPORT":"kernel","MESSAGE":"audit: type=1326 audit(1795759595.762:3): auid=0 pi\n');
   t.equal(broken.malformed.length, 1, 'a truncated JSON entry is malformed');
 });
 
@@ -200,5 +205,5 @@ t.test('one line at a time, in a buffer that runs on past it (kmsg reads, follow
   for (let p = 0; p < b.length;) { const nl = b.indexOf(10, p); lines.push([p, nl]); p = nl + 1; }
   lines.forEach(([s, e], i) => parser.parseLine(b, s, e, i + 1));
   t.same(seen, [1, 2026]);
-  t.same(parser.stats, { lines: 4, records: 2, skipped: 1, malformed: 0, lostSignals: 1 });
+  t.same(parser.stats, { lines: 4, records: 2, skipped: 1, malformed: 0, lostSignals: 1, foreign: 0 });
 });

@@ -253,11 +253,11 @@ function alive(pid: number): boolean {
 
 t.test('arguments, options and the cursor scan', async (t) => {
   t.same(followArgs('/var/log/journal', 's=1;i=2'), [
-    '--follow', '--merge', '--output=json', '--output-fields=MESSAGE,_TRANSPORT,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP', '--no-pager',
+    '--follow', '--merge', '--output=json', '--output-fields=MESSAGE,_TRANSPORT,SYSLOG_FACILITY,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP', '--no-pager',
     '--directory=/var/log/journal', '--cursor=s=1;i=2', '--no-tail', '_TRANSPORT=kernel', '_TRANSPORT=audit',
   ]);
   t.same(followArgs(undefined, null), [
-    '--follow', '--merge', '--output=json', '--output-fields=MESSAGE,_TRANSPORT,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP', '--no-pager',
+    '--follow', '--merge', '--output=json', '--output-fields=MESSAGE,_TRANSPORT,SYSLOG_FACILITY,_AUDIT_TYPE,_AUDIT_ID,_SOURCE_REALTIME_TIMESTAMP', '--no-pager',
     '--no-tail', '_TRANSPORT=kernel', '_TRANSPORT=audit',
   ]);
   t.same(probeArgs(undefined), ['--merge', '--output=json', '--output-fields=_TRANSPORT', '--no-pager', '--lines=1', '_TRANSPORT=kernel', '_TRANSPORT=audit']);

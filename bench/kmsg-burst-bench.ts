@@ -39,7 +39,7 @@ export async function kmsgBurstBench(count = 100_000): Promise<{ injected: numbe
     daemon.kill('SIGTERM');
     await once(daemon, 'exit');
     const store = SyscallStore.open({ path: db });
-    const counted = store.unattributed().filter((u) => u.comm === tag).reduce((n, u) => n + u.count, 0);
+    const counted = store.unattributedPage({ limit: 100_000 }).items.filter((u) => u.comm === tag).reduce((n, u) => n + u.count, 0);
     const lost = store.lost().filter((l) => l.source === 'kmsg' && l.reason === 'overwritten').reduce((n, l) => n + l.count, 0);
     store.close();
     return { injected: count, counted, lost, ms };

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, realKernelUnavailable, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
+import { makeTempDir, realKernelUnavailable, withStockPrintkRatelimit } from '../helpers/real-kernel.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { KubeletNode } from './harness/kubelet-node.js';
 import { OciRuntime, runtimeUnavailable, type RuntimeName } from './harness/oci-runtime.js';
@@ -19,7 +19,7 @@ if (missing !== null) {
   process.exit(1);
 }
 const out: Record<string, Omit<DerivedBaseline, 'runtime'>> = {};
-await withPrintkRatelimitOff(async () => {
+await withStockPrintkRatelimit(async () => {
   for (const name of ['runc', 'crun'] as RuntimeName[]) {
     const runtime = new OciRuntime(name);
     const node = new KubeletNode(makeTempDir('sa-derive-logs-'));

@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciProfile } from '../../src/profile/oci-profile.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { makeTempDir, withPrintkRatelimitOff } from '../helpers/real-kernel.js';
-import { DaemonProcess } from './harness/daemon-process.js';
+import { makeTempDir, withStockPrintkRatelimit } from '../helpers/real-kernel.js';
 import { requireEndToEnd } from './harness/e2e-guard.js';
 import { KubeletNode } from './harness/kubelet-node.js';
 import { OciRuntime, type RuntimeName } from './harness/oci-runtime.js';
 import { deriveBaseline } from './harness/runtime-baseline.js';
 import { LOG_ALL, newId } from './harness/scenario.js';
+import { startStockDaemon } from './harness/stock-daemon.js';
 
 interface BaselineData { runtimes: Record<string, { version: string; runs: number; syscalls: Record<string, number> }> }
 
@@ -30,7 +30,7 @@ for (const name of ['runc', 'crun'] as RuntimeName[]) {
     const node = new KubeletNode(makeTempDir('sa-e2e-logs-'));
     t.teardown(() => node.cleanup());
     const checkedIn = DATA.runtimes[name]!;
-    const derived = await withPrintkRatelimitOff(() => deriveBaseline(runtime, node, RUNS));
+    const derived = await withStockPrintkRatelimit(() => deriveBaseline(runtime, node, RUNS));
     t.equal(derived.runs, RUNS, `${RUNS} runs whose records all arrived`);
     if (derived.version !== checkedIn.version) t.comment(`the data was derived with ${checkedIn.version}; this machine has ${derived.version}`);
     const names = Object.keys(derived.syscalls);
@@ -60,8 +60,8 @@ t.test('a profile learned under crun starts under runc only with baseline=runc',
   t.teardown(() => node.cleanup());
   const pod = node.addContainer({ namespace: 'baseline', pod: 'oneshot-28s7v', container: 'true', driver: 'cgroupfs' });
 
-  await withPrintkRatelimitOff(async () => {
-    const daemon = await DaemonProcess.start(['--source', 'kmsg', '--log-dir', node.logRoot, '--db', join(makeTempDir('sa-e2e-db-'), 'node.db'), '--kubelet-seccomp-dir', 'none']);
+  await withStockPrintkRatelimit(async () => {
+    const daemon = await startStockDaemon({ logRoot: node.logRoot, db: join(makeTempDir('sa-e2e-db-'), 'node.db') });
     t.teardown(() => daemon.kill());
     // a container whose only process exits at once is gone before /proc can name its pod on a
     // loaded machine: this one lives long enough to be attributed

@@ -83,7 +83,7 @@ t.test('full pagination is exact while another connection inserts and deletes po
   t.ok([...seen.keys()].some((id) => id.includes('/churn-')), 'pods inserted after the cursor were seen too');
 });
 
-t.test('full pagination is exact when the pages' own pods are deleted between pages', async (t) => {
+t.test('full pagination is exact when the pages\' own pods are deleted between pages', async (t) => {
   const store = open(t, 'delete.db');
   for (let i = 0; i < 60; i++) store.commitBatch(pod(i + 1, 'shop', `p-${i.toString().padStart(2, '0')}`, `u-${i}`));
   const base = await serve(t, store);

@@ -10,6 +10,11 @@ import { archName, syscallName } from '../../src/syscalls/syscall-table.js';
 import type { SeccompRecordData } from '../../src/types/seccomp-record.js';
 import { collectKmsg, requireRealKernel, runUnderLogFilter, withPrintkRatelimitOff, type RunResult } from '../helpers/real-kernel.js';
 
+// The rate limit is lifted here on purpose: this file tests the /dev/kmsg path itself (its
+// reader, parser and attribution), which needs every record in the kernel log. What /dev/kmsg
+// does on a stock node (most records dropped, counted lost) is test/sources/kmsg-stock-ratelimit;
+// learning on a stock node goes through the audit group (test/sources/audit-burst, test/e2e).
+
 type Row = SeccompRecordData & { arch: string | null; syscall: string | null };
 
 function parseRecords(records: string[]): { rows: Row[]; malformed: string[] } {

@@ -14,6 +14,11 @@ import {
   type RunResult,
 } from '../helpers/real-kernel.js';
 
+// The rate limit is lifted here on purpose: this file tests the /dev/kmsg path itself (its
+// reader, parser and attribution), which needs every record in the kernel log. What /dev/kmsg
+// does on a stock node (most records dropped, counted lost) is test/sources/kmsg-stock-ratelimit;
+// learning on a stock node goes through the audit group (test/sources/audit-burst, test/e2e).
+
 const SECCOMP = 'type=1326 ';
 
 /** seccomp records of the given pids: `pid=` needs a space before it, or it would also match `ppid=` */

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { syscallName } from '../../../src/syscalls/syscall-table.js';
 import { kernelRecords, RUNTIME_INIT_COMMS } from './kernel-truth.js';
-import { recordKmsg } from './kmsg-recorder.js';
+import { recordAudit } from '../../helpers/audit-recorder.js';
 import type { KubeletNode } from './kubelet-node.js';
 import type { OciRuntime, RuntimeName } from './oci-runtime.js';
 import { LOG_ALL, newId } from './scenario.js';
@@ -30,11 +30,11 @@ export async function deriveBaseline(runtime: OciRuntime, node: KubeletNode, run
   let clean = 0;
   for (let attempt = 0; clean < runs && attempt < runs * 2; attempt++) {
     const c = node.addContainer({ namespace: 'baseline', pod: `${runtime.name}-probe`, container: 'true', driver: 'cgroupfs' });
-    const recorded = await recordKmsg(async () => {
+    const recorded = await recordAudit(async () => {
       const r = await runtime.run({ id: newId(`${runtime.name}-baseline`), cgroupsPath: c.cgroupsPath, args: ['/bin/true'], seccomp: LOG_ALL });
       if (r.code !== 0) throw new Error(`${runtime.name} could not run /bin/true: ${r.stderr}`);
     });
-    // a run whose records the kernel overwrote before they were read proves nothing
+    // a run whose records the kernel dropped before they were read proves nothing
     if (recorded.lost > 0) continue;
     const records = kernelRecords(recorded.records);
     const workloadPids = new Set(records.filter((r) => r.exe === '/bin/busybox').map((r) => r.pid));

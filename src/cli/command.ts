@@ -11,8 +11,8 @@ export interface Command {
   name: string;
   /** One line for the command list. */
   summary: string;
-  /** Full `--help` text. */
-  help(): string;
+  /** Full `--help` text (a promise where it is made from what the program declares, like run's API). */
+  help(): string | Promise<string>;
   /** Returns the exit code. Usage errors throw UsageError. */
   run(argv: string[], io: CommandIo): Promise<number>;
 }

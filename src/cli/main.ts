@@ -47,7 +47,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(command.help());
+    io.stdout.write(await command.help());
     return 0;
   }
   try {

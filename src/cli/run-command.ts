@@ -1,6 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
+import type { DeclaredRoute } from '../http/app.js';
+import { declaredRoutes } from '../http/declared-routes.js';
 import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
 import { DEFAULT_RCVBUF_BYTES } from '../sources/audit-source.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
@@ -22,7 +25,7 @@ export const OPTIONS = {
   },
   listen: {
     type: 'string', value: 'HOST:PORT', env: 'SECCOMP_AUDITOR_LISTEN', default: `127.0.0.1:${DEFAULT_PORT}`,
-    description: 'address of the HTTP server (health endpoints)',
+    description: 'address of the HTTP server (the API below)',
   },
   'proc-root': {
     type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_PROC_ROOT', default: '/proc',
@@ -77,14 +80,17 @@ export const OPTIONS = {
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the daemon: follow the kernel\'s seccomp records and attribute them to containers',
-  help: () => `Usage: seccomp-auditor run [options]
+  help: async () => `Usage: seccomp-auditor run [options]
 
 Follows the kernel's seccomp audit records, attributes each to its container (or host unit)
 through /proc and the kubelet's log directory, and logs every syscall a workload makes for the
-first time as one JSON line. Serves /healthz and /readyz. SIGTERM or SIGINT stops it.
+first time as one JSON line. Serves the HTTP API below on --listen. SIGTERM or SIGINT stops it.
 
 Options:
 ${formatOptions(OPTIONS)}
+
+HTTP API (JSON; errors are {"code","message"}; GET /openapi.json has the schemas):
+${formatRoutes(await declaredRoutes())}
 `,
   async run(argv: string[], io: CommandIo): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
@@ -168,6 +174,12 @@ ${formatOptions(OPTIONS)}
   },
 };
 
+function formatRoutes(routes: DeclaredRoute[]): string {
+  const rows = routes.map((r) => [`${r.method} ${r.url}`, r.summary ?? ''] as const);
+  const width = Math.max(...rows.map(([route]) => route.length)) + 2;
+  return rows.map(([route, summary]) => `  ${route.padEnd(width)}${summary}`.trimEnd()).join('\n');
+}
+
 /** `30d`, `12h`, `45m`, `90s`: a retention time in ms. */
 function parseDuration(value: string): number {
   const m = /^(\d+)(d|h|m|s)$/.exec(value);
@@ -176,13 +188,27 @@ function parseDuration(value: string): number {
   return Number(m[1]) * unit;
 }
 
-/** The system location when this process may write there, else a data directory here. */
-function parseListen(value: string): [string, number] {
+/**
+ * `HOST:PORT` → [host, port]. The port is after the last colon, so an IPv6 host may come bracketed
+ * (`[fd00::1]:9761`) or bare (`fd00::1:9761`): the DaemonSet writes `$(SECCOMP_AUDITOR_HOST_IP):9761`,
+ * and the downward API's status.hostIP is a bare address on an IPv6 node.
+ */
+export function parseListen(value: string): [string, number] {
   const i = value.lastIndexOf(':');
-  const host = i < 0 ? value : value.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  const port = i < 0 ? NaN : Number(value.slice(i + 1));
-  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) {
+  const written = i < 0 ? value : value.slice(0, i);
+  const bracketed = /^\[(.*)\]$/.exec(written);
+  const host = bracketed ? bracketed[1]! : written;
+  const portText = i < 0 ? '' : value.slice(i + 1);
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (host.includes('$(')) {
+    // Kubernetes leaves $(NAME) in args as it is when the container has no variable NAME
+    throw new UsageError(`--listen ${value}: ${host} was never expanded; define that environment variable in the container (SECCOMP_AUDITOR_HOST_IP from the downward API's status.hostIP), or give an address`);
+  }
+  if (!host || !Number.isInteger(port) || port > 65535) {
     throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:${DEFAULT_PORT}`);
+  }
+  if ((bracketed !== null || host.includes(':')) && !isIPv6(host)) {
+    throw new UsageError(`--listen ${value}: ${host} is not an IPv6 address; expected HOST:PORT, e.g. [fd00::1]:${DEFAULT_PORT} or fd00::1:${DEFAULT_PORT}`);
   }
   return [host, port];
 }

@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import { ApiError, codeOfStatus } from './api-errors.js';
 import { SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import { authorize } from './bearer-token.js';
+import { ROUTE_SUMMARIES } from './route-summaries.js';
 import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
 import { forgetPodRoute } from './routes/forget-pod-route.js';
@@ -37,6 +38,13 @@ export interface DaemonStatus {
   counters?(): { name: string; counters: PipelineCounters | null; audit?: AuditChannelState | null }[];
 }
 
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  /** its line in route-summaries.ts; null when it has none */
+  summary: string | null;
+}
+
 /** Builds the app without listening: tests use `inject`, the daemon calls `listen`. */
 export function buildApp(options: {
   status: DaemonStatus;
@@ -53,6 +61,8 @@ export function buildApp(options: {
   logger?: FastifyServerOptions['logger'];
   /** what one client may take (server-limits.ts); tests pass smaller ones */
   limits?: Partial<ServerLimits>;
+  /** told each route as it is declared (`run --help` lists the API from this) */
+  onRoute?: (route: DeclaredRoute) => void;
 }): FastifyInstance {
   const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const app = Fastify({
@@ -102,6 +112,15 @@ export function buildApp(options: {
   // refused at accept, before a byte is read: the cheapest place to say no to a flood
   app.server.maxConnections = limits.maxConnections;
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'SA_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  app.addHook('onRoute', (route) => {
+    // fastify adds a HEAD beside every GET on its own; it is not a route of ours to describe
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      const summary = ROUTE_SUMMARIES[`${method} ${route.url}`] ?? null;
+      if (summary !== null && route.schema?.summary === undefined) route.schema = { ...route.schema, summary };
+      options.onRoute?.({ method, url: route.url, summary });
+    }
+  });
   const store = options.store ?? (() => null);
   // the OpenAPI document is generated from the same schemas that validate and serialize
   app.register(swagger, {

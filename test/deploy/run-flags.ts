@@ -3,7 +3,8 @@
  * reads (the help text is generated from the option table, so it cannot drift from it).
  */
 import { parseArgs } from 'node:util';
-import { runCommand } from '../../src/cli/run-command.js';
+import { formatOptions } from '../../src/cli/options.js';
+import { OPTIONS } from '../../src/cli/run-command.js';
 
 export interface FlagSpec {
   name: string;
@@ -16,7 +17,8 @@ const FLAG_LINE = /^ {2}(?:-[A-Za-z], )?--([a-z][a-z0-9-]*)( [A-Z][A-Z:_]*)? {2,
 
 export function realRunFlags(): FlagSpec[] {
   const flags: FlagSpec[] = [];
-  for (const line of runCommand.help().split('\n')) {
+  // the options part of `run --help`, which is formatOptions(OPTIONS) (the rest, the API, is async)
+  for (const line of formatOptions(OPTIONS).split('\n')) {
     const m = FLAG_LINE.exec(line);
     if (m === null || m[1] === 'help') continue;
     flags.push({

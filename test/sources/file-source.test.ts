@@ -102,7 +102,7 @@ t.test('starts at the end of an existing file; appends arrive promptly through t
   // no safety poll within the test's time: only inotify can deliver
   const f = follow(t, file, { pollMs: 60_000 });
   t.equal(f.source.position, `${ino}:12`, 'position is the end right away');
-  await sleep(50);
+  await waitFor(t, 'following', () => f.source.state === 'following'); // the watcher is in place once a file is open
   for (let i = 0; i < 5; i++) {
     const t0 = Date.now();
     fs.appendFileSync(file, `new ${i}\n`);

@@ -99,6 +99,15 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     },
   });
   new Counter({
+    name: 'seccomp_auditor_foreign_lines_total',
+    help: 'Lines holding a seccomp record or lost-records signal in a framing the kernel does not write (another program\'s text, another syslog tag, a user facility), skipped, per source.',
+    labelNames: ['source'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of from.sources()) if (s.counters) this.inc({ source: s.name }, s.counters.foreign);
+    },
+  });
+  new Counter({
     name: 'seccomp_auditor_attributed_records_total',
     help: 'Records attributed to a container or host unit, per source and method: proc (/proc/<pid>/cgroup read for a new pid), cache (a pid known already), lineage (a parent\'s fork), label (an SELinux MCS label).',
     labelNames: ['source', 'method'], registers: [registry],

@@ -84,6 +84,8 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
                   ...SOURCE_STATE_PROPERTIES,
                   // since the daemon started (the store is not a source: these stay absent for it)
                   records: { type: 'integer' }, malformedLines: { type: 'integer' }, lagSeconds: { type: ['number', 'null'] },
+                  // records in a framing the kernel does not write (another program's text): skipped
+                  foreignLines: { type: 'integer' },
                   actions: { type: 'object', additionalProperties: { type: 'integer' } },
                   attribution: { type: 'object', additionalProperties: { type: 'integer' } },
                   audit: AUDIT_CHANNEL_SCHEMA,
@@ -113,7 +115,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       sources: state.sources.map((src) => {
         const c = counted.get(src.name);
         return c == null ? src : {
-          ...src, records: c.records, malformedLines: c.malformed, lagSeconds: c.lagSeconds, actions: c.actions, attribution: c.attributed,
+          ...src, records: c.records, malformedLines: c.malformed, foreignLines: c.foreign, lagSeconds: c.lagSeconds, actions: c.actions, attribution: c.attributed,
           ...(channels.get(src.name) ? { audit: channels.get(src.name) } : {}),
         };
       }),

@@ -255,7 +255,8 @@ export function churnHistory(options: ChurnOptions = {}): NodeHistory {
     for (let at = -rng.int(perDay * 3); at < slices; ) {
       const next = at + perDay + rng.int(perDay * 6);
       const hash = rng.suffix(10);
-      for (let i = 0; i < replicas; i++) {
+      // a ReplicaSet that was gone before the log begins left nothing in it
+      for (let i = 0; i < replicas && next >= 0; i++) {
         // surge: the new pods start a little before the old ones end
         addPod(b, namespace, `${name}-${hash}-${rng.suffix(5)}`, images, Math.max(0, at), next + 1, rate);
       }

@@ -5,14 +5,17 @@ import { REPO_ROOT } from '../helpers/paths.js';
 import { applyOperation, buildKustomization, idOf, isNamespaced, readYamlDocuments, splitImage, type KObject } from './kustomize-build.js';
 import { schemaErrors, unknownFields } from './kube-schema.js';
 import { parseRunArgs, realRunFlags, type FlagSpec } from './run-flags.js';
-import { DEFAULT_PORT } from '../../src/cli/run-command.js';
+import { DEFAULT_PORT, parseListen } from '../../src/cli/run-command.js';
 
 const KUBE = join(REPO_ROOT, 'deploy', 'kubernetes');
 const NAMESPACE = 'seccomp-auditor';
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** The capabilities the daemon gets, each justified in daemonset.yaml; anything else is a finding. */
-const CAPABILITIES = ['SYSLOG', 'SYS_NICE'].sort();
+/**
+ * The capabilities the daemon gets, each justified in daemonset.yaml; anything else is a finding:
+ * joining the audit multicast group, and the reader thread's priority.
+ */
+const CAPABILITIES = ['AUDIT_READ', 'SYS_NICE'].sort();
 
 /** Every kustomization that can be built on its own: the base and each overlay (components are built through them). */
 const BUILDS = ['base', ...readdirSync(join(KUBE, 'overlays')).map((d) => `overlays/${d}`)];
@@ -104,7 +107,8 @@ for (const build of BUILDS) {
     t.test('DaemonSet: the node\'s records, /proc and host files', async (t) => {
       t.equal(others.length, 0, 'one container');
       t.equal(pod.hostPID, true, 'hostPID: seccomp records name host pids');
-      t.not(pod.hostNetwork, true);
+      t.equal(pod.hostNetwork, true, 'hostNetwork: the audit multicast group delivers only in the host\'s network namespace');
+      t.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet', 'cluster DNS despite the host network');
       t.not(pod.hostIPC, true);
       const volumes = new Map<string, KObject>(pod.volumes.map((v: KObject) => [v['name'], v]));
       const mounts = new Map<string, KObject>(container!['volumeMounts'].map((m: KObject) => [m['mountPath'], m]));
@@ -116,7 +120,14 @@ for (const build of BUILDS) {
         t.equal(m?.['readOnly'] === true, readOnly, `${mountPath} ${readOnly ? 'read-only' : 'writable'}`);
       };
       hostMount('/var/log', 'Directory', '/var/log', true);
-      hostMount('/dev/kmsg', 'CharDevice', '/dev/kmsg', true);
+      const kmsgVolumes = pod.volumes.filter((v: KObject) => v['hostPath']?.path === '/dev/kmsg');
+      if (privileged) {
+        hostMount('/dev/kmsg', 'CharDevice', '/dev/kmsg', true);
+        t.equal(kmsgVolumes.length, 1, 'the kmsg component adds the device once');
+      } else {
+        t.same(kmsgVolumes, [], 'no /dev/kmsg volume: the base reads the audit group');
+        t.notOk(mounts.has('/dev/kmsg'), 'no /dev/kmsg mount');
+      }
       hostMount('/var/lib/seccomp-auditor', 'DirectoryOrCreate', '/var/lib/seccomp-auditor', false);
       hostMount('/var/lib/kubelet/seccomp', 'DirectoryOrCreate', '/var/lib/kubelet/seccomp', false);
       for (const [path, m] of mounts) {
@@ -130,9 +141,11 @@ for (const build of BUILDS) {
       t.same(profiles?.['configMap'], { name: 'seccomp-auditor-profiles', optional: true });
       const token = volumes.get(mounts.get('/etc/seccomp-auditor/token')?.['name']);
       t.equal(token?.['secret']?.secretName, 'seccomp-auditor-token');
-      t.equal(token?.['secret']?.optional, true);
+      t.equal(token?.['secret']?.optional, false, 'the token Secret is required: every /api/v1 route asks for it');
+      t.equal(token?.['secret']?.defaultMode, 0o400, 'readable by the daemon only');
       t.ok(volumes.get(mounts.get('/tmp')?.['name'])?.['emptyDir'], 'a writable /tmp beside the read-only root');
       t.same(container!['env'].find((e: KObject) => e['name'] === 'SECCOMP_AUDITOR_NODE_NAME')?.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
+      t.same(container!['env'].find((e: KObject) => e['name'] === 'SECCOMP_AUDITOR_HOST_IP')?.valueFrom, { fieldRef: { fieldPath: 'status.hostIP' } }, 'the node\'s address from the downward API');
     });
 
     t.test('DaemonSet: the container\'s arguments are what `run` accepts, pointing at the mounts', async (t) => {
@@ -141,10 +154,22 @@ for (const build of BUILDS) {
       t.equal(container!['command'], undefined, 'the image\'s entrypoint is kept');
       let values: ReturnType<typeof parseRunArgs> = {};
       t.doesNotThrow(() => { values = parseRunArgs(argv, allFlags); }, 'every flag is in the run command\'s option table');
-      for (const e of container!['env'] as KObject[]) {
-        t.ok(allFlags.some((f) => f.env === e['name']), `env ${e['name']} is a flag's variable`);
+      const env = new Set((container!['env'] as KObject[]).map((e) => e['name'] as string));
+      // $(NAME) in args is expanded by the kubelet from the container's variables; an undefined
+      // one is left as it is, so each must be defined
+      const referenced = new Set(argv.flatMap((a) => [...a.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1]!)));
+      for (const name of referenced) t.ok(env.has(name), `$(${name}) in args is a variable of the container`);
+      for (const name of env) {
+        t.ok(allFlags.some((f) => f.env === name) || referenced.has(name), `env ${name} is a flag's variable, or expanded into args`);
       }
-      t.equal(values['listen'], `0.0.0.0:${DEFAULT_PORT}`, 'listens on the pod\'s address, not loopback');
+      t.equal(values['listen'], `$(SECCOMP_AUDITOR_HOST_IP):${DEFAULT_PORT}`, 'listens on the node\'s own address (hostNetwork), not 0.0.0.0 or loopback');
+      // what the kubelet makes of it on an IPv4 and on an IPv6 node (status.hostIP is a bare address)
+      for (const hostIP of ['10.0.3.17', 'fd00:10:96::a']) {
+        const expanded = String(values['listen']).replace('$(SECCOMP_AUDITOR_HOST_IP)', hostIP);
+        t.same(parseListen(expanded), [hostIP, DEFAULT_PORT], `--listen=${expanded} binds ${hostIP}`);
+      }
+      t.equal(values['protect-reads'], true, '--protect-reads: the API is on the node\'s network, outside any NetworkPolicy');
+      t.equal(values['token-file'], '/etc/seccomp-auditor/token/token', 'the token from the required Secret');
       t.equal(values['proc-root'], '/proc');
       t.equal(values['log-dir'], '/var/log');
       t.equal(values['db'], '/var/lib/seccomp-auditor/seccomp-auditor.db');
@@ -230,6 +255,7 @@ for (const build of BUILDS) {
       t.ok(matches(np['spec'].podSelector.matchLabels, podLabels), 'the policy covers the daemons');
       t.same(np['spec'].policyTypes, ['Ingress']);
       for (const rule of np['spec'].ingress) t.same(rule.ports, [{ protocol: 'TCP', port: DEFAULT_PORT }], 'only the daemon\'s port');
+      t.match(readFileSync(join(KUBE, 'base', 'networkpolicy.yaml'), 'utf8'), /does not protect the base's daemons\. They run with hostNetwork/, 'the policy says it does not cover hostNetwork pods');
       t.same(np['spec'].ingress.map((r: KObject) => r['from']), [
         [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
         [{ namespaceSelector: {}, podSelector: { matchLabels: { 'seccomp-auditor/api-client': 'true' } } }],
@@ -281,10 +307,15 @@ t.test('overlays/example changes what it says and nothing else of the daemon', a
   const b = base['spec'].template.spec.containers[0];
   const e = example['spec'].template.spec.containers[0];
   t.same(e.args.slice(0, b.args.length), b.args, 'the base\'s arguments first');
-  t.same(e.args.slice(b.args.length), ['--token-file=/etc/seccomp-auditor/token/token', '--protect-reads', '--retention=14d']);
+  t.same(e.args.slice(b.args.length), ['--retention=14d']);
   t.equal(splitImage(e.image).name, 'registry.example.com/platform/seccomp-auditor');
   t.same({ ...e, args: b.args, image: b.image }, b, 'the rest of the container is the base\'s');
-  const privileged = one(buildKustomization(join(KUBE, 'overlays', 'example-kmsg-privileged')), 'DaemonSet')['spec'].template.spec.containers[0];
-  t.same({ ...privileged.securityContext, privileged: false, allowPrivilegeEscalation: false }, e.securityContext, 'only privileged mode differs');
+  const privilegedPod = one(buildKustomization(join(KUBE, 'overlays', 'example-kmsg-privileged')), 'DaemonSet')['spec'].template.spec;
+  const privileged = privilegedPod.containers[0];
+  t.same({ ...privileged.securityContext, privileged: false, allowPrivilegeEscalation: false }, e.securityContext, 'only privileged mode differs in the security context');
+  t.same(privileged.args, e.args, 'the same arguments: the daemon reads /dev/kmsg only where it cannot join the audit group');
+  const kmsgOut = (list: KObject[]): KObject[] => list.filter((x) => x['name'] !== 'kmsg');
+  t.same(kmsgOut(privileged.volumeMounts), e.volumeMounts, 'the /dev/kmsg mount is the only mount added');
+  t.same(kmsgOut(privilegedPod.volumes), example['spec'].template.spec.volumes, 'the /dev/kmsg volume is the only volume added');
   t.ok(existsSync(join(KUBE, 'components', 'kmsg-privileged', 'kustomization.yaml')));
 });

@@ -5,6 +5,7 @@ import { inputChunks, InputError } from '../sources/input-chunks.js';
 import { SyscallStore } from '../store/syscall-store.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
+import { relayTrustOf, TRUST_RELAY_OPTION } from './relay-trust-option.js';
 
 const OPTIONS = {
   db: { type: 'string', value: 'PATH', env: 'SECCOMP_AUDITOR_DB', description: 'the SQLite database to add to (required)' },
@@ -18,6 +19,7 @@ const OPTIONS = {
   },
   'node-name': { type: 'string', value: 'NAME', env: 'SECCOMP_AUDITOR_NODE_NAME', default: hostname(), description: 'the node the logs come from' },
   'max-errors': { type: 'string', value: 'N', default: '20', description: 'malformed lines reported one by one before only counting them' },
+  'trust-relay': TRUST_RELAY_OPTION,
 } satisfies OptionTable;
 
 /** A batch at least this often keeps memory flat however large the input. */
@@ -41,6 +43,7 @@ ${formatOptions(OPTIONS)}
     if (positionals.length === 0) throw new UsageError('name at least one FILE (or - for stdin)');
     if (values.db === undefined) throw new UsageError('--db PATH is required: the database to add the records to');
     const maxErrors = Number(values['max-errors']);
+    const trust = relayTrustOf(values['trust-relay']);
     let store: SyscallStore;
     try {
       store = SyscallStore.open({ path: values.db });
@@ -51,7 +54,7 @@ ${formatOptions(OPTIONS)}
     let reported = 0;
     let current = '';
     const pipeline = new RecordPipeline({
-      source: 'ingest', procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!,
+      source: 'ingest', procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!, trust,
       events: {
         onNewSyscall() {},
         onLostSignal() {},
@@ -108,7 +111,7 @@ ${formatOptions(OPTIONS)}
     const seconds = Math.max(1e-3, (Date.now() - started) / 1000);
     io.stdout.write(
       `records ${stats.records}, attributed ${attributed}, unattributed ${stats.records - attributed}, ` +
-        `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, distinct syscalls ${pipeline.aggregate.newKeys}, ` +
+        `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, foreign lines ${stats.foreign}, distinct syscalls ${pipeline.aggregate.newKeys}, ` +
         `${Math.round(stats.records / seconds).toLocaleString('en')} records/s\n`,
     );
     return failed > 0 ? 1 : 0;

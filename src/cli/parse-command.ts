@@ -6,6 +6,7 @@ import { archName, syscallName } from '../syscalls/syscall-table.js';
 import { ABSENT, type LostSignalKind, type SeccompRecordView } from '../types/seccomp-record.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, type OptionTable } from './options.js';
+import { relayTrustOf, TRUST_RELAY_OPTION } from './relay-trust-option.js';
 
 const OPTIONS = {
   'max-errors': {
@@ -14,6 +15,7 @@ const OPTIONS = {
     default: '20',
     description: 'malformed lines reported one by one on stderr before only counting them',
   },
+  'trust-relay': TRUST_RELAY_OPTION,
 } satisfies OptionTable;
 
 /** Output is written in blocks: one write per record would make the command syscall-bound. */
@@ -28,7 +30,10 @@ Reads seccomp audit records in any form the kernel, auditd or journald write the
 dumps, dmesg, syslog/kern.log, audit.log raw or enriched, journalctl -o json, ausearch -i
 output; gzip too) from FILEs, or stdin when there is none or FILE is '-', and prints one JSON
 object per record. Syscall names come from the record's own arch, not from this machine.
-Other lines are skipped; a summary goes to stderr.
+Other lines are skipped; a summary goes to stderr. A record counts only in the framing the
+kernel or auditd writes it in (at the start of a kernel message, of an audit.log line, of a
+journal entry of the kernel or audit transport): one inside another program's line is counted
+as foreign.
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -39,6 +44,7 @@ syscall (null when unknown), compat, action, code, uid, gid, auid, ses, sig, sub
   async run(argv: string[], io: CommandIo): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
     const maxErrors = Number(values['max-errors']);
+    const trust = relayTrustOf(values['trust-relay']);
     const inputs = positionals.length === 0 ? ['-'] : positionals;
     const out = new BlockWriter(io.stdout);
     const lost = new Map<LostSignalKind, number>();
@@ -55,11 +61,11 @@ syscall (null when unknown), compat, action, code, uid, gid, auid, ses, sig, sub
         if (reported++ < maxErrors) io.stderr.write(`${currentInput}:${lineNo}: malformed seccomp record (${reason}): ${excerpt}\n`);
       },
     };
-    const totals = { lines: 0, records: 0, skipped: 0, malformed: 0, lostSignals: 0 };
+    const totals = { lines: 0, records: 0, skipped: 0, malformed: 0, lostSignals: 0, foreign: 0 };
     let failed = 0;
     for (const input of inputs) {
       currentInput = input === '-' ? '<stdin>' : input;
-      const parser = new RecordStreamParser({ handler });
+      const parser = new RecordStreamParser({ handler, trust });
       try {
         for await (const chunk of inputChunks(input, io.stdin)) {
           parser.push(chunk);
@@ -79,7 +85,7 @@ syscall (null when unknown), compat, action, code, uid, gid, auid, ses, sig, sub
     if (reported > maxErrors) io.stderr.write(`... ${reported - maxErrors} more malformed lines not shown\n`);
     const lostText = [...lost].map(([k, n]) => `${k} ${n}`).join(', ');
     io.stderr.write(
-      `records ${totals.records}, skipped lines ${totals.skipped}, malformed lines ${totals.malformed}, ` +
+      `records ${totals.records}, skipped lines ${totals.skipped}, malformed lines ${totals.malformed}, foreign lines ${totals.foreign}, ` +
         `lost-record signals ${totals.lostSignals}${lostText ? ` (${lostText})` : ''}\n`,
     );
     return failed > 0 ? 1 : 0;

@@ -36,7 +36,7 @@ t.test('ingest adds attributed records to the database and prints a summary', as
   const n = nodeCopy();
   const r = await runCli(['ingest', join(n.dir, 'kern.log.1.gz'), join(n.dir, 'kern.log'), '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs, '--node-name', 'node-1']);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /^records 4, attributed 3, unattributed 1, lost-record signals 1, malformed lines 0, distinct syscalls 2, [\d,]+ records\/s\n$/);
+  t.match(r.stdout, /^records 4, attributed 3, unattributed 1, lost-record signals 1, malformed lines 0, foreign lines 0, distinct syscalls 2, [\d,]+ records\/s\n$/);
   const store = SyscallStore.open({ path: n.db });
   t.teardown(() => store.close());
   const [w] = store.workloadsOfPod('shop', 'cart-0');

@@ -36,7 +36,14 @@ const MONITOR_SCOPE = /^(?:crio|libpod)-conmon-[0-9a-f]{64}(?:\.scope)?$/i;
 const SLICE_PREFIX_ID = /^([^:]+\.slice):([^:]+):([0-9a-f]{64})$/i;
 const BARE_ID = /^[0-9a-f]{64}$/i;
 /** Unit types systemd makes cgroups for. */
-const SYSTEMD_UNIT = /\.(?:service|scope|slice|socket|mount|swap)$/;
+/**
+ * The systemd units a process can run in. A slice only groups units (systemd never places a process
+ * in one), so a process found in a slice, or in a group outside systemd's naming (`/process_api`,
+ * `/k3s`, `/ecs/<task>`), is host with no unit: reported as a unit named after its group it would
+ * look like a service the user could look up, and profiles exported for it would cover an
+ * arbitrary set of processes.
+ */
+const SYSTEMD_UNIT = /\.(?:service|scope|socket|mount|swap)$/;
 
 const RUNTIME_OF_PREFIX: Record<string, ContainerRuntime> = {
   'cri-containerd': 'containerd',
@@ -164,10 +171,7 @@ function qosOrNull(name: string | undefined): QosClass | null {
 function unitOf(names: string[], segments: Segment[], podIndex: number): string | null {
   for (let i = segments.length - 1; i > podIndex; i--) if (segments[i]!.monitor) return names[i]!;
   for (let i = names.length - 1; i > podIndex; i--) if (SYSTEMD_UNIT.test(names[i]!)) return names[i]!;
-  if (podIndex >= 0 || names.length === 0) return null;
-  // outside systemd's naming the top-level group names its owner (/k3s); deeper names are often
-  // per-instance ids that would only multiply the units
-  return names[0]!;
+  return null;
 }
 
 function specificity(id: CgroupIdentity): number {

@@ -127,9 +127,8 @@ const SAMPLES: Record<string, CgroupIdentity> = {
     podUid: '0e886e9a-3879-45f9-b44d-86ef9df03224', qos: 'besteffort', runtime: null,
     path: '/kubepods/kubepods/besteffort/pod0e886e9a-3879-45f9-b44d-86ef9df03224/244a65edefdffe31685c42317c9054e71dc1193048cf9459e2a4dd35cbc1dba4',
   }),
-  // ECS task ids are not 64-hex container ids: a group outside systemd, named by its top level
+  // ECS task ids are not 64-hex container ids: a group outside systemd units is host, no unit
   'elastic_apm_json ecs-v1': id({
-    unit: 'ecs',
     path: '/ecs/03752a671e744971a862edcee6195646/03752a671e744971a862edcee6195646-4015103728',
   }),
 };
@@ -166,7 +165,7 @@ const LAYOUTS: Array<[string, string, Partial<Omit<CgroupIdentity, 'path'>>]> = 
     { containerId: C1, podUid: STATIC_UID, qos: 'burstable', runtime: 'containerd' }],
   ['systemd pod level, no container', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice`,
     { podUid: UID, qos: 'burstable' }],
-  ['systemd qos level only', '/kubepods.slice/kubepods-burstable.slice', { unit: 'kubepods-burstable.slice' }],
+  ['systemd qos level only', '/kubepods.slice/kubepods-burstable.slice', {}],
   ['upper-case hex is lowered', `/kubepods.slice/kubepods-pod${UID_.toUpperCase()}.slice/cri-containerd-${C3.toUpperCase()}.scope`,
     { containerId: C3, podUid: UID, qos: 'guaranteed', runtime: 'containerd' }],
   // cgroupfs driver
@@ -200,7 +199,7 @@ const LAYOUTS: Array<[string, string, Partial<Omit<CgroupIdentity, 'path'>>]> = 
     { containerId: C1, podUid: UID, qos: 'besteffort', runtime: 'containerd' }],
   // k3s: pods under /kubepods (cgroupfs), and its own process group
   ['k3s pod', `/kubepods/besteffort/pod${UID}/${C1}`, { containerId: C1, podUid: UID, qos: 'besteffort' }],
-  ['k3s own group', '/k3s', { unit: 'k3s' }],
+  ['k3s own group (no systemd): host, not a unit', '/k3s', {}],
   ['k3s under systemd', '/system.slice/k3s.service', { unit: 'k3s.service' }],
   // docker and podman
   ['docker cgroupfs', `/docker/${C1}`, { containerId: C1, runtime: 'docker' }],
@@ -216,16 +215,20 @@ const LAYOUTS: Array<[string, string, Partial<Omit<CgroupIdentity, 'path'>>]> = 
   ['cri-o conmon in a pod slice', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/crio-conmon-${C1}.scope`,
     { podUid: UID, qos: 'burstable', unit: `crio-conmon-${C1}.scope` }],
   ['cri-o conmon, cgroupfs', `/kubepods/burstable/pod${UID}/crio-conmon-${C1}`, { podUid: UID, qos: 'burstable', unit: `crio-conmon-${C1}` }],
-  // host processes: their systemd unit or slice
+  // host processes: their systemd unit; outside one, host with no unit (a group's name is no unit)
   ['service', '/system.slice/kubelet.service', { unit: 'kubelet.service' }],
   ['login session', '/user.slice/user-1000.slice/session-3.scope', { unit: 'session-3.scope' }],
   ['user service', '/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service', { unit: 'foo.service' }],
   ['templated service', '/system.slice/system-getty.slice/getty@tty1.service', { unit: 'getty@tty1.service' }],
-  ['slice', '/system.slice', { unit: 'system.slice' }],
+  ['a slice holds units, it is none', '/system.slice', {}],
+  ['a group outside systemd', '/process_api', {}],
+  ['a group below one outside systemd', '/process_api/worker-3', {}],
+  ['socket unit (its ExecStartPre)', '/system.slice/docker.socket', { unit: 'docker.socket' }],
+  ['mount unit (mount helper)', '/system.slice/mnt-data.mount', { unit: 'mnt-data.mount' }],
   ['init scope', '/init.scope', { unit: 'init.scope' }],
   ['group below a service', '/system.slice/containerd.service/podruntime', { unit: 'containerd.service' }],
   ['root', '/', {}],
-  ['a 63-hex name is no container id', `/docker/${C1.slice(1)}`, { unit: 'docker' }],
+  ['a 63-hex name is no container id', `/docker/${C1.slice(1)}`, {}],
   ['a 65-hex name is no container id', `/system.slice/docker-${C1}a.scope`, { unit: `docker-${C1}a.scope` }],
 ];
 

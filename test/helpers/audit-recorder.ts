@@ -46,7 +46,8 @@ export async function recordAudit(fn: () => Promise<void>): Promise<AuditRecorde
   } finally {
     child.kill('SIGTERM');
   }
-  await once(child, 'exit');
+  // 'close', not 'exit': the last of its output may still be in the pipe when it exits
+  await once(child, 'close');
   const lines = out.split('\n');
   const last = [...lines].reverse().find((l) => l.startsWith('# lost '));
   return { records: lines.filter((l) => l.startsWith('type=1326 ')), lost: last === undefined ? -1 : Number(last.slice(7)) };

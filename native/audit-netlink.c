@@ -1,15 +1,16 @@
 /*
  * The kernel's audit multicast group (NETLINK_AUDIT, group AUDIT_NLGRP_READLOG) for Node, which
- * has no netlink sockets. Kept to what the audit source needs, with no libuv handles: the source
- * runs on a thread of its own and waits in poll() with a short timeout, so a stopping thread
- * never leaves a handle behind for the loop to touch after the socket is gone (the npm package
- * `netlink` crashed the process that way), and every receive error (ENOBUFS above all) reaches
- * the caller as a count instead of an event that may be missed.
+ * has no netlink sockets. Kept to what the audit source needs, with no libuv handles: a receive
+ * thread of the addon's own empties the socket into a ring, and the JavaScript side takes from
+ * the ring waiting at most a few milliseconds, so a stopping worker never leaves a handle behind
+ * for the loop to touch after the socket is gone (the npm package `netlink` crashed the process
+ * that way; here close() and the environment's cleanup hook stop and join the thread), and every
+ * receive error (ENOBUFS above all) reaches the caller as a count, not an event that may be missed.
  *
  * Exports:
- *   open(rcvbufBytes)           -> { fd, rcvbuf, forced, inode }  (throws { code, syscall })
- *   read(fd, buf, stats, waitMs) -> bytes of netlink messages copied into buf
- *   close(fd)
+ *   open(rcvbufBytes, ringBytes)    -> { handle, rcvbuf, ring, forced, inode }  (throws { code, syscall })
+ *   read(handle, buf, stats, waitMs) -> bytes of netlink messages moved into buf
+ *   close(handle)
  *   canary(syscallNr)           -> null | "error text"
  *   status()                    -> { enabled, failure, pid, rateLimit, backlogLimit, lost, backlog }
  */
@@ -31,6 +32,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SOL_NETLINK
@@ -84,14 +87,144 @@ static napi_value set_num(napi_env env, napi_value obj, const char *key, double 
   return obj;
 }
 
-/* open(rcvbufBytes) */
+/*
+ * One open socket and the thread that empties it. The kernel charges each queued record at its
+ * buffer's true size (about 2 KiB for a 200-byte record), and an unprivileged socket gets at most
+ * twice net.core.rmem_max: a few thousand records, a few tens of milliseconds of a fork burst.
+ * So a thread of its own does nothing but move records from the socket into a ring here, at
+ * their own size (ten times as many per byte), and the JavaScript thread takes them from the
+ * ring at its pace. The receive thread inherits the creating thread's nice value.
+ */
+struct reader {
+  int fd;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t data;   /* the ring gained records */
+  pthread_cond_t space;  /* the ring has room again */
+  uint8_t *ring;
+  size_t cap;            /* a multiple of 4: a record's length field never wraps */
+  uint64_t head, tail;   /* bytes written and taken, ever: used = head - tail */
+  int stop;
+  int err;               /* a receive error that ended the thread, 0 if none */
+  double stats[ST_SLOTS];
+  napi_env env;
+  int hooked;
+};
+
+static void *receive_thread(void *arg) {
+  struct reader *r = arg;
+  uint8_t datagram[MAX_DATAGRAM];
+  for (;;) {
+    pthread_mutex_lock(&r->mu);
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    if (stop) break;
+    struct pollfd p = { .fd = r->fd, .events = POLLIN };
+    /* woken at least every 100 ms to see the stop flag */
+    if (poll(&p, 1, 100) <= 0) continue;
+    for (;;) {
+      struct sockaddr_nl from;
+      struct iovec iov = { .iov_base = datagram, .iov_len = sizeof datagram };
+      struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
+      ssize_t n = recvmsg(r->fd, &msg, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS) {
+          /* the socket overflowed: the kernel dropped messages for it (counted in its table) */
+          pthread_mutex_lock(&r->mu);
+          r->stats[ST_OVERRUNS]++;
+          pthread_mutex_unlock(&r->mu);
+          continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        pthread_mutex_lock(&r->mu);
+        r->err = errno;
+        r->stop = 1;
+        pthread_cond_broadcast(&r->data);
+        pthread_mutex_unlock(&r->mu);
+        return NULL;
+      }
+      /* only the kernel's messages (port id 0): with CAP_NET_ADMIN a process can send to the group */
+      int foreign = msg.msg_namelen < sizeof from || from.nl_pid != 0;
+      int truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+      pthread_mutex_lock(&r->mu);
+      if (foreign) r->stats[ST_FOREIGN]++;
+      else if (truncated) r->stats[ST_TRUNCATED]++;
+      else {
+        size_t off = 0;
+        while (off + NLMSG_HDRLEN <= (size_t)n) {
+          struct nlmsghdr *h = (struct nlmsghdr *)(datagram + off);
+          if (h->nlmsg_len < NLMSG_HDRLEN || off + h->nlmsg_len > (size_t)n) break;
+          size_t need = NLMSG_ALIGN(h->nlmsg_len);
+          /* a full ring holds the socket unread, and the kernel counts what it then drops */
+          while (r->cap - (size_t)(r->head - r->tail) < need && !r->stop) pthread_cond_wait(&r->space, &r->mu);
+          if (r->stop) break;
+          size_t at = (size_t)(r->head % r->cap), first = need < r->cap - at ? need : r->cap - at;
+          size_t have = h->nlmsg_len;
+          /* copy the message and zero its padding, across the ring's end when it wraps */
+          uint8_t padded[MAX_DATAGRAM];
+          memcpy(padded, datagram + off, have);
+          memset(padded + have, 0, need - have);
+          memcpy(r->ring + at, padded, first);
+          if (first < need) memcpy(r->ring, padded + first, need - first);
+          r->head += need;
+          r->stats[ST_MESSAGES]++;
+          off += need;
+        }
+        pthread_cond_signal(&r->data);
+      }
+      pthread_mutex_unlock(&r->mu);
+    }
+  }
+  return NULL;
+}
+
+static void stop_reader(struct reader *r) {
+  if (r->fd < 0) return;
+  pthread_mutex_lock(&r->mu);
+  r->stop = 1;
+  pthread_cond_broadcast(&r->space);
+  pthread_cond_broadcast(&r->data);
+  pthread_mutex_unlock(&r->mu);
+  pthread_join(r->thread, NULL);
+  close(r->fd);
+  r->fd = -1;
+  free(r->ring);
+  r->ring = NULL;
+}
+
+/* a worker thread that ends without close() (terminate()) must not leave a thread behind */
+static void env_cleanup(void *arg) {
+  struct reader *r = arg;
+  r->hooked = 0;
+  stop_reader(r);
+}
+
+static void finalize_reader(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct reader *r = data;
+  if (r->hooked) napi_remove_env_cleanup_hook(env, env_cleanup, r);
+  stop_reader(r);
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->data);
+  pthread_cond_destroy(&r->space);
+  free(r);
+}
+
+static struct reader *reader_of(napi_env env, napi_value v) {
+  struct reader *r = NULL;
+  if (napi_get_value_external(env, v, (void **)&r) != napi_ok) return NULL;
+  return r;
+}
+
+/* open(rcvbufBytes, ringBytes) */
 static napi_value Open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t want = 0;
-  if (argc < 1 || get_int(env, argv[0], &want) != 0) {
-    napi_throw_type_error(env, NULL, "open(rcvbufBytes): a number is required");
+  int32_t want = 0, ring_bytes = 0;
+  if (argc < 2 || get_int(env, argv[0], &want) != 0 || get_int(env, argv[1], &ring_bytes) != 0 || ring_bytes < 65536) {
+    napi_throw_type_error(env, NULL, "open(rcvbufBytes, ringBytes >= 65536): numbers are required");
     return NULL;
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT);
@@ -110,8 +243,7 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, err, "setsockopt(NETLINK_ADD_MEMBERSHIP)", "cannot join the kernel's audit multicast group");
   }
-  /* a burst must fit while the thread is off the CPU: ask for `want`, past rmem_max when
-   * CAP_NET_ADMIN allows (SO_RCVBUFFORCE), else what SO_RCVBUF grants */
+  /* past rmem_max when CAP_NET_ADMIN allows (SO_RCVBUFFORCE), else what SO_RCVBUF grants */
   int forced = 0;
   if (want > 0) {
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) == 0) forced = 1;
@@ -122,10 +254,40 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
   struct stat st;
   double inode = fstat(fd, &st) == 0 ? (double)st.st_ino : -1;
+
+  struct reader *r = calloc(1, sizeof *r);
+  uint8_t *ring = r == NULL ? NULL : malloc((size_t)ring_bytes & ~(size_t)3);
+  if (r == NULL || ring == NULL) {
+    free(r);
+    close(fd);
+    return throw_errno(env, ENOMEM, "malloc", "cannot allocate the audit record ring");
+  }
+  r->fd = fd;
+  r->ring = ring;
+  r->cap = (size_t)ring_bytes & ~(size_t)3;
+  r->env = env;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->data, NULL);
+  pthread_cond_init(&r->space, NULL);
+  int err = pthread_create(&r->thread, NULL, receive_thread, r);
+  if (err != 0) {
+    free(ring);
+    free(r);
+    close(fd);
+    return throw_errno(env, err, "pthread_create", "cannot start the audit receive thread");
+  }
+  napi_value handle;
+  if (napi_create_external(env, r, finalize_reader, NULL, &handle) != napi_ok) {
+    stop_reader(r);
+    free(r);
+    return NULL;
+  }
+  if (napi_add_env_cleanup_hook(env, env_cleanup, r) == napi_ok) r->hooked = 1;
   napi_value result;
   CHECK(napi_create_object(env, &result));
-  set_num(env, result, "fd", fd);
+  napi_set_named_property(env, result, "handle", handle);
   set_num(env, result, "rcvbuf", got);
+  set_num(env, result, "ring", (double)r->cap);
   set_num(env, result, "inode", inode);
   napi_value b;
   napi_get_boolean(env, forced, &b);
@@ -134,62 +296,61 @@ static napi_value Open(napi_env env, napi_callback_info info) {
 }
 
 /*
- * read(fd, buf, stats, waitMs): waits up to waitMs for a message, then receives every datagram
- * the socket holds while `buf` has room for the largest one, copying each kernel message
- * (nlmsghdr + body, 4-byte aligned as the kernel sends them) back to back. Datagrams from any
- * sender but the kernel (port id 0) are dropped and counted: with CAP_NET_ADMIN a process can
- * send to the group, and only the kernel's records are records. ENOBUFS (the socket overflowed
- * and the kernel dropped messages for it) is counted and reading goes on.
+ * read(handle, buf, stats, waitMs): waits up to waitMs for a record, then moves whole records
+ * from the ring into `buf` (each a kernel message: nlmsghdr + body, at a 4-byte boundary) while
+ * they fit; returns the bytes moved. `stats` gets the receive thread's counts since open.
  */
 static napi_value Read(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd = -1, wait_ms = 0;
+  struct reader *r = argc < 4 ? NULL : reader_of(env, argv[0]);
+  int32_t wait_ms = 0;
   uint8_t *buf = NULL;
   size_t cap = 0;
   void *stats_data = NULL;
   size_t stats_len = 0;
   napi_typedarray_type stats_type;
-  if (argc < 4 || get_int(env, argv[0], &fd) != 0 || napi_get_buffer_info(env, argv[1], (void **)&buf, &cap) != napi_ok ||
+  if (r == NULL || napi_get_buffer_info(env, argv[1], (void **)&buf, &cap) != napi_ok ||
       napi_get_typedarray_info(env, argv[2], &stats_type, &stats_len, &stats_data, NULL, NULL) != napi_ok ||
       stats_type != napi_float64_array || stats_len < ST_SLOTS || get_int(env, argv[3], &wait_ms) != 0) {
-    napi_throw_type_error(env, NULL, "read(fd, buffer, Float64Array(4), waitMs)");
+    napi_throw_type_error(env, NULL, "read(handle, buffer, Float64Array(4), waitMs)");
+    return NULL;
+  }
+  if (r->fd < 0) {
+    napi_throw_error(env, "EBADF", "the audit socket is closed");
     return NULL;
   }
   double *stats = stats_data;
-  if (wait_ms > 0) {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    int n;
-    do n = poll(&p, 1, wait_ms); while (n < 0 && errno == EINTR);
+  pthread_mutex_lock(&r->mu);
+  if (r->head == r->tail && wait_ms > 0 && !r->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    while (r->head == r->tail && !r->stop) {
+      if (pthread_cond_timedwait(&r->data, &r->mu, &until) == ETIMEDOUT) break;
+    }
   }
   size_t used = 0;
-  while (cap - used >= MAX_DATAGRAM) {
-    struct sockaddr_nl from;
-    struct iovec iov = { .iov_base = buf + used, .iov_len = cap - used };
-    struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ENOBUFS) { stats[ST_OVERRUNS]++; continue; }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      return throw_errno(env, errno, "recvmsg", "reading the audit netlink socket failed");
-    }
-    if (msg.msg_flags & MSG_TRUNC) { stats[ST_TRUNCATED]++; continue; }
-    if (msg.msg_namelen < sizeof from || from.nl_pid != 0) { stats[ST_FOREIGN]++; continue; }
-    /* keep whole messages only (a datagram normally holds exactly one), each starting at a
-     * 4-byte boundary as the caller walks them: the kernel does not pad the last one */
-    size_t off = 0;
-    while (off + NLMSG_HDRLEN <= (size_t)n) {
-      struct nlmsghdr *h = (struct nlmsghdr *)(buf + used + off);
-      if (h->nlmsg_len < NLMSG_HDRLEN || off + h->nlmsg_len > (size_t)n) break;
-      stats[ST_MESSAGES]++;
-      off += NLMSG_ALIGN(h->nlmsg_len);
-    }
-    /* room for the padding: recvmsg was called with at least MAX_DATAGRAM free */
-    if (off > (size_t)n) memset(buf + used + n, 0, off - (size_t)n);
-    used += off;
+  while (r->tail + used < r->head) {
+    size_t at = (size_t)((r->tail + used) % r->cap);
+    uint32_t len;
+    memcpy(&len, r->ring + at, sizeof len);
+    size_t need = NLMSG_ALIGN(len);
+    if (used + need > cap) break;
+    size_t first = need < r->cap - at ? need : r->cap - at;
+    memcpy(buf + used, r->ring + at, first);
+    if (first < need) memcpy(buf + used + first, r->ring, need - first);
+    used += need;
   }
+  r->tail += used;
+  if (used > 0) pthread_cond_signal(&r->space);
+  for (int i = 0; i < ST_SLOTS; i++) stats[i] = r->stats[i];
+  int err = r->err;
+  pthread_mutex_unlock(&r->mu);
+  if (err != 0 && used == 0) return throw_errno(env, err, "recvmsg", "reading the audit netlink socket failed");
   napi_value result;
   CHECK(napi_create_double(env, (double)used, &result));
   return result;
@@ -199,9 +360,13 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd = -1;
-  if (argc < 1 || get_int(env, argv[0], &fd) != 0 || fd < 0) return NULL;
-  close(fd);
+  struct reader *r = argc < 1 ? NULL : reader_of(env, argv[0]);
+  if (r == NULL) return NULL;
+  if (r->hooked) {
+    napi_remove_env_cleanup_hook(env, env_cleanup, r);
+    r->hooked = 0;
+  }
+  stop_reader(r);
   return NULL;
 }
 

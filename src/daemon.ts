@@ -43,6 +43,8 @@ export interface DaemonConfig {
   readExisting?: boolean;
   /** the audit source's receive buffer request (default DEFAULT_RCVBUF_BYTES) */
   auditRcvbufBytes?: number;
+  /** the audit source's ring for received records (default DEFAULT_RING_BYTES) */
+  auditBufferBytes?: number;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -178,6 +180,7 @@ export class Daemon {
       flushMs: FLUSH_MS,
       nice: READER_NICE,
       ...(this.#config.auditRcvbufBytes !== undefined ? { rcvbufBytes: this.#config.auditRcvbufBytes } : {}),
+      ...(this.#config.auditBufferBytes !== undefined ? { ringBytes: this.#config.auditBufferBytes } : {}),
       startPosition: this.#store?.position(kind) ?? null,
       onMessage: (m: ReaderIngestMessage) => {
         switch (m.type) {
@@ -209,7 +212,7 @@ export class Daemon {
           case 'started':
             if (!m.niced) this.log.warn({ event: 'reader_priority', nice: READER_NICE }, `cannot raise the ${kind} reader's priority (needs CAP_SYS_NICE); records may be lost on a busy node`);
             if (m.audit !== null) {
-              this.log.info({ event: 'audit_joined', rcvbuf: m.audit.rcvbuf, forced: m.audit.rcvbufForced }, `joined the kernel's audit multicast group (receive buffer ${m.audit.rcvbuf} bytes${m.audit.rcvbufForced ? '' : ', capped by net.core.rmem_max: CAP_NET_ADMIN would allow more'}); a restart misses records made while the daemon is down`);
+              this.log.info({ event: 'audit_joined', rcvbuf: m.audit.rcvbuf, forced: m.audit.rcvbufForced, ring: m.audit.ring }, `joined the kernel's audit multicast group (socket buffer ${m.audit.rcvbuf} bytes${m.audit.rcvbufForced ? '' : ', capped by net.core.rmem_max'}, ring ${m.audit.ring} bytes); a restart misses records made while the daemon is down`);
               if (m.audit.kernelStatusError !== null) this.log.warn({ event: 'audit_status', error: m.audit.kernelStatusError }, m.audit.kernelStatusError);
             } else {
               this.log.info({ event: 'kmsg_position', resumed: m.resumed }, m.resumed ? 'resuming after the committed kernel sequence number' : 'no position for this boot: reading what the kernel holds');

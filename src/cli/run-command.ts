@@ -5,7 +5,8 @@ import { Daemon } from '../daemon.js';
 import type { DeclaredRoute } from '../http/app.js';
 import { declaredRoutes } from '../http/declared-routes.js';
 import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
-import { DEFAULT_RCVBUF_BYTES } from '../sources/audit-source.js';
+import { PRINTK_LOSS_FIX, printkLoss } from '../doctor/kernel-checks.js';
+import { DEFAULT_RCVBUF_BYTES, DEFAULT_RING_BYTES } from '../sources/audit-source.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -67,6 +68,10 @@ export const OPTIONS = {
     type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
     description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
   },
+  'audit-buffer': {
+    type: 'string', value: 'BYTES', env: 'SECCOMP_AUDITOR_AUDIT_BUFFER', default: String(DEFAULT_RING_BYTES),
+    description: "memory for records the audit source received but has not parsed yet: a thread of its own empties the kernel's socket into it, so a burst waits here (about 220 bytes a record) instead of overflowing the socket",
+  },
   'audit-rcvbuf': {
     type: 'string', value: 'BYTES', env: 'SECCOMP_AUDITOR_AUDIT_RCVBUF', default: String(DEFAULT_RCVBUF_BYTES),
     description: "receive buffer of the audit source's socket: what a burst may queue while the reader is off the CPU (past net.core.rmem_max only with CAP_NET_ADMIN; the size obtained is in /api/v1/status)",
@@ -109,6 +114,10 @@ ${formatRoutes(await declaredRoutes())}
     if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
       throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
     }
+    const auditBufferBytes = Number(values['audit-buffer']);
+    if (!/^\d+$/.test(values['audit-buffer']!) || auditBufferBytes < 1 << 20 || auditBufferBytes > 2 ** 30) {
+      throw new UsageError(`--audit-buffer ${values['audit-buffer']}: expected a number of bytes from 1048576 to 1073741824, e.g. ${DEFAULT_RING_BYTES}`);
+    }
     const auditRcvbufBytes = Number(values['audit-rcvbuf']);
     if (!/^\d+$/.test(values['audit-rcvbuf']!) || auditRcvbufBytes < 65536 || auditRcvbufBytes > 2 ** 30) {
       throw new UsageError(`--audit-rcvbuf ${values['audit-rcvbuf']}: expected a number of bytes from 65536 to 1073741824, e.g. ${DEFAULT_RCVBUF_BYTES}`);
@@ -138,7 +147,7 @@ ${formatRoutes(await declaredRoutes())}
     const daemon = new Daemon({
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
-      dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes,
+      dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes, auditBufferBytes,
       readExisting: values['read-existing'],
       kubeletSeccompDir, syncProfilesFrom,
     });
@@ -160,6 +169,10 @@ ${formatRoutes(await declaredRoutes())}
     const address = daemon.app.server.address();
     const listening = typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${host}:${port}`;
     if (choice !== null) daemon.log.info({ event: 'source_chosen', source: choice.spec, why: choice.why }, `no --source given: ${choice.why}`);
+    // chosen or forced, /dev/kmsg under printk's rate limit learns a sliver of a burst: say so
+    // once, loudly, where the operator looks first (the doctor fails on it too)
+    const loss = sources.includes('kmsg') ? printkLoss(values['proc-root']!) : null;
+    if (loss !== null) daemon.log.warn({ event: 'kmsg_rate_limited', fix: PRINTK_LOSS_FIX }, `reading /dev/kmsg with ${loss}; fix: ${PRINTK_LOSS_FIX}`);
     daemon.log.info({ event: 'started', listen: listening, sources, procRoot: values['proc-root'], logDir: values['log-dir'], db: daemon.dbPath }, `listening on http://${listening}`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {

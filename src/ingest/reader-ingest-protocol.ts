@@ -14,6 +14,8 @@ export interface ReaderIngestOptions {
   path?: string;
   /** the receive buffer asked for (audit only) */
   rcvbufBytes?: number;
+  /** the addon's ring for records received but not yet parsed (audit only) */
+  ringBytes?: number;
   procRoot: string;
   logDir: string;
   nodeName: string;

@@ -71,6 +71,7 @@ if (options.kind === 'audit') {
     sink: pipeline,
     ...(resumeAfter !== undefined ? { resumeAfterSerial: resumeAfter } : {}),
     ...(options.rcvbufBytes !== undefined ? { rcvbufBytes: options.rcvbufBytes } : {}),
+    ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
     // readiness follows the canary at once, not at the next once-a-second report
     onCanary: () => postStats(),
   });
@@ -118,7 +119,7 @@ function readKernelLost(): void {
 
 function auditState(): AuditChannelState | null {
   if (audit === null) return null;
-  return { rcvbuf: audit.rcvbuf, rcvbufForced: audit.rcvbufForced, canary: { ...audit.canary }, foreign: audit.foreign, kernelLost, kernelStatusError };
+  return { rcvbuf: audit.rcvbuf, rcvbufForced: audit.rcvbufForced, ring: audit.ring, canary: { ...audit.canary }, foreign: audit.foreign, kernelLost, kernelStatusError };
 }
 
 let gapReported = false;

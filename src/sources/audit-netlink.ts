@@ -2,13 +2,19 @@ import { createRequire } from 'node:module';
 
 /** The native addon (native/audit-netlink.c), built by `npm install` through node-gyp. */
 export interface AuditNetlinkAddon {
-  open(rcvbufBytes: number): { fd: number; rcvbuf: number; forced: boolean; inode: number };
-  read(fd: number, buf: Buffer, stats: Float64Array, waitMs: number): number;
-  close(fd: number): void;
+  /** joins the group and starts the addon's receive thread, which empties the socket into a ring of `ringBytes` */
+  open(rcvbufBytes: number, ringBytes: number): { handle: AuditHandle; rcvbuf: number; ring: number; forced: boolean; inode: number };
+  /** moves whole records from the ring into buf, waiting up to waitMs for the first; the bytes moved */
+  read(handle: AuditHandle, buf: Buffer, stats: Float64Array, waitMs: number): number;
+  /** stops and joins the receive thread, closes the socket */
+  close(handle: AuditHandle): void;
   /** null once the canary's record was made; else why the canary could not run */
   canary(syscallNr: number): string | null;
   status(): KernelAuditStatus;
 }
+
+/** An open socket and its receive thread, owned by the addon. */
+export type AuditHandle = { readonly __auditHandle: unique symbol };
 
 /** The kernel's audit state (AUDIT_GET), readable with CAP_AUDIT_CONTROL only. */
 export interface KernelAuditStatus {

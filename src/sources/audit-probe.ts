@@ -27,12 +27,12 @@ export function probeAuditChannel(options: { timeoutMs?: number; rcvbufBytes?: n
   }
   let opened: ReturnType<AuditNetlinkAddon['open']>;
   try {
-    opened = addon.open(options.rcvbufBytes ?? 1 << 20);
+    opened = addon.open(options.rcvbufBytes ?? 1 << 20, 1 << 20);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { state: 'refused', code: e.code ?? null, detail: e.message };
   }
-  const { fd, rcvbuf, forced } = opened;
+  const { handle, rcvbuf, forced } = opened;
   try {
     const arch = process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? 'x86_64' : null;
     const nr = arch === null ? null : syscallNumber(arch, 'getppid');
@@ -45,7 +45,7 @@ export function probeAuditChannel(options: { timeoutMs?: number; rcvbufBytes?: n
     const stats = new Float64Array(4);
     const deadline = started + (options.timeoutMs ?? 1000);
     for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
-      const n = addon.read(fd, buf, stats, Math.max(1, Math.ceil(left)));
+      const n = addon.read(handle, buf, stats, Math.max(1, Math.ceil(left)));
       for (let off = 0; off + 16 <= n;) {
         const len = buf.readUInt32LE(off);
         const at = buf.indexOf(needle, off + 16);
@@ -57,6 +57,6 @@ export function probeAuditChannel(options: { timeoutMs?: number; rcvbufBytes?: n
     }
     return { state: 'deaf', rcvbuf, rcvbufForced: forced, detail: `no canary record within ${options.timeoutMs ?? 1000} ms: not in the host's initial network namespace (Kubernetes: hostNetwork: true), or audit disabled at boot (audit=0), or "log" missing from /proc/sys/kernel/seccomp/actions_logged` };
   } finally {
-    addon.close(fd);
+    addon.close(handle);
   }
 }

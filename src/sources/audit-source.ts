@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { syscallNumber } from '../syscalls/syscall-table.js';
 import type { CanaryState } from '../types/audit-channel.js';
-import { auditNetlink, ReadStat, type AuditNetlinkAddon, type KernelAuditStatus } from './audit-netlink.js';
+import { auditNetlink, ReadStat, type AuditHandle, type AuditNetlinkAddon, type KernelAuditStatus } from './audit-netlink.js';
 
 /** Where the audit source delivers records: `buf[start, end)` is one record's body. */
 export interface AuditBodySink {
@@ -14,6 +14,8 @@ export interface AuditSourceOptions {
   sink: AuditBodySink;
   /** receive buffer asked for: past net.core.rmem_max only with CAP_NET_ADMIN */
   rcvbufBytes?: number;
+  /** the addon's ring, where its receive thread moves records while this thread is busy */
+  ringBytes?: number;
   /** how long the canary's record may take before the channel is declared deaf */
   canaryTimeoutMs?: number;
   /** how often the canary runs again once it was seen (a deaf channel retries every minute) */
@@ -33,8 +35,14 @@ export interface AuditSourceOptions {
 
 export const AUDIT_MESSAGE_SECCOMP = 1326;
 const NLMSG_HDRLEN = 16;
-/** the receive buffer asked for by default: a fork burst of ~40 000 records fits while the reader is off the CPU */
+/** the socket's receive buffer asked for by default (an unprivileged socket gets at most 2 x net.core.rmem_max) */
 export const DEFAULT_RCVBUF_BYTES = 32 << 20;
+/**
+ * The ring the addon's receive thread empties the socket into: records at their own size
+ * (~220 bytes), about 150 000 of them, some seconds of the fastest fork burst measured here
+ * while this thread parses; memory is touched only as far as a burst fills it.
+ */
+export const DEFAULT_RING_BYTES = 32 << 20;
 /** how long one read waits for the kernel before the thread's timers and messages get a turn */
 const WAIT_MS = 20;
 /** one read's room: enough for ~4 000 records at once */
@@ -74,6 +82,8 @@ export class AuditSource {
   lastError: string | null = null;
   rcvbuf = 0;
   rcvbufForced = false;
+  /** the addon's ring, bytes */
+  ring = 0;
   readonly canary: CanaryState = { state: 'pending', latencyMs: null, detail: null };
   /**
    * After a restart on the same boot: the serials between the committed one and the first one
@@ -89,7 +99,7 @@ export class AuditSource {
   readonly #canaryNr: number | null;
   /** ` pid=<ours> comm="sa-canary"`: the canary's record, told apart from everyone else's */
   readonly #canaryNeedle = Buffer.from(` pid=${process.pid} comm="sa-canary"`);
-  #fd = -1;
+  #handle: AuditHandle | null = null;
   #inode = -1;
   #running = false;
   #overrunsSeen = 0;
@@ -133,14 +143,15 @@ export class AuditSource {
   start(): void {
     let opened: ReturnType<AuditNetlinkAddon['open']>;
     try {
-      opened = this.#addon.open(this.#options.rcvbufBytes ?? DEFAULT_RCVBUF_BYTES);
+      opened = this.#addon.open(this.#options.rcvbufBytes ?? DEFAULT_RCVBUF_BYTES, this.#options.ringBytes ?? DEFAULT_RING_BYTES);
     } catch (err) {
       throw new Error(openFailure(err as NodeJS.ErrnoException));
     }
-    this.#fd = opened.fd;
+    this.#handle = opened.handle;
     this.#inode = opened.inode;
     this.rcvbuf = opened.rcvbuf;
     this.rcvbufForced = opened.forced;
+    this.ring = opened.ring;
     this.#dropsAtOpen = this.#readDrops() ?? 0;
     this.#running = true;
     this.#loop();
@@ -153,10 +164,10 @@ export class AuditSource {
     this.#loopTimer = null;
     for (const t of [this.#canaryTimer, this.#canaryNext]) if (t !== null) clearTimeout(t);
     this.#canaryTimer = this.#canaryNext = null;
-    if (this.#fd >= 0) {
+    if (this.#handle !== null) {
       this.drain(0);
-      this.#addon.close(this.#fd);
-      this.#fd = -1;
+      this.#addon.close(this.#handle);
+      this.#handle = null;
     }
   }
 
@@ -167,12 +178,13 @@ export class AuditSource {
 
   /** Reads what the socket holds (waiting up to `waitMs` for a first message) and hands it on. */
   drain(waitMs: number): number {
-    if (this.#fd < 0) return 0;
+    const handle = this.#handle;
+    if (handle === null) return 0;
     let handed = 0;
     try {
       // a full buffer means more may wait: read again at once, without waiting
       for (let wait = waitMs; ; wait = 0) {
-        const n = this.#addon.read(this.#fd, this.#buf, this.#stats, wait);
+        const n = this.#addon.read(handle, this.#buf, this.#stats, wait);
         handed += this.#handOn(n);
         if (n < READ_BUFFER_BYTES / 2) break;
       }

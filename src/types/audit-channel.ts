@@ -12,6 +12,8 @@ export interface AuditChannelState {
   rcvbuf: number;
   /** granted past net.core.rmem_max (CAP_NET_ADMIN) */
   rcvbufForced: boolean;
+  /** the ring the addon's receive thread empties the socket into (bytes) */
+  ring: number;
   canary: CanaryState;
   /** datagrams sent to the group by someone other than the kernel, dropped */
   foreign: number;

@@ -17,7 +17,7 @@ import { DaemonProcess } from '../e2e/harness/daemon-process.js';
 const PROBE = fileURLToPath(new URL('./audit-probe-child.ts', import.meta.url));
 
 function probeUnder(prefix: string[]): { state: string; detail?: string; code?: string } {
-  const out = execFileSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '--import', 'tsx', PROBE], { encoding: 'utf8' });
+  const out = execFileSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '--import', 'tsx', PROBE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(out.trim()) as { state: string; detail?: string; code?: string };
 }
 
@@ -68,8 +68,9 @@ t.test('an overrun is counted exactly: records handed on + lost = what the kerne
   copyFileSync('/usr/bin/busybox', bb);
   chmodSync(bb, 0o755);
   const bodies: string[] = [];
-  // the smallest buffer the kernel grants (SO_RCVBUFFORCE as root): a burst overflows it
-  const source = new AuditSource({ sink: { onAuditBody: (b, s, e) => { bodies.push(b.toString('latin1', s, e)); } }, rcvbufBytes: 4096, canaryEveryMs: 3_600_000 });
+  // the smallest socket buffer the kernel grants (SO_RCVBUFFORCE as root) and the smallest ring:
+  // while this thread is held, the ring fills, the receive thread stops, the socket overflows
+  const source = new AuditSource({ sink: { onAuditBody: (b, s, e) => { bodies.push(b.toString('latin1', s, e)); } }, rcvbufBytes: 4096, ringBytes: 65536, canaryEveryMs: 3_600_000 });
   let burstPid = -1;
   const recorded = await recordAudit(async () => {
     source.start();

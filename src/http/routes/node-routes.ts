@@ -135,6 +135,7 @@ const AUDIT_CHANNEL_SCHEMA = {
   properties: {
     rcvbuf: { type: 'integer', description: 'receive buffer granted by the kernel, bytes' },
     rcvbufForced: { type: 'boolean', description: 'granted past net.core.rmem_max (CAP_NET_ADMIN)' },
+    ring: { type: 'integer', description: 'the ring the receive thread empties the socket into, bytes' },
     canary: {
       type: 'object',
       properties: {

@@ -11,22 +11,27 @@ import { parseSourceSpec } from '../sources/source-spec.js';
  */
 
 /** auditd's own stock rules (`-b 8192` in Debian's /etc/audit/rules.d/audit.rules); the kernel's default is 64 */
-const RECOMMENDED_BACKLOG = 8192;
+export const RECOMMENDED_BACKLOG = 8192;
 
 /**
  * Where records go and whether the daemon's sources (the `--source` values, or its own choice
- * when there are none) read from there.
+ * when there are none) read from there. The audit group's own health is audit-channel's.
  */
 export function checkRecordRoute(route: RecordRoute, sources: readonly string[]): CheckResult {
   const name = 'record-route';
+  const group = route.audit.state === 'works' || route.audit.state === 'unproven';
   if (sources.length === 0) {
     if (route.defaultSource === 'none') {
-      return result(name, 'fail', route.why, "mount the host's /dev/kmsg (in a DaemonSet: a hostPath of type CharDevice), or run auditd on the node");
+      return result(name, 'fail', route.why, "grant CAP_AUDIT_READ and the host's network namespace (the audit multicast group), or run auditd on the node");
     }
-    if (route.auditLog !== null) return auditLogReadable(name, route.auditLog, route.why);
+    if (route.defaultSource === 'audit') {
+      return result(name, route.audit.state === 'works' ? 'ok' : 'warn', `${route.why}; the daemon reads it${route.audit.state === 'works' ? '' : ' (see audit-channel)'}`);
+    }
+    if (route.auditLog !== null && route.defaultSource === `file:${route.auditLog}`) return auditLogReadable(name, route.auditLog, route.why);
     return result(name, 'ok', `${route.why}; the daemon reads it`);
   }
-  const where = route.via === 'auditd' ? `auditd runs, so records go to ${route.auditLog}` : 'auditd does not run, so records go through printk to the kernel log';
+  const besides = route.via === 'auditd' ? `auditd runs, so records go to ${route.auditLog}` : 'auditd does not run, so records go through printk to the kernel log';
+  const where = group ? `every record goes to the audit multicast group, which can be joined here; ${besides}` : besides;
   const reading: string[] = [];
   const missing: string[] = [];
   for (const spec of sources) {
@@ -35,6 +40,8 @@ export function checkRecordRoute(route: RecordRoute, sources: readonly string[])
     if (kind === 'none') continue;
     const path = parsed?.path ?? '';
     const reaches = kind === 'stdin' || kind === 'journal' // whatever is fed in; journald takes both routes
+      // the kernel sends every record to the group; whether this process hears it is audit-channel's
+      || kind === 'audit'
       || (kind === 'kmsg' && route.via === 'printk')
       || (kind === 'file' && route.via === 'auditd' && path === route.auditLog)
       // a syslog daemon copies the kernel log into files of its own; auditd's log gets nothing without auditd
@@ -44,7 +51,8 @@ export function checkRecordRoute(route: RecordRoute, sources: readonly string[])
   if (reading.length === 0 && missing.length === 0) {
     return result(name, 'warn', `--source none: ${where}, but the daemon only serves what its database holds`, 'omit --source to let the daemon choose');
   }
-  const fix = route.via === 'auditd' ? `--source file:${route.auditLog} (or omit --source)` : '--source kmsg (or omit --source)';
+  const fix = group ? '--source audit (or omit --source)'
+    : route.via === 'auditd' ? `--source file:${route.auditLog} (or omit --source)` : '--source kmsg (or omit --source)';
   if (reading.length === 0) return result(name, 'fail', `${where}; --source ${missing.join(', ')} will see none of them`, fix);
   if (missing.length > 0) return result(name, 'warn', `${where}; ${reading.join(', ')} reads them, ${missing.join(', ')} will see none`, fix);
   const auditSource = route.via === 'auditd' ? reading.find((s) => s === `file:${route.auditLog}`) : undefined;

@@ -5,26 +5,32 @@ import { join } from 'node:path';
 import { auditBacklogFrom, checkAuditBacklog, checkRecordRoute, findAuditctl, parseAuditStatus } from '../../src/doctor/audit-checks.js';
 import { findRecordRoute } from '../../src/doctor/record-route.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
+import type { AuditProbe } from '../../src/sources/audit-probe.js';
 import { nodeTree } from './node-tree.js';
 
-/** A node where auditd runs with its log at `log` (a real file when `exists`). */
-function auditdNode(exists = true): { procRoot: string; auditdConf: string; log: string } {
+/** What joining the audit group can find (src/sources/audit-probe.ts). */
+const REFUSED: AuditProbe = { state: 'refused', code: 'EPERM', detail: 'cannot join the kernel\'s audit multicast group: Operation not permitted (setsockopt(NETLINK_ADD_MEMBERSHIP))' };
+const WORKS: AuditProbe = { state: 'works', rcvbuf: 425984, rcvbufForced: false, latencyMs: 0.4 };
+const DEAF: AuditProbe = { state: 'deaf', rcvbuf: 425984, rcvbufForced: false, detail: 'no canary record within 1000 ms: not in the host\'s initial network namespace (Kubernetes: hostNetwork: true)' };
+
+/** A node where auditd runs with its log at `log` (a real file when `exists`); the audit group refused unless `probe` says otherwise. */
+function auditdNode(exists = true, probe: AuditProbe = REFUSED): { procRoot: string; auditdConf: string; log: string; probe: () => AuditProbe } {
   const dir = makeTempDir('sa-auditd-');
   const log = join(dir, 'audit.log');
   if (exists) writeFileSync(log, '');
   const auditdConf = join(dir, 'auditd.conf');
   writeFileSync(auditdConf, `log_file = ${log}\n`);
-  return { procRoot: nodeTree({ '1/comm': 'init\n', '612/comm': 'auditd\n' }), auditdConf, log };
+  return { procRoot: nodeTree({ '1/comm': 'init\n', '612/comm': 'auditd\n' }), auditdConf, log, probe: () => probe };
 }
 
-function plainNode(): { procRoot: string; kmsg: string } {
+function plainNode(probe: AuditProbe = REFUSED): { procRoot: string; kmsg: string; probe: () => AuditProbe } {
   const kmsg = join(makeTempDir('sa-kmsg-'), 'kmsg');
   writeFileSync(kmsg, '');
-  return { procRoot: nodeTree({ '1/comm': 'init\n', '40/comm': 'kauditd\n' }), kmsg };
+  return { procRoot: nodeTree({ '1/comm': 'init\n', '40/comm': 'kauditd\n' }), kmsg, probe: () => probe };
 }
 
 
-t.test('record route: the daemon\'s own choice', async (t) => {
+t.test('record route: the daemon\'s own choice where the audit group cannot be joined', async (t) => {
   const a = auditdNode();
   const route = findRecordRoute(a);
   t.same({ via: route.via, auditLog: route.auditLog, defaultSource: route.defaultSource }, { via: 'auditd', auditLog: a.log, defaultSource: `file:${a.log}` });
@@ -42,10 +48,47 @@ t.test('record route: the daemon\'s own choice', async (t) => {
   t.equal(printk.via, 'printk', 'kauditd is the kernel thread, not the daemon');
   t.equal(checkRecordRoute(printk, []).status, 'ok');
 
-  const none = findRecordRoute({ procRoot: p.procRoot, kmsg: join(p.kmsg, 'not-there') });
+  const none = findRecordRoute({ procRoot: p.procRoot, kmsg: join(p.kmsg, 'not-there'), probe: () => REFUSED });
   const fail = checkRecordRoute(none, []);
   t.equal(fail.status, 'fail', 'nothing to read: learning cannot work');
-  t.match(fail.fix, /host's \/dev\/kmsg/);
+  t.match(fail.fix, /^grant CAP_AUDIT_READ and the host's network namespace/);
+});
+
+t.test('record route: the audit group first, with or without auditd', async (t) => {
+  const a = auditdNode(true, WORKS);
+  const route = findRecordRoute(a);
+  t.same({ via: route.via, auditLog: route.auditLog, defaultSource: route.defaultSource }, { via: 'auditd', auditLog: a.log, defaultSource: 'audit' }, 'auditd runs, and its log is not needed');
+  const ok = checkRecordRoute(route, []);
+  t.equal(ok.status, 'ok');
+  t.match(ok.found, /answered the canary in 0\.4 ms.*auditd runs too \(pid 612\)/);
+  t.equal(checkRecordRoute(route, ['audit']).status, 'ok');
+  const kmsg = checkRecordRoute(route, ['kmsg']);
+  t.equal(kmsg.status, 'fail', 'auditd takes the records away from printk');
+  t.equal(kmsg.fix, '--source audit (or omit --source)', 'the fix is the channel with every record');
+
+  const p = findRecordRoute(plainNode(WORKS));
+  t.same({ via: p.via, defaultSource: p.defaultSource }, { via: 'printk', defaultSource: 'audit' });
+  t.equal(checkRecordRoute(p, ['kmsg']).status, 'ok', 'kmsg does get the records (printk-ratelimit says how many)');
+
+  // joined but deaf, no auditd: the daemon stays on the group, not ready; audit-channel has the fix
+  const deaf = findRecordRoute(plainNode(DEAF));
+  t.equal(deaf.defaultSource, 'audit');
+  const warn = checkRecordRoute(deaf, []);
+  t.equal(warn.status, 'warn');
+  t.match(warn.found, /deaf here.*see audit-channel/);
+  // deaf with auditd: its log
+  const withAuditd = auditdNode(true, DEAF);
+  t.equal(findRecordRoute(withAuditd).defaultSource, `file:${withAuditd.log}`);
+});
+
+t.test('record route on this machine: the real group', async (t) => {
+  const route = findRecordRoute({ procRoot: '/proc' });
+  if (process.getuid?.() === 0) {
+    t.equal(route.audit.state, 'works', `root joins the group and its canary arrives: ${JSON.stringify(route.audit)}`);
+    t.equal(route.defaultSource, 'audit');
+  } else {
+    t.match(route.audit, { state: 'refused', code: 'EPERM' }, 'without CAP_AUDIT_READ the join is refused');
+  }
 });
 
 t.test('record route: --source values that miss the records', async (t) => {

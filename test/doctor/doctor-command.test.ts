@@ -6,8 +6,9 @@ import type { CheckResult } from '../../src/doctor/doctor-report.js';
 import { builtCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 import { nodeTree, procWithSysctls } from './node-tree.js';
+import { asDaemonSetUser } from '../helpers/daemonset-privileges.js';
 
-const CHECKS = ['seccomp-log-action', 'record-route', 'printk-ratelimit', 'console-loglevel', 'audit-backlog', 'kmsg', 'proc-root',
+const CHECKS = ['seccomp-log-action', 'record-route', 'audit-channel', 'printk-ratelimit', 'console-loglevel', 'audit-backlog', 'kmsg', 'proc-root',
   'kubelet-log-root', 'kubelet-seccomp-dir', 'cgroup-version', 'kubepods-cgroups', 'database'];
 
 interface Report { ok: boolean; fails: number; warns: number; checks: CheckResult[] }
@@ -72,8 +73,22 @@ t.test('a proc root whose kernel does not log the log action: exit 1, the fix on
   const json = JSON.parse(doctor(['--json', '--proc-root', proc, ...kubeletPaths()]).stdout) as Report;
   t.equal(json.ok, false);
   t.same(json.checks.filter((c) => c.status === 'fail').map((c) => c.check), ['seccomp-log-action']);
-  // the fake proc root has printk's defaults: a rate limit, so a warning with the sysctl
-  t.equal(json.checks.find((c) => c.check === 'printk-ratelimit')!.fix?.startsWith('sysctl -w kernel.printk_ratelimit=0'), true);
+  // the fake proc root has printk's defaults, but the daemon reads the audit group: no loss
+  t.match(json.checks.find((c) => c.check === 'printk-ratelimit'), { status: 'ok', found: /not used: the daemon does not read \/dev\/kmsg/ });
+});
+
+t.test('kmsg under printk\'s rate limit: exit 1, the loss and the fix (the audit group, or auditd)', async (t) => {
+  const proc = procWithSysctls();
+  const r = doctor(['--json', '--source', 'kmsg', '--proc-root', proc, ...kubeletPaths()]);
+  const report = JSON.parse(r.stdout) as Report;
+  const printk = report.checks.find((c) => c.check === 'printk-ratelimit')!;
+  t.equal(printk.status, 'fail', 'the configured source will lose most records');
+  t.match(printk.found, /kernel\.printk_ratelimit=5, printk_ratelimit_burst=10: at most 10 records per 5 s reach \/dev\/kmsg; a fork burst loses ~99%/);
+  t.match(printk.fix, /^read the kernel's audit multicast group instead: grant CAP_AUDIT_READ and the host's network namespace \(Kubernetes: hostNetwork: true\), or run auditd/);
+  t.equal(r.code, 1);
+  // the same with the limit off: no loss, and kmsg is the only thing that could fail
+  const off = JSON.parse(doctor(['--json', '--source', 'kmsg', '--proc-root', procWithSysctls({ printk_ratelimit: '0\n' }), ...kubeletPaths()]).stdout) as Report;
+  t.equal(off.checks.find((c) => c.check === 'printk-ratelimit')!.status, 'ok');
 });
 
 t.test('usage: a source run would refuse, and --help with the shared flags', async (t) => {
@@ -113,5 +128,28 @@ t.test('as an unprivileged user: /dev/kmsg and the database fail, with their fix
     t.equal(kmsg.status, 'ok', 'dmesg_restrict=0 lets anyone read');
   }
   t.equal(byName.get('audit-backlog')!.status, 'warn', 'auditctl -s needs CAP_AUDIT_CONTROL, or is missing');
+  t.match(byName.get('audit-channel'), { status: 'warn', found: /CAP_AUDIT_READ is missing \(the daemon does not read it now\)/ }, 'no CAP_AUDIT_READ: named, a warning as --source kmsg is read');
   t.equal(byName.get('proc-root')!.status, 'ok', 'cgroup and stat files are world-readable');
+});
+
+t.test('with the DaemonSet\'s privileges only (nobody + AUDIT_READ, SYS_NICE): the group works, audit_lost needs CAP_AUDIT_CONTROL', { skip: asNobody }, async (t) => {
+  builtCli();
+  const cwd = makeTempDir('sa-doctor-cwd-');
+  chmodSync(cwd, 0o755);
+  const r = doctor(['--json', '--log-dir', '/nonexistent'], {}, asDaemonSetUser(), cwd);
+  const report = JSON.parse(r.stdout) as Report;
+  const byName = new Map(report.checks.map((c) => [c.check, c]));
+  t.match(byName.get('record-route'), { status: 'ok', found: /audit multicast group answered the canary/ }, 'the default source is the group');
+  const channel = byName.get('audit-channel')!;
+  t.match(channel.found, /the canary's record arrived in [\d.]+ ms/);
+  t.match(channel.found, /audit_lost is not readable without CAP_AUDIT_CONTROL/);
+  const rmem = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  const asked = 32 << 20;
+  if (2 * rmem < asked) {
+    t.equal(channel.status, 'warn', 'no CAP_NET_ADMIN: the buffer is capped by rmem_max');
+    t.match(channel.found, new RegExp(`receive buffer ${2 * rmem} bytes of ${asked} asked \\(--audit-rcvbuf\\), capped by net\\.core\\.rmem_max=${rmem}`));
+  } else {
+    t.equal(channel.status, 'ok', `rmem_max ${rmem} allows the ${asked} bytes asked`);
+  }
+  t.match(byName.get('printk-ratelimit'), { status: 'ok', found: /not used/ }, 'printk does not matter to the group');
 });

@@ -41,11 +41,11 @@ t.test('deaf: joined, no canary, the fix is the host network namespace', async (
 
 t.test('works: the canary, the buffer against rmem_max, the kernel\'s audit_lost', async (t) => {
   const capped = checkAuditChannel(route({ state: 'works', rcvbuf: 425984, rcvbufForced: false, latencyMs: 0.6 }), { procRoot: proc, needed: true, rcvbufBytes: ASKED, kernelStatus: kernel(0) });
-  t.equal(capped.status, 'warn', 'a buffer far below what was asked');
+  t.equal(capped.status, 'ok', 'a capped socket buffer is said, not a warning: the receive thread empties it into the ring');
   t.match(capped.found, /^joined the kernel's audit multicast group; the canary's record arrived in 0\.6 ms \(host network namespace/);
-  t.match(capped.found, /receive buffer 425984 bytes of 33554432 asked \(--audit-rcvbuf\), capped by net\.core\.rmem_max=212992: a burst that outgrows it .* socket_overrun/);
+  t.match(capped.found, /receive buffer 425984 bytes of 33554432 asked \(--audit-rcvbuf\), capped by net\.core\.rmem_max=212992 \(a receive thread .*socket_overrun losses: sysctl -w net\.core\.rmem_max=33554432\)/);
   t.match(capped.found, /the kernel's audit_lost is 0$/);
-  t.equal(capped.fix, 'sysctl -w net.core.rmem_max=33554432 (and net.core.rmem_max = 33554432 in /etc/sysctl.d/ to keep it)');
+  t.equal(capped.fix, null);
 
   const forced = checkAuditChannel(route({ state: 'works', rcvbuf: 2 * ASKED, rcvbufForced: true, latencyMs: 0.6 }), { procRoot: proc, needed: true, rcvbufBytes: ASKED, kernelStatus: noControl });
   t.equal(forced.status, 'ok');

@@ -54,6 +54,8 @@ export function framingOf(b: Uint8Array, start: number, record: number): Framing
       return b[p] === 0x3b && p + 1 === record ? Framing.Kmsg : Framing.Foreign;
     }
     // RFC 3339 or `journalctl -o short-unix`: one token
+    const tag = kernelTagBefore(b, start, record);
+    if (tag >= 0) return b[start + 1] !== SP && spaceRuns(b, start, tag) === 2 ? Framing.SyslogKernel : Framing.Foreign;
     p = skipToken(b, start, record);
     return p < 0 ? Framing.Foreign : syslogTag(b, p, record);
   }
@@ -81,6 +83,8 @@ export function framingOf(b: Uint8Array, start: number, record: number): Framing
   }
   if (c >= 0x41 && c <= 0x5a) {
     // BSD syslog time `Jul  6 15:37:40 `: month, day (space-padded), time
+    const tag = kernelTagBefore(b, start, record);
+    if (tag >= 0) return b[start + 3] === SP && spaceRuns(b, start, tag) === 4 ? Framing.SyslogKernel : Framing.Foreign;
     p += 3;
     if (b[p] !== SP) return Framing.Foreign;
     while (p < record && b[p] === SP) p++;
@@ -102,6 +106,39 @@ const KERNEL = Buffer.from('kernel: ');
 const AUDISP_SYSLOG = Buffer.from('audisp-syslog');
 const AUDISPD = Buffer.from('audispd');
 const AUDIT = Buffer.from('audit[');
+
+/**
+ * The common case first, read backwards from the record: where `kernel: ` starts when it (and
+ * the kernel's `[  123.456] ` after it) stands right before the record, else -1.
+ */
+function kernelTagBefore(b: Uint8Array, start: number, record: number): number {
+  let p = record;
+  if (b[p - 1] === SP && b[p - 2] === 0x5d) {
+    p -= 3;
+    while (p > start && isDigit(b[p])) p--;
+    if (b[p] !== 0x2e) return -1;
+    p--;
+    const whole = p;
+    while (p > start && isDigit(b[p])) p--;
+    if (p === whole) return -1;
+    while (p > start && b[p] === SP) p--;
+    if (b[p] !== 0x5b) return -1;
+  }
+  p -= 8;
+  return p > start && b[p] === 0x6b && b[p + 1] === 0x65 && b[p + 2] === 0x72 && b[p + 3] === 0x6e && b[p + 4] === 0x65 &&
+    b[p + 5] === 0x6c && b[p + 6] === 0x3a && b[p + 7] === SP ? p : -1;
+}
+
+/**
+ * Runs of spaces in `b[start, end)`, `b[start]` not a space: how many fields stand before a
+ * syslog tag at `end`. A user's message comes after the syslog daemon's fields and the user's
+ * own tag, so a `kernel: ` inside it has more fields before it than the daemon writes.
+ */
+function spaceRuns(b: Uint8Array, start: number, end: number): number {
+  let runs = 0;
+  for (let q = start + 1; q < end; q++) if (b[q] === SP && b[q - 1] !== SP) runs++;
+  return runs;
+}
 
 /** After the time, at `p`: the host, one token, then the tag, which decides. */
 function syslogTag(b: Uint8Array, p: number, record: number): Framing {

@@ -7,6 +7,7 @@ import { parsePrefixTime } from './prefix-time.js';
 import { parseRawFields } from './raw-fields.js';
 import { parseCanonicalFields } from './canonical-fields.js';
 import { Framing, framingOf, type RelayTrust } from './record-framing.js';
+import { FramingTemplate } from './framing-template.js';
 import type { ParseStats, RecordHandler } from './record-handler.js';
 
 const SP = 0x20;
@@ -28,6 +29,8 @@ export class SeccompLineParser {
   readonly #handler: RecordHandler;
   readonly #audisp: boolean;
   readonly #journalText: boolean;
+  /** the last kernel line's accepted prefix: the next ones are checked against it, not parsed */
+  readonly #template = new FramingTemplate();
   readonly #record = new ParsedRecord();
   readonly #now: () => number;
   /** the journal entry whose MESSAGE is being parsed, so the audit transport can take its stamp */
@@ -89,8 +92,9 @@ export class SeccompLineParser {
    * caller takes the general path. This saves finding the newline before parsing.
    */
   tryRecordLine(b: Buffer, start: number, marker: number, at: number, limit: number, lineNo: number): number {
-    // auditd's lines start with their record: only a kernel line's prefix needs reading
-    if (at !== start && !this.#framed(b, start, marker, at)) return -1;
+    // auditd's lines start with their record: only a kernel line's prefix needs reading, and
+    // most often it has the last one's shape
+    if (at !== start && !(marker === Marker.KernelType && this.#template.matches(b, start, at)) && !this.#framed(b, start, marker, at)) return -1;
     const open = stampOpen(b, at, marker);
     const fields = open < 0 ? -1 : this.#readStamp(b, open);
     if (fields < 0) return -1;
@@ -193,6 +197,9 @@ export class SeccompLineParser {
    * its writer puts it: at the start of the message of a frame only that writer makes.
    */
   #framed(b: Buffer, start: number, marker: number, at: number): boolean {
+    const inJournal = this.#journalEntry !== null;
+    const kernelKind = marker === Marker.KernelType || marker >= Marker.PrintkSuppressed;
+    if (kernelKind && !inJournal && this.#template.matches(b, start, at)) return true;
     let record = at;
     if (marker === Marker.KernelType || marker === Marker.AuditLost || marker === Marker.BacklogExceeded || marker === Marker.RateLimitExceeded) {
       // the kernel prints these as `audit: ...`
@@ -202,14 +209,19 @@ export class SeccompLineParser {
     }
     const framing = framingOf(b, start, record);
     // a journal entry's MESSAGE (its transport checked already) is the writer's text itself
-    if (this.#journalEntry !== null) return framing === Framing.Bare && marker !== Marker.JournalAuditType;
+    if (inJournal) return framing === Framing.Bare && marker !== Marker.JournalAuditType;
     switch (marker) {
       case Marker.KernelType:
       case Marker.PrintkSuppressed:
       case Marker.AuditLost:
       case Marker.BacklogExceeded:
       case Marker.RateLimitExceeded:
-        return framing === Framing.Bare || framing === Framing.Kmsg || framing === Framing.Dmesg || framing === Framing.SyslogKernel;
+        if (framing === Framing.Bare || framing === Framing.Kmsg || framing === Framing.Dmesg || framing === Framing.SyslogKernel) {
+          // with the `audit: ` before the marker, which the template then checks too
+          this.#template.remember(b, start, at);
+          return true;
+        }
+        return false;
       case Marker.AuditdType:
         return framing === Framing.Bare || framing === Framing.AuditdNode || (framing === Framing.SyslogAudisp && this.#audisp);
       case Marker.JournalAudit:

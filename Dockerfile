@@ -27,13 +27,16 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
 
-# --- prod-deps: runtime dependencies only, with better-sqlite3 compiled for this Node
+# --- prod-deps: runtime dependencies only, with better-sqlite3 and the project's audit netlink
+# addon (native/audit-netlink.c) compiled for this Node
 FROM toolchain AS prod-deps
-COPY package.json package-lock.json ./
-# --omit=dev leaves tsc out, so `prepare` (tsc) must not run: --ignore-scripts, then build the one
-# dependency with a native part explicitly
+COPY package.json package-lock.json binding.gyp ./
+COPY native ./native
+# --omit=dev leaves tsc out, so `prepare` (tsc) must not run: --ignore-scripts, then build what has
+# a native part explicitly: the dependency, and the package's own addon (its `install` script)
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3 \
+ && npm run install \
  && npm cache clean --force
 
 # --- runtime: no compiler, no dev dependencies, no sources
@@ -41,6 +44,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
+# the audit source's addon, where dist/sources/audit-netlink.js looks for it (../../build/Release)
+COPY --from=prod-deps /src/build/Release/audit_netlink.node ./build/Release/
 COPY --from=build /src/dist ./dist
 COPY syscall-tables/*.json ./syscall-tables/
 COPY syscall-tables/baselines/*.json ./syscall-tables/baselines/

@@ -158,9 +158,13 @@ t.test('the runtime stage\'s files are enough to run the CLI', async (t) => {
     const from = flag(c, 'from');
     if (from !== null) {
       const src = args[0]!.replace(/^\/src\//, '');
-      t.ok(['dist', 'node_modules'].includes(src), `COPY --from=${from} ${args[0]}: a build output this test knows`);
+      t.ok(['dist', 'node_modules', 'build/Release/audit_netlink.node'].includes(src), `COPY --from=${from} ${args[0]}: a build output this test knows`);
       if (src === 'dist') cpSync(dirname(cli), dest, { recursive: true });
-      else symlinkSync(join(REPO_ROOT, src), dest);
+      else if (src === 'node_modules') symlinkSync(join(REPO_ROOT, src), dest);
+      else {
+        mkdirSync(dest, { recursive: true });
+        cpSync(join(REPO_ROOT, src), join(dest, posix.basename(src)));
+      }
       continue;
     }
     for (const f of args.slice(0, -1).flatMap(expand)) {
@@ -180,4 +184,7 @@ t.test('the runtime stage\'s files are enough to run the CLI', async (t) => {
   const parsed = spawnSync(process.execPath, [main, 'parse'], { input: `${line}\n`, encoding: 'utf8', cwd: app });
   t.equal(parsed.status, 0, parsed.stderr);
   t.match(parsed.stdout, /"syscall":"write"/, 'syscall 1 on x86_64 is named from the copied tables');
+  // the audit source's addon loads from where the image puts it (the doctor probes the channel)
+  const addon = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(app, 'dist/sources/audit-netlink.js'))}).then((m) => { const a = m.auditNetlink(); process.stdout.write(typeof a.open); })`], { encoding: 'utf8', cwd: app });
+  t.equal(addon.stdout, 'function', `the audit netlink addon loads in the image's layout (${addon.stderr.trim()})`);
 });

@@ -54,7 +54,7 @@ COPY package.json ./
 # `cgroup` and `ingest` on files you mount. The DaemonSet runs the daemon as uid 0 with two
 # capabilities (runAsUser: 0 in deploy/kubernetes/base/daemonset.yaml says why: the host's audit
 # log, kubelet seccomp directory and state directory are root's, and a non-root process would not
-# keep CAP_SYSLOG and CAP_SYS_NICE).
+# keep CAP_AUDIT_READ and CAP_SYS_NICE).
 USER node
 EXPOSE 9761
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \

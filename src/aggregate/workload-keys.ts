@@ -119,6 +119,7 @@ export class WorkloadKeys {
       rows.push({
         workload, auditArch: this.#arch[slot]!, syscallNr: this.#nr[slot]!, action: SECCOMP_ACTIONS[action]!, count,
         firstSeen: this.#first[slot]!, lastSeen: this.#last[slot]!, comm: flushed ? null : this.#comm[slot]!, exe: flushed ? null : this.#exe[slot]!,
+        isNew: !flushed,
       });
       actions[action] += count;
       this.#delta[slot] = 0;

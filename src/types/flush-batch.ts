@@ -42,6 +42,14 @@ export interface SyscallDelta {
   /** a sample of who made the call, kept from the first record of the key */
   comm: string | null;
   exe: string | null;
+  /**
+   * The first row the aggregate hands over for a key it had not seen before (in this process):
+   * the store then tries the insert first, which for a new key is the one statement it needs.
+   * A hint, not a promise: the database may hold the key from an earlier run (true, yet stored)
+   * or may have lost an earlier row (absent or false, yet not stored: a dropped batch, a prune);
+   * the store is exact either way, only slower by one statement.
+   */
+  isNew?: boolean;
 }
 
 export interface ExecutableDelta {

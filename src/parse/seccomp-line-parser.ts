@@ -217,8 +217,9 @@ export class SeccompLineParser {
       case Marker.BacklogExceeded:
       case Marker.RateLimitExceeded:
         if (framing === Framing.Bare || framing === Framing.Kmsg || framing === Framing.Dmesg || framing === Framing.SyslogKernel) {
-          // with the `audit: ` before the marker, which the template then checks too
-          this.#template.remember(b, start, at);
+          // with the `audit: ` before the marker, which the template then checks too; not a
+          // prefix with a priority (kmsg, `dmesg -r`), whose digit is the facility: `<9>` is user
+          if (framing === Framing.SyslogKernel || (framing === Framing.Dmesg && b[start] === 0x5b)) this.#template.remember(b, start, at);
           return true;
         }
         return false;

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { FramingTemplate } from '../../src/parse/framing-template.js';
+import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
 import { collect } from '../helpers/collect.js';
 
 const KERNEL = 'audit: type=1326 audit(1795759595.762:3): auid=0 uid=0 gid=0 ses=1 pid=4101 comm="a" exe="/a" sig=0 arch=c000003e syscall=165 compat=0 ip=0x1 code=0x7ffc0000';
@@ -46,4 +47,21 @@ t.test('through the parser: after a kernel line, a same-length line of another w
     t.same(got.records.map((r) => r.line), [1, 3, 5], `chunks of ${chunk}: the kernel's lines`);
     t.equal(got.stats.foreign, 2, `chunks of ${chunk}: the other two are foreign`);
   }
+});
+
+t.test('a priority\'s digit is never free: after a kernel-facility line, one of facility 1 of the same length is foreign', async (t) => {
+  const got = collect([
+    `4,1234,391088404,-;${KERNEL}`,
+    `9,1234,391088404,-;${KERNEL}`,
+    `<4>[  391.088404] ${KERNEL}`,
+    `<9>[  391.088404] ${KERNEL}`,
+  ].join('\n') + '\n' + 'filler\n'.repeat(4000));
+  t.same(got.records.map((r) => r.line), [1, 3]);
+  t.equal(got.stats.foreign, 2);
+  const one = new SeccompLineParser({ handler: { onRecord() {}, onLostSignal() {}, onMalformed() {} } });
+  for (const [i, line] of [`4,1234,391088404,-;${KERNEL}`, `9,1234,391088404,-;${KERNEL}`, `8,1234,391088404,-;${KERNEL}`].entries()) {
+    const b = Buffer.from(line);
+    one.parseLine(b, 0, b.length, i + 1);
+  }
+  t.match(one.stats, { records: 1, foreign: 2 }, 'line by line, as the kmsg source hands them');
 });

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { buildOciProfile, type BuiltProfile, type DefaultAction, type ProfileOptions } from '../profile/oci-profile.js';
+import { buildOciProfile, LOG_DENIED_NEEDS_ERRNO, withLogDenied, type BuiltProfile, type DefaultAction, type ProfileOptions } from '../profile/oci-profile.js';
 import { BASELINES, baselineSyscalls, DEFAULT_BASELINE } from '../profile/runtime-baseline.js';
 import { mergeBuiltProfiles } from '../profile/profile-merge.js';
 import { checkOciProfile } from '../profile/oci-profile-check.js';
 import { formatSpoYaml, toSpoProfile } from '../profile/spo-profile.js';
-import { formatSystemdDropIn, isServiceUnit, SystemdDropInError } from '../profile/systemd-dropin.js';
+import { formatSystemdDropIn, isServiceUnit, SYSTEMD_LOG_DENIED, SystemdDropInError } from '../profile/systemd-dropin.js';
 import { workloadPods } from '../profile/workload-pods.js';
 import { SyscallStore, type StoredSyscall, type StoredWorkload } from '../store/syscall-store.js';
 import type { Command, CommandIo } from './command.js';
@@ -44,6 +44,10 @@ const OPTIONS = {
   baseline: {
     type: 'string', value: 'none|runc|crun', env: 'SECCOMP_AUDITOR_PROFILE_BASELINE',
     description: "also allow what that runtime's init calls after loading the filter (derived from real runs; some of it happens in some runs only); default runc for pods and workloads, none for host units",
+  },
+  'log-denied': {
+    type: 'boolean', env: 'SECCOMP_AUDITOR_PROFILE_LOG_DENIED',
+    description: 'add flags: [SECCOMP_FILTER_FLAG_LOG] (spec.flags in spo) so the kernel logs the calls the profile denies and they show in /api/v1/violations (it logs errno actions only with the flag); crun 1.8 loads it, runc 1.1 refuses such a profile and the container does not start',
   },
   name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD (or the workload), -CONTAINER with --container' },
   explain: {
@@ -89,6 +93,8 @@ ${formatOptions(OPTIONS)}
     if (format === 'systemd' && target.kind !== 'unit') throw new UsageError('--format systemd is for host units: give --unit NAME.service');
     if (format === 'spo' && target.kind === 'unit') throw new UsageError('--format spo is for pods and workloads; a host unit takes oci or systemd');
     if (format === 'systemd' && !isServiceUnit(target.name)) throw new UsageError(`--format systemd needs a service: ${target.name} is not NAME.service`);
+    if (values['log-denied'] && defaultAction !== 'errno') throw new UsageError(`--log-denied with --default-action ${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
+    if (values['log-denied'] && format === 'systemd') throw new UsageError(`--log-denied with --format systemd: ${SYSTEMD_LOG_DENIED}`);
     const fail = (message: string): number => {
       io.stderr.write(`seccomp-auditor profile: ${message}\n`);
       return 1;
@@ -134,6 +140,7 @@ ${formatOptions(OPTIONS)}
       built = local;
     }
 
+    if (values['log-denied']) built.profile = withLogDenied(built.profile);
     if (built.explain.syscalls - built.explain.baselineAdded.length === 0 && format !== 'systemd') {
       const what = target.kind === 'pod' ? describe(target).slice('pod '.length) : describe(target);
       io.stderr.write(`seccomp-auditor profile: warning: no syscall of ${what} was seen running; the profile allows none\n`);

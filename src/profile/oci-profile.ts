@@ -23,7 +23,26 @@ export interface OciProfile {
   defaultErrnoRet?: number;
   architectures: string[];
   syscalls: OciSyscallRule[];
+  /** only with logDenied (withLogDenied below) */
+  flags?: ['SECCOMP_FILTER_FLAG_LOG'];
 }
+
+/**
+ * The profile with `flags: ["SECCOMP_FILTER_FLAG_LOG"]`: the kernel logs a filter's actions other
+ * than log and kill (errno here) only when the filter was loaded with that flag, so without it a
+ * call the profile denies with EPERM leaves no record and never reaches /api/v1/violations.
+ * Measured in test/e2e/log-denied.test.ts: crun 1.8 loads it (the denial is logged with
+ * code=0x50000, action errno); runc 1.1 refuses the whole profile ("seccomp flags are not yet
+ * supported by runc"), so the container does not start. Only for an enforcing profile: a
+ * complain-mode one denies nothing, and its log default is logged without any flag.
+ */
+export function withLogDenied(profile: OciProfile): OciProfile {
+  if (profile.defaultAction !== 'SCMP_ACT_ERRNO') throw new Error('withLogDenied: only an enforcing (errno) profile denies anything to log');
+  return { ...profile, flags: ['SECCOMP_FILTER_FLAG_LOG'] };
+}
+
+/** Why logDenied and a complain-mode default do not go together, for the REST and CLI errors. */
+export const LOG_DENIED_NEEDS_ERRNO = 'a complain-mode profile (default action log) denies nothing, and what it logs is logged without any flag; the log flag goes with the enforcing default (errno)';
 
 export interface ProfileExplain {
   /** records the profile was learned from (all rows, whatever the action) */

@@ -13,12 +13,17 @@ export interface SpoSeccompProfile {
     defaultAction: OciProfile['defaultAction'];
     architectures: string[];
     syscalls: { action: string; names: string[] }[];
+    /** the CRD's spec.flags (v1beta1: SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW, _WAIT_KILLABLE_RECV) */
+    flags?: string[];
   };
 }
 
 /**
  * The operator's object for an OCI profile. The spec has no defaultErrnoRet: the operator's
- * SCMP_ACT_ERRNO already means EPERM (1), which is what the OCI profile sets.
+ * SCMP_ACT_ERRNO already means EPERM (1), which is what the OCI profile sets. `flags` (the log
+ * flag of logDenied) is the CRD's own `spec.flags`, which the operator hands to the runtime with
+ * the profile it writes (api/seccompprofile/v1beta1/seccompprofile_types.go, "Additional
+ * properties from OCI runtime spec"); the runtime decides what it does with it, as with OCI JSON.
  */
 export function toSpoProfile(profile: OciProfile, metadata: { name: string; namespace: string }): SpoSeccompProfile {
   return {
@@ -29,6 +34,7 @@ export function toSpoProfile(profile: OciProfile, metadata: { name: string; name
       defaultAction: profile.defaultAction,
       architectures: [...profile.architectures],
       syscalls: profile.syscalls.map((s) => ({ action: s.action, names: [...s.names] })),
+      ...(profile.flags !== undefined ? { flags: [...profile.flags] } : {}),
     },
   };
 }
@@ -54,6 +60,7 @@ export function formatSpoYaml(object: SpoSeccompProfile): string {
       lines.push(...list('    names', '    ', rule.names));
     }
   }
+  if (s.flags !== undefined) lines.push(...list('  flags', '  ', s.flags));
   return lines.join('\n') + '\n';
 }
 

@@ -62,3 +62,10 @@ export function formatSystemdDropIn(built: BuiltProfile, options: { unit: string
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Why a drop-in cannot carry logDenied: a unit has no setting for SECCOMP_FILTER_FLAG_LOG; systemd
+ * loads its filters with it (SCMP_FLTATR_CTL_LOG) only when the manager itself runs with
+ * SYSTEMD_LOG_SECCOMP=1 (systemd's docs/ENVIRONMENT.md), which is a setting of the whole node.
+ */
+export const SYSTEMD_LOG_DENIED = 'the log flag has no unit setting in systemd: its filters log denied calls only when the manager runs with SYSTEMD_LOG_SECCOMP=1 (node-wide); take the OCI format, or the complain-mode drop-in (default action log: SystemCallLog=) to see what the filter would deny';

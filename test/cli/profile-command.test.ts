@@ -131,6 +131,23 @@ spec:
   t.match(JSON.parse(explained.stdout), { profile: { kind: 'SeccompProfile', metadata: { name: 'cart-0', namespace: 'shop' } }, explain: { syscalls: 4 } });
 });
 
+t.test('--log-denied adds the kernel\'s log flag (OCI flags, SPO spec.flags); only for an enforcing OCI or SPO profile', async (t) => {
+  const oci = await runCli(['profile', ...POD, '--container', 'app', '--log-denied']);
+  t.equal(oci.code, 0, oci.stderr);
+  const profile = JSON.parse(oci.stdout) as { defaultAction: string; flags?: string[] };
+  t.same(profile.flags, ['SECCOMP_FILTER_FLAG_LOG'], 'the flag that makes the kernel log errno actions');
+  t.equal(profile.defaultAction, 'SCMP_ACT_ERRNO');
+  t.notOk('flags' in (JSON.parse((await runCli(['profile', ...POD, '--container', 'app'])).stdout) as object), 'no flags without it (runc 1.1 refuses any)');
+  const spo = await runCli(['profile', ...POD, '--container', 'app', '--format', 'spo', '--log-denied']);
+  t.equal(spo.code, 0, spo.stderr);
+  t.match(spo.stdout, /\n {2}flags:\n {2}- SECCOMP_FILTER_FLAG_LOG\n$/, 'spec.flags, the CRD\'s field');
+  const complain = await runCli(['profile', ...POD, '--log-denied', '--default-action', 'log']);
+  t.equal(complain.code, 2, 'complain mode denies nothing to log');
+  t.match(complain.stderr, /--log-denied with --default-action log: a complain-mode profile .* denies nothing/);
+  const env = await runCli(['profile', ...POD, '--container', 'app'], '', { SECCOMP_AUDITOR_PROFILE_LOG_DENIED: 'true' });
+  t.same((JSON.parse(env.stdout) as { flags?: string[] }).flags, ['SECCOMP_FILTER_FLAG_LOG'], 'from the environment too');
+});
+
 t.test('flags from the environment', async (t) => {
   const r = await runCli(['profile', '--namespace', 'shop', '--pod', 'cart-0'], '', {
     SECCOMP_AUDITOR_DB: DB,

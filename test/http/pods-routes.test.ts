@@ -171,6 +171,28 @@ t.test('GET .../workloads/{name}/profile: the union over the workload\'s pods', 
   t.match(none.json(), { code: 'SA_NOT_FOUND' });
 });
 
+t.test('GET .../profile?logDenied=true: the kernel\'s log flag, in OCI flags and SPO spec.flags; not in complain mode', async (t) => {
+  const { app, store } = setup();
+  t.teardown(async () => { await app.close(); store.close(); });
+  const base = '/api/v1/namespaces/shop/pods/web-7d9f8-abcde/profile?container=nginx&baseline=none';
+  const r = await app.inject(`${base}&logDenied=true`);
+  t.equal(r.statusCode, 200);
+  t.same(r.json(), {
+    defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'],
+    syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }], flags: ['SECCOMP_FILTER_FLAG_LOG'],
+  }, 'the same profile with the flag that makes the kernel log what it denies');
+  t.notOk('flags' in ((await app.inject(base)).json() as object), 'no flags by default: runc 1.1 refuses any');
+  const spo = await app.inject(`${base}&logDenied=true&format=spo`);
+  t.match(spo.body, /\n {2}flags:\n {2}- SECCOMP_FILTER_FLAG_LOG\n$/);
+  // the setup's pod has no owner and no ReplicaSet-shaped name: its workload is the batch job's
+  const workload = await app.inject('/api/v1/namespaces/batch/workloads/report/profile?logDenied=true');
+  t.equal(workload.statusCode, 200, workload.body);
+  t.same((workload.json() as { flags?: string[] }).flags, ['SECCOMP_FILTER_FLAG_LOG'], 'the workload route takes it too');
+  const complain = await app.inject(`${base}&logDenied=true&defaultAction=log`);
+  t.equal(complain.statusCode, 400);
+  t.match(complain.json(), { code: 'SA_BAD_REQUEST', message: /logDenied=true with defaultAction=log: a complain-mode profile .* denies nothing/ });
+});
+
 t.test('POST .../profile/diff: what a profile would block, and what it allows that nobody used', async (t) => {
   const { app, store } = setup();
   t.teardown(async () => { await app.close(); store.close(); });
@@ -185,9 +207,13 @@ t.test('POST .../profile/diff: what a profile would block, and what it allows th
   t.equal(r.statusCode, 200);
   t.same(r.json(), {
     wouldBlock: [{ name: 'write', count: 3, lastSeen: '1970-01-01T00:00:01.000Z' }],
-    neverObserved: ['close', 'openat'],
     conditional: ['ioctl'],
+    neverObserved: { count: 2 },
   }, 'execve was only ever denied, so it is not something the profile would newly block');
+  t.same(Object.keys(r.json() as object), ['wouldBlock', 'conditional', 'neverObserved'], 'what would block comes first');
+  const listed = await app.inject({ method: 'POST', url: `${url}&neverObserved=list`, payload: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'openat', 'close'], action: 'SCMP_ACT_ALLOW' }] } });
+  t.same((listed.json() as { neverObserved: unknown }).neverObserved, { count: 2, names: ['close', 'openat'] }, 'the names when asked for');
+  t.equal((await app.inject({ method: 'POST', url: `${url}&neverObserved=all`, payload: { defaultAction: 'SCMP_ACT_ERRNO' } })).statusCode, 400, 'count or list');
   const complain = (await app.inject({ method: 'POST', url, payload: { defaultAction: 'SCMP_ACT_LOG', syscalls: [{ names: ['write'], action: 'SCMP_ACT_ERRNO' }] } })).json() as { wouldBlock: { name: string }[] };
   t.same(complain.wouldBlock.map((w) => w.name), ['write'], 'an explicit block under a permissive default');
   t.equal((await app.inject({ method: 'POST', url, payload: { syscalls: [] } })).statusCode, 400, 'defaultAction is required');

@@ -63,6 +63,11 @@ t.test('GET /api/v1/units/{unit}/profile: OCI by default, a systemd drop-in with
   const explained = (await app.inject('/api/v1/units/nginx.service/profile?format=systemd&explain=true')).json() as { profile: string; explain: { notAllowed: { name: string }[] } };
   t.match(explained.profile, /^# \/etc\/systemd/);
   t.match(explained.explain.notAllowed, [{ name: 'ptrace' }]);
+  const logged = await app.inject('/api/v1/units/nginx.service/profile?logDenied=true');
+  t.same((logged.json() as { flags?: string[] }).flags, ['SECCOMP_FILTER_FLAG_LOG'], 'OCI: the log flag');
+  const sdLogged = await app.inject('/api/v1/units/nginx.service/profile?format=systemd&logDenied=true');
+  t.equal(sdLogged.statusCode, 400, 'a drop-in cannot ask systemd for the flag');
+  t.match(sdLogged.json(), { code: 'SA_BAD_REQUEST', message: /SYSTEMD_LOG_SECCOMP=1/ });
 });
 
 t.test('errors: unknown unit 404, a scope has no drop-in, bad names and formats 400', async (t) => {

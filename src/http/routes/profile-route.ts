@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { buildOciProfile } from '../../profile/oci-profile.js';
+import { buildOciProfile, LOG_DENIED_NEEDS_ERRNO, withLogDenied } from '../../profile/oci-profile.js';
 import { BASELINES, baselineSyscalls, DEFAULT_BASELINE, type Baseline } from '../../profile/runtime-baseline.js';
 import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
 import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
@@ -35,11 +35,15 @@ const PROFILE_QUERY = {
     // start about one container in forty (measured; README "Learned profiles")
     baseline: { type: 'string', enum: BASELINES, default: DEFAULT_BASELINE },
     explain: { type: 'boolean' },
+    // flags: ["SECCOMP_FILTER_FLAG_LOG"], so that the kernel logs what the profile denies (it
+    // logs errno actions only with it) and denials reach /api/v1/violations; crun loads it, runc
+    // 1.1 refuses the profile (withLogDenied, test/e2e/log-denied.test.ts)
+    logDenied: { type: 'boolean', default: false },
   },
   additionalProperties: false,
 } as const;
 
-interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean }
+interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean; logDenied: boolean }
 
 export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
   app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
@@ -50,10 +54,18 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     return sendProfile(reply, s, podWorkloads(s, namespace, pod), req.query, namespace, pod, `pod ${namespace}/${pod}`);
   });
 
-  app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
+  app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string; neverObserved: 'count' | 'list' }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
     schema: {
       params: POD_PARAMS,
-      querystring: { type: 'object', properties: { container: CONTAINER_QUERY_PROPERTY }, additionalProperties: false },
+      querystring: {
+        type: 'object',
+        properties: {
+          container: CONTAINER_QUERY_PROPERTY,
+          // the allowed calls nobody made: a count by default (a broad profile allows hundreds), the names with list
+          neverObserved: { type: 'string', enum: ['count', 'list'], default: 'count' },
+        },
+        additionalProperties: false,
+      },
       // checked by checkOciProfile, the one validator every route and the ConfigMap sync share
       body: OCI_PROFILE_BODY,
       response: {
@@ -61,8 +73,8 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
           type: 'object',
           properties: {
             wouldBlock: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, lastSeen: { type: 'string' } } } },
-            neverObserved: { type: 'array', items: { type: 'string' } },
             conditional: { type: 'array', items: { type: 'string' } },
+            neverObserved: { type: 'object', properties: { count: { type: 'integer' }, names: { type: 'array', items: { type: 'string' } } } },
           },
         },
         '4xx': ERROR_SCHEMA,
@@ -74,7 +86,7 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     const given = checkedProfile(req.body);
     const s = requireStore(store);
     const workloads = podWorkloads(s, namespace, pod, req.query.container);
-    return diffProfile(given, s.syscallsOf(workloads.map((w) => w.key)));
+    return diffProfile(given, s.syscallsOf(workloads.map((w) => w.key)), { listNeverObserved: req.query.neverObserved === 'list' });
   });
 
   // the union over every pod of a workload: the pods the Kubernetes API named as its own, and
@@ -95,10 +107,12 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
 async function sendProfile(
   reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string,
 ): Promise<FastifyReply> {
-  const { container, format, defaultAction, baseline, explain } = query;
+  const { container, format, defaultAction, baseline, explain, logDenied } = query;
+  if (logDenied && defaultAction !== 'errno') throw new ApiError('SA_BAD_REQUEST', `logDenied=true with defaultAction=${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
   const workloads = container === undefined ? all : all.filter((w) => w.container === container);
   if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
   const built = buildOciProfile(s.syscallUnionOf(workloads.map((w) => w.key)), { defaultAction, baseline: baselineSyscalls(baseline) });
+  if (logDenied) built.profile = withLogDenied(built.profile);
   reply.header('X-Learned-Records', String(built.explain.records));
   if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
   if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);

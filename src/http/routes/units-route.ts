@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { buildOciProfile } from '../../profile/oci-profile.js';
+import { buildOciProfile, LOG_DENIED_NEEDS_ERRNO, withLogDenied } from '../../profile/oci-profile.js';
+import { SYSTEMD_LOG_DENIED } from '../../profile/systemd-dropin.js';
 import { formatSystemdDropIn, SystemdDropInError } from '../../profile/systemd-dropin.js';
 import type { SyscallStore } from '../../store/syscall-store.js';
 import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
@@ -13,7 +14,7 @@ const UNIT_PARAMS = {
   required: ['unit'],
 } as const;
 
-interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' | 'log'; explain?: boolean }
+interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' | 'log'; explain?: boolean; logDenied: boolean }
 
 /**
  * Host processes are attributed to their systemd unit (workload key `unit:<name>`).
@@ -50,6 +51,8 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
           format: { type: 'string', enum: ['oci', 'systemd'], default: 'oci' },
           defaultAction: { type: 'string', enum: ['errno', 'log'], default: 'errno' },
           explain: { type: 'boolean' },
+          // as on the pod routes (withLogDenied); OCI JSON only
+          logDenied: { type: 'boolean', default: false },
         },
         additionalProperties: false,
       },
@@ -57,12 +60,17 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
     },
   }, async (req, reply) => {
     const { unit } = req.params;
-    const { format, defaultAction, explain } = req.query;
+    const { format, defaultAction, explain, logDenied } = req.query;
+    if (logDenied && defaultAction !== 'errno') throw new ApiError('SA_BAD_REQUEST', `logDenied=true with defaultAction=${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
+    // a unit file cannot ask for the log flag: systemd sets it (SCMP_FLTATR_CTL_LOG) only when the
+    // manager itself runs with SYSTEMD_LOG_SECCOMP=1 (systemd's docs/ENVIRONMENT.md), node-wide
+    if (logDenied && format === 'systemd') throw new ApiError('SA_BAD_REQUEST', SYSTEMD_LOG_DENIED);
     const s = requireStore(store);
     const key = `unit:${unit}`;
     const rows = s.readSnapshot(() => (s.workload(key) !== null ? s.syscallsOf([key]) : null));
     if (rows === null) throw new ApiError('SA_NOT_FOUND', `no observations for host unit ${unit} (GET /api/v1/units lists the units seen)`);
     const built = buildOciProfile(rows, { defaultAction });
+    if (logDenied) built.profile = withLogDenied(built.profile);
     reply.header('X-Learned-Records', String(built.explain.records));
     if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
     if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);

@@ -15,6 +15,7 @@ import type { AuditChannelState } from './types/audit-channel.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
 import { KubeApiPods } from './attribute/kube-api-pods.js';
 import { StoreError } from './store/store-error.js';
+import type { KeyCaps } from './store/batch-commit.js';
 import { parseSourceSpec } from './sources/source-spec.js';
 
 export interface DaemonConfig {
@@ -39,6 +40,10 @@ export interface DaemonConfig {
   syncProfilesFrom?: string | null;
   /** the most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES) */
   metricsMaxSeries?: number;
+  /** per-container series describe containers seen within this many ms (default DEFAULT_SERIES_WINDOW_MS) */
+  metricsSeriesWindowMs?: number;
+  /** the store's caps on distinct unattributed and executable keys (default DEFAULT_KEY_CAPS) */
+  caps?: Partial<KeyCaps>;
   /** a followed file with no saved position is read from its start, not its end */
   readExisting?: boolean;
   /** the audit source's receive buffer request (default DEFAULT_RCVBUF_BYTES) */
@@ -110,6 +115,7 @@ export class Daemon {
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
+      ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });
     this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
     this.log = this.app.log;
@@ -123,7 +129,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     try {
-      this.#store = SyscallStore.open({ path: this.#config.dbPath });
+      this.#store = SyscallStore.open({ path: this.#config.dbPath, ...(this.#config.caps !== undefined ? { caps: this.#config.caps } : {}) });
       this.log.info({ event: 'store_opened', db: this.#config.dbPath }, `database ${this.#config.dbPath}`);
     } catch (err) {
       // without a store the daemon still serves health and logs what it sees

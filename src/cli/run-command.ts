@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { Daemon } from '../daemon.js';
 import type { DeclaredRoute } from '../http/app.js';
 import { declaredRoutes } from '../http/declared-routes.js';
-import { DEFAULT_MAX_SERIES } from '../metrics/daemon-metrics.js';
+import { DEFAULT_MAX_SERIES, DEFAULT_SERIES_WINDOW_MS } from '../metrics/daemon-metrics.js';
+import { DEFAULT_KEY_CAPS } from '../store/batch-commit.js';
 import { PRINTK_LOSS_FIX, printkLoss } from '../doctor/kernel-checks.js';
 import { DEFAULT_RCVBUF_BYTES, DEFAULT_RING_BYTES } from '../sources/audit-source.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
@@ -68,6 +69,18 @@ export const OPTIONS = {
     type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
     description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
   },
+  'metrics-series-window': {
+    type: 'string', value: 'DURATION', env: 'SECCOMP_AUDITOR_METRICS_SERIES_WINDOW', default: DEFAULT_SERIES_WINDOW_MS % 3_600_000 === 0 ? `${DEFAULT_SERIES_WINDOW_MS / 3_600_000}h` : `${DEFAULT_SERIES_WINDOW_MS / 60_000}m`,
+    description: 'per-container series on /metrics describe the containers seen within this long of the scrape (e.g. 1h, 30m)',
+  },
+  'max-unattributed-keys': {
+    type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_MAX_UNATTRIBUTED_KEYS', default: String(DEFAULT_KEY_CAPS.maxUnattributedKeys),
+    description: 'the most distinct (comm, exe, reason) groups of unattributed records stored; records of further groups are counted per reason as overflow',
+  },
+  'max-executables-per-container': {
+    type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_MAX_EXECUTABLES_PER_CONTAINER', default: String(DEFAULT_KEY_CAPS.maxExecutablesPerWorkload),
+    description: 'the most distinct executables stored per container or host unit; records of further ones are counted as overflow',
+  },
   'audit-buffer': {
     type: 'string', value: 'BYTES', env: 'SECCOMP_AUDITOR_AUDIT_BUFFER', default: String(DEFAULT_RING_BYTES),
     description: "memory for records the audit source received but has not parsed yet: a thread of its own empties the kernel's socket into it, so a burst waits here (about 220 bytes a record) instead of overflowing the socket",
@@ -109,7 +122,13 @@ ${formatRoutes(await declaredRoutes())}
     if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level']!)) {
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
-    const retentionMs = parseDuration(values.retention!);
+    const retentionMs = parseDuration('--retention', values.retention!);
+    const metricsSeriesWindowMs = parseDuration('--metrics-series-window', values['metrics-series-window']!);
+    if (metricsSeriesWindowMs === 0) throw new UsageError(`--metrics-series-window ${values['metrics-series-window']}: expected more than 0, e.g. 1h`);
+    const caps = {
+      maxUnattributedKeys: wholeNumber('--max-unattributed-keys', values['max-unattributed-keys']!, DEFAULT_KEY_CAPS.maxUnattributedKeys),
+      maxExecutablesPerWorkload: wholeNumber('--max-executables-per-container', values['max-executables-per-container']!, DEFAULT_KEY_CAPS.maxExecutablesPerWorkload),
+    };
     const metricsMaxSeries = Number(values['metrics-max-series']);
     if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
       throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
@@ -148,7 +167,7 @@ ${formatRoutes(await declaredRoutes())}
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
       dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes, auditBufferBytes,
-      readExisting: values['read-existing'],
+      metricsSeriesWindowMs, caps, readExisting: values['read-existing'],
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {
@@ -193,12 +212,19 @@ function formatRoutes(routes: DeclaredRoute[]): string {
   return rows.map(([route, summary]) => `  ${route.padEnd(width)}${summary}`.trimEnd()).join('\n');
 }
 
-/** `30d`, `12h`, `45m`, `90s`: a retention time in ms. */
-function parseDuration(value: string): number {
+/** `30d`, `12h`, `45m`, `90s`: a duration in ms. */
+function parseDuration(flag: string, value: string): number {
   const m = /^(\d+)(d|h|m|s)$/.exec(value);
-  if (!m) throw new UsageError(`--retention ${value}: expected a number and a unit, e.g. 30d or 12h`);
+  if (!m) throw new UsageError(`${flag} ${value}: expected a number and a unit, e.g. 30d or 12h`);
   const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[m[2] as 'd' | 'h' | 'm' | 's'];
   return Number(m[1]) * unit;
+}
+
+/** A count flag: digits only, a safe integer (0 allowed: store none). */
+function wholeNumber(flag: string, value: string, example: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`${flag} ${value}: expected a whole number, e.g. ${example}`);
+  return n;
 }
 
 /**

@@ -19,6 +19,9 @@ export class ReaderIngest {
   readonly #options: ReaderIngestOptions;
   readonly #onMessage: (m: ReaderIngestMessage) => void;
   #worker: Worker | null = null;
+  /** resolves when the thread has ended, for whatever reason */
+  #ended: Promise<void> = Promise.resolve();
+  #stopping = false;
 
   constructor(options: ReaderIngestOptions & { onMessage: (m: ReaderIngestMessage) => void }) {
     const { onMessage, ...rest } = options;
@@ -31,6 +34,14 @@ export class ReaderIngest {
   async start(): Promise<void> {
     const worker = new Worker(new URL('./reader-ingest-worker.js', import.meta.url), { workerData: this.#options });
     this.#worker = worker;
+    this.#ended = new Promise<void>((resolve) => worker.once('exit', (code) => {
+      resolve();
+      // an end nobody asked for leaves the source silent: say so where readiness looks
+      if (!this.#stopping && this.lastError === null) {
+        this.lastError = `the ${this.name} reader thread ended (exit code ${code})`;
+        this.#onMessage({ type: 'failed', error: this.lastError });
+      }
+    }));
     worker.on('error', (err) => {
       this.lastError = `${this.name} reader thread failed: ${err.message}`;
       this.#onMessage({ type: 'failed', error: this.lastError });
@@ -67,11 +78,12 @@ export class ReaderIngest {
     const worker = this.#worker;
     if (worker === null) return;
     this.#worker = null;
-    const exited = once(worker, 'exit');
+    this.#stopping = true;
+    // (a thread that already ended has resolved #ended: nothing to wait for)
     worker.postMessage('stop');
     // a thread that does not finish its drain in time is ended: stopping must stay prompt
     const timer = setTimeout(() => void worker.terminate(), 500);
-    await exited;
+    await this.#ended;
     clearTimeout(timer);
   }
 }

@@ -22,6 +22,10 @@ import { learnWithoutLoss, type LearnedPod } from './harness/learn-run.js';
 import { checkLearned } from './harness/learn-checks.js';
 import { newId } from './harness/scenario.js';
 
+// Real runtimes, several learning runs and daemons: minutes on a loaded 2-core machine, more than
+// the suite's 120 s per file (package.json); a hang still ends here.
+t.setTimeout(420_000);
+
 const X86_64 = 0xc000003e;
 
 t.test('learn with runc, then enforce and complain with the learned profiles', async (t) => {

@@ -19,6 +19,10 @@ import { OciRuntime } from './harness/oci-runtime.js';
 import { LOG_ALL, newId } from './harness/scenario.js';
 import { startStockDaemon } from './harness/stock-daemon.js';
 
+// Real runtimes, several learning runs and daemons: minutes on a loaded 2-core machine, more than
+// the suite's 120 s per file (package.json); a hang still ends here.
+t.setTimeout(420_000);
+
 interface SyscallsAnswer { containers: { containerId: string; syscalls: { name: string | null; nr: number; action: string; count: number }[] }[] }
 
 /** A server-like loop of shell builtins only (no forks), paced by `read -t` on an idle FIFO to ~400 records/s. */

@@ -17,6 +17,10 @@ import { deriveBaseline } from './harness/runtime-baseline.js';
 import { LOG_ALL, newId } from './harness/scenario.js';
 import { startStockDaemon } from './harness/stock-daemon.js';
 
+// Real runtimes, several learning runs and daemons: minutes on a loaded 2-core machine, more than
+// the suite's 120 s per file (package.json); a hang still ends here.
+t.setTimeout(420_000);
+
 interface BaselineData { runtimes: Record<string, { version: string; runs: number; syscalls: Record<string, number> }> }
 
 const DATA = JSON.parse(readFileSync(join(REPO_ROOT, 'syscall-tables', 'baselines', 'runtimes.json'), 'utf8')) as BaselineData;

@@ -114,6 +114,7 @@ export class Daemon {
     this.#metrics = buildMetrics({
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
+      databaseOk: () => this.#store !== null && this.#storeError === null,
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });
@@ -320,6 +321,7 @@ export class Daemon {
           this.#pending.shift();
           continue;
         }
+        this.#metrics.observeCommitFailure();
         const error = (err as Error).message;
         if (error !== this.#storeError) this.log.error({ event: 'commit_failed', db: this.#config.dbPath, error }, 'cannot commit to the database; keeping the data in memory and retrying');
         this.#storeError = error;

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RecentPodWorkload, SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
+import { workloadNameOf } from '../profile/workload-name.js';
 import { containerLabelKey, containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
+import { labelValue } from './label-value.js';
+import { unattributedTop } from './unattributed-top.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
@@ -13,8 +16,13 @@ export interface MetricsSources {
    */
   sources: () => { name: string; records: number; ok: boolean; counters?: PipelineCounters | null }[];
   /**
+   * Whether the database is open and took the last commit (what /readyz says of `store`);
+   * without it, whether a store is there.
+   */
+  databaseOk?: () => boolean;
+  /**
    * The most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES); the
-   * rest are counted in seccomp_auditor_container_syscall_records_dropped_total.
+   * rest are counted in seccomp_auditor_container_syscall_records_over_cap.
    */
   maxSeries?: number;
   /**
@@ -53,15 +61,36 @@ export interface DaemonMetrics {
   registry: Registry;
   /** one database commit took this long */
   observeCommit(seconds: number): void;
+  /** the database refused a commit (the batch is kept and retried) */
+  observeCommitFailure(): void;
 }
+
+/**
+ * prom-client's default metrics that are gauges named like counters (`_total`), which
+ * `promtool check metrics` rejects and rate() would misread: not exported.
+ */
+const NONCONFORMING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function buildMetrics(from: MetricsSources): DaemonMetrics {
   const registry = new Registry();
   const commits = new Histogram({
-    name: 'seccomp_auditor_db_commit_seconds', help: 'Time one batch commit to the database took, in seconds.',
+    name: 'seccomp_auditor_database_commit_seconds', help: 'Time one batch commit to the database took, in seconds.',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
   });
+  const commitFailures = new Counter({
+    name: 'seccomp_auditor_database_commit_failures_total',
+    help: 'Commits the database refused (full, read-only, locked, corrupt...); the daemon keeps the batch in memory and retries it every second.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'seccomp_auditor_database_up', help: 'Whether the database is open and took the last commit (1) or not (0), as /readyz says of the store.',
+    registers: [registry],
+    collect() {
+      this.set((from.databaseOk ?? (() => from.store() !== null))() ? 1 : 0);
+    },
+  });
   collectDefaultMetrics({ register: registry });
+  for (const name of NONCONFORMING_DEFAULTS) registry.removeSingleMetric(name);
   new Gauge({
     name: 'seccomp_auditor_build_info', help: 'Version of seccomp-auditor that runs, as a label; always 1.',
     labelNames: ['version'], registers: [registry],
@@ -155,6 +184,17 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     },
   });
   new Counter({
+    name: 'seccomp_auditor_unattributed_process_records_total',
+    help: 'Records that could not be attributed, per reason and the comm and exe of the process that made them, from the database: the 20 groups with the most records (comm and exe are what a process calls itself: values sanitised, series bounded).',
+    labelNames: ['reason', 'comm', 'exe'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = from.store();
+      if (s === null) return;
+      for (const { labels, value } of unattributedTop(s)) this.inc(labels, value);
+    },
+  });
+  new Counter({
     name: 'seccomp_auditor_key_overflow_records_total',
     help: 'Records counted but not stored under their own key because a table reached its cap on distinct keys (table: unattributed, per --max-unattributed-keys; executables, per --max-executables-per-container).',
     labelNames: ['table'], registers: [registry],
@@ -205,12 +245,12 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
   const containerGauge = (name: string, help: string, value: (w: RecentPodWorkload) => number | null): void => {
     new Gauge({
       name, help: `${help} Containers seen within the series window, newest first, at most --metrics-max-series.`,
-      labelNames: ['namespace', 'pod', 'container'], registers: [registry],
+      labelNames: ['namespace', 'workload', 'pod', 'container'], registers: [registry],
       collect() {
         this.reset();
         for (const w of scrape()?.containers ?? []) {
           const v = value(w);
-          if (v !== null) this.set({ namespace: w.namespace, pod: w.pod, container: w.container ?? '' }, v);
+          if (v !== null) this.set(containerLabels(w), v);
         }
       },
     });
@@ -226,31 +266,32 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
   new Counter({
     name: 'seccomp_auditor_container_syscall_records_total',
     help: 'Seccomp records per container, syscall and filter action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
-    labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
+    labelNames: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'], registers: [registry],
     collect() {
       this.reset();
-      for (const { labels, value } of scrape()?.records.series ?? []) this.inc(labels, value);
+      for (const { labels, value } of scrape()?.records.series ?? []) this.inc(syscallLabels(labels), value);
     },
   });
   new Counter({
     name: 'seccomp_auditor_violations_total',
     help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
-    labelNames: ['namespace', 'pod', 'container', 'syscall', 'action'], registers: [registry],
+    labelNames: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'], registers: [registry],
     collect() {
       this.reset();
-      for (const { labels, value } of scrape()?.violations ?? []) this.inc(labels, value);
+      for (const { labels, value } of scrape()?.violations ?? []) this.inc(syscallLabels(labels), value);
     },
   });
   // Records rather than series: with the exported series they add up to every record of the
   // window's containers, so nothing disappears unseen; and counting distinct series would mean
-  // reading every row, which the cap exists to avoid.
-  new Counter({
-    name: 'seccomp_auditor_container_syscall_records_dropped_total',
+  // reading every row, which the cap exists to avoid. A gauge, not a counter: it falls when a
+  // container leaves the window or a series moves under the cap (it was
+  // container_syscall_records_dropped_total, a counter that could go down).
+  new Gauge({
+    name: 'seccomp_auditor_container_syscall_records_over_cap',
     help: 'Seccomp records of containers seen within the series window that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
     registers: [registry],
     collect() {
-      this.reset();
-      this.inc(scrape()?.records.droppedRecords ?? 0);
+      this.set(scrape()?.records.droppedRecords ?? 0);
     },
   });
   new Gauge({
@@ -261,5 +302,19 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       if (s !== null) this.set(s.sizeBytes());
     },
   });
-  return { registry, observeCommit: (seconds) => commits.observe(seconds) };
+  return { registry, observeCommit: (seconds) => commits.observe(seconds), observeCommitFailure: () => commitFailures.inc() };
+}
+
+/**
+ * A container's labels: its names (sanitised: they come from file names in the kubelet's log
+ * directory) and its workload, from the pod's name (a Deployment's ReplicaSet hash and pod suffix,
+ * a StatefulSet's ordinal stripped), so that a dashboard or an alert can group a workload's pods
+ * across nodes.
+ */
+function containerLabels(w: { namespace: string; pod: string; container: string | null }): { namespace: string; workload: string; pod: string; container: string } {
+  return { namespace: labelValue(w.namespace), workload: labelValue(workloadNameOf(w.pod)), pod: labelValue(w.pod), container: labelValue(w.container ?? '') };
+}
+
+function syscallLabels(l: SyscallSeries['labels']): ReturnType<typeof containerLabels> & { syscall: string; action: string } {
+  return { ...containerLabels(l), syscall: labelValue(l.syscall), action: labelValue(l.action) };
 }

@@ -25,9 +25,9 @@ t.test('metrics read the database and the sources at scrape time', async (t) => 
   t.match(first, /seccomp_auditor_records_read_total\{source="kmsg"\} 10\n/);
   t.match(first, /seccomp_auditor_records_lost_total\{source="kmsg",reason="overwritten"\} 7\n/);
   t.match(first, /seccomp_auditor_unattributed_records_total\{reason="exited"\} 3\n/);
-  t.match(first, /seccomp_auditor_container_syscalls\{namespace="shop",pod="web-1",container="nginx"\} 2\n/);
-  t.match(first, /seccomp_auditor_db_commit_seconds_bucket\{le="0.005"\} 1\n/);
-  t.match(first, /seccomp_auditor_db_commit_seconds_count 1\n/);
+  t.match(first, /seccomp_auditor_container_syscalls\{namespace="shop",workload="web",pod="web-1",container="nginx"\} 2\n/);
+  t.match(first, /seccomp_auditor_database_commit_seconds_bucket\{le="0.005"\} 1\n/);
+  t.match(first, /seccomp_auditor_database_commit_seconds_count 1\n/);
   records = 25;
   store.deletePod('shop', 'web-1');
   const second = await registry.metrics();
@@ -54,10 +54,10 @@ t.test('per-container families: containers seen within the window, the newest fi
   t.same(pods('seccomp_auditor_container_syscalls'), ['p4', 'p3'], 'the newest two; the cap holds for this family too');
   t.same(pods('seccomp_auditor_container_syscall_records_total'), ['p4', 'p4'], 'two series: the newest container\'s');
   t.same(pods('seccomp_auditor_container_records_since_new_syscall'), ['p4', 'p3']);
-  t.match(text, /seccomp_auditor_container_last_new_syscall_timestamp_seconds\{namespace="shop",pod="p4",container="app"\} 9\n/);
-  t.match(text, /seccomp_auditor_container_records_since_new_syscall\{namespace="shop",pod="p4",container="app"\} 4\n/);
+  t.match(text, /seccomp_auditor_container_last_new_syscall_timestamp_seconds\{namespace="shop",workload="p4",pod="p4",container="app"\} 9\n/);
+  t.match(text, /seccomp_auditor_container_records_since_new_syscall\{namespace="shop",workload="p4",pod="p4",container="app"\} 4\n/);
   // p3's and p2's records (p1 is outside the window and not counted anywhere)
-  t.match(text, /seccomp_auditor_container_syscall_records_dropped_total 27\n/);
+  t.match(text, /seccomp_auditor_container_syscall_records_over_cap 27\n/);
   t.notMatch(text, /pod="p1"/, 'a container not seen within the window has no series');
   t.match(text, /seccomp_auditor_key_overflow_records_total\{table="unattributed"\} 0\n/);
 });

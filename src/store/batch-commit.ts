@@ -58,6 +58,8 @@ export class BatchCommit {
   readonly #addCounter: Database.Statement<[string, number]>;
   readonly #addSummary: Database.Statement;
   readonly #addLost: Database.Statement;
+  readonly #addLossEvent: Database.Statement;
+  readonly #committedRecordTime: Database.Statement<[string], number>;
   readonly #setPosition: Database.Statement;
 
   constructor(db: Database.Database, caps: KeyCaps) {
@@ -117,9 +119,18 @@ export class BatchCommit {
     this.#addLost = db.prepare(`
       INSERT INTO lost_records (source, reason, count) VALUES (?, ?, ?)
       ON CONFLICT DO UPDATE SET count = count + excluded.count`);
+    // one row per source, reason and minute of the end (migration 4): the interval widens to
+    // cover every event of the bucket
+    this.#addLossEvent = db.prepare(`
+      INSERT INTO loss_events (source, reason, minute, from_ms, to_ms, count) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET from_ms = min(from_ms, excluded.from_ms), to_ms = max(to_ms, excluded.to_ms), count = count + excluded.count`);
+    // the newest record the source committed, or (positions from before migration 4) when it committed
+    this.#committedRecordTime = db.prepare<[string], number>('SELECT ifnull(record_time, updated_at) FROM source_positions WHERE source = ?').pluck();
+    // a position without a record time (a file source's, a batch without records) keeps the last one known
     this.#setPosition = db.prepare(`
-      INSERT INTO source_positions (source, position, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`);
+      INSERT INTO source_positions (source, position, updated_at, record_time) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at,
+        record_time = ifnull(excluded.record_time, record_time)`);
   }
 
   /** Writes the batch; run it inside a transaction (SyscallStore.commitBatch does). */
@@ -231,6 +242,13 @@ export class BatchCommit {
       });
     }
     for (const l of b.lost) this.#addLost.run(l.source, l.reason, l.count);
-    for (const p of b.positions) this.#setPosition.run(p.source, p.position, now);
+    // before the positions move: a loss of unknown start begins at the record committed before
+    for (const e of b.losses ?? []) {
+      if (e.count <= 0) continue;
+      // no record committed yet either: the loss may be of any time before its end
+      const from = Math.min(e.from ?? this.#committedRecordTime.get(e.source) ?? 0, e.to);
+      this.#addLossEvent.run(e.source, e.reason, Math.floor(e.to / 60_000), from, e.to, e.count);
+    }
+    for (const p of b.positions) this.#setPosition.run(p.source, p.position, now, p.recordTime ?? null);
   }
 }

@@ -166,4 +166,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX unattributed_by_last_seen ON unattributed (last_seen);
     `,
   },
+  {
+    version: 4,
+    description: 'the loss timeline: records lost per source and reason with the time they cover; the newest record time of each position',
+    sql: `
+      -- What lost_records counts, placed in time, so a profile can say whether its learning
+      -- window overlaps a loss. from_ms..to_ms is the interval the lost records were made in, as
+      -- far as the source can tell. Events of one source and reason that end in the same minute
+      -- share a row (the interval widened to cover both, counts added): at most 1 440 rows a day
+      -- per source and reason however often a source loses, at the price of intervals up to a
+      -- minute wider than the events. Pruned with the workloads (by to_ms).
+      CREATE TABLE loss_events (
+        source TEXT    NOT NULL,
+        reason TEXT    NOT NULL,
+        -- to_ms / 60 000, rounded down: the bucket
+        minute INTEGER NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms   INTEGER NOT NULL,
+        count   INTEGER NOT NULL CHECK (count >= 0),
+        PRIMARY KEY (source, reason, minute)
+      ) WITHOUT ROWID;
+      -- a window's overlapping losses: to_ms >= the window's start, through this index
+      CREATE INDEX loss_events_by_to ON loss_events (to_ms);
+
+      -- Losses counted before this step have no time. They are known, so they are not dropped:
+      -- one event per source and reason from the oldest workload still stored (0 without one)
+      -- to now, which marks every window learned before the upgrade as overlapping them; what is
+      -- learned afterwards is judged by the timed events alone.
+      INSERT INTO loss_events (source, reason, minute, from_ms, to_ms, count)
+      SELECT source, reason, CAST(strftime('%s', 'now') AS INTEGER) / 60,
+        ifnull((SELECT min(first_seen) FROM workloads), 0), CAST(strftime('%s', 'now') AS INTEGER) * 1000, count
+      FROM lost_records WHERE count > 0;
+
+      -- The time of the newest record a committed position covers: where a source's next loss
+      -- of unknown start (a restart's daemon_down, a first signal after a restart) begins.
+      -- NULL for positions committed before this step (updated_at stands in).
+      ALTER TABLE source_positions ADD COLUMN record_time INTEGER;
+    `,
+  },
 ];

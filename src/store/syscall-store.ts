@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
+
 import { BatchCommit, DEFAULT_KEY_CAPS, type KeyCaps } from './batch-commit.js';
 import { openDatabase } from './open-database.js';
 import { StoreError, storeErrorFrom } from './store-error.js';
@@ -104,6 +105,15 @@ export interface StoredPosition extends SourcePosition {
   updatedAt: number;
 }
 
+/** A row of the loss timeline: records a source lost between `from` and `to` (ms), bucketed per minute. */
+export interface StoredLoss {
+  source: string;
+  reason: string;
+  count: number;
+  from: number;
+  to: number;
+}
+
 /** A syscall row's count, as the metrics export it. */
 export interface SyscallCount {
   auditArch: number;
@@ -158,6 +168,9 @@ export class SyscallStore {
   readonly #unattributedAfter: Database.Statement<[number, number], StoredUnattributed>;
   readonly #counters: Database.Statement<[string, string], { name: string; value: number }>;
   readonly #lost: Database.Statement<[], LostDelta>;
+  readonly #lossesBetween: Database.Statement<[number, number], StoredLoss>;
+  readonly #unattributedLike: Database.Statement<[string, string, number, number], StoredUnattributed>;
+  readonly #pruneLosses: Database.Statement<[number]>;
   readonly #positions: Database.Statement<[], StoredPosition>;
   readonly #recentPodWorkloads: Database.Statement<[number], RecentPodWorkload>;
   readonly #syscallCountsOf: Database.Statement<[number], SyscallCount>;
@@ -242,6 +255,17 @@ export class SyscallStore {
       WHERE id > ? ORDER BY id LIMIT ?`);
     this.#counters = db.prepare<[string, string], { name: string; value: number }>("SELECT name, value FROM counters WHERE name >= ? AND name < ? || char(1114111)");
     this.#lost = db.prepare('SELECT source, reason, count FROM lost_records ORDER BY source, reason');
+    // overlapping [from, to]: a range of loss_events_by_to from `from`, filtered on the start
+    this.#lossesBetween = db.prepare(`
+      SELECT source, reason, count, from_ms AS "from", to_ms AS "to" FROM loss_events
+      WHERE to_ms >= ? AND from_ms <= ? ORDER BY from_ms, source, reason`);
+    // groups of the same comm or exe seen within [from, to] (keys arrive as JSON arrays); the
+    // table is capped (10 000 keys by default), so a scan of it is bounded
+    this.#unattributedLike = db.prepare(`
+      SELECT id, comm, exe, reason, count, first_seen AS firstSeen, last_seen AS lastSeen FROM unattributed
+      WHERE (exe IN (SELECT value FROM json_each(?)) OR comm IN (SELECT value FROM json_each(?)))
+        AND last_seen >= ? AND first_seen <= ? ORDER BY count DESC, id LIMIT 100`);
+    this.#pruneLosses = db.prepare('DELETE FROM loss_events WHERE to_ms < ?');
     // Newest first (workloads_by_last_seen, backwards), only as far back as asked: what a
     // scrape exports is what runs now, and a month of history behind it costs nothing.
     this.#recentPodWorkloads = db.prepare(`
@@ -300,6 +324,8 @@ export class SyscallStore {
       const unattributed = this.#pruneUnattributed.run(cutoff).changes;
       // frees room under the unattributed key cap
       if (unattributed > 0) this.#addCounter.run('unattributed_keys', -unattributed);
+      // losses that ended before the cutoff can overlap no window still stored
+      this.#pruneLosses.run(cutoff);
       return { workloads, unattributed };
     }).immediate());
   }
@@ -453,6 +479,20 @@ export class SyscallStore {
 
   lost(): LostDelta[] {
     return this.#guard(() => this.#lost.all());
+  }
+
+  /** The loss timeline's rows whose interval overlaps [fromMs, toMs] (both inclusive), oldest first. */
+  lossesBetween(fromMs: number, toMs: number): StoredLoss[] {
+    return this.#guard(() => this.#lossesBetween.all(fromMs, toMs));
+  }
+
+  /**
+   * Unattributed groups with one of these exes or comms, seen within [fromMs, toMs]: records
+   * that may belong to a workload running them. At most 100, the largest first.
+   */
+  unattributedLike(options: { exes: readonly string[]; comms: readonly string[]; fromMs: number; toMs: number }): StoredUnattributed[] {
+    if (options.exes.length === 0 && options.comms.length === 0) return [];
+    return this.#guard(() => this.#unattributedLike.all(JSON.stringify(options.exes), JSON.stringify(options.comms), options.fromMs, options.toMs));
   }
 
   /**

@@ -78,12 +78,30 @@ export interface LostDelta {
 }
 
 /**
+ * Records a source lost, placed in time: they were made between `from` and `to` (ms since the
+ * epoch, the records' own clock), as far as the source can tell. Each source charges its loss
+ * to the interval it belongs to, not to when it learned of it (a printk suppression count comes
+ * with the next record printed, possibly long after). `from` null: since the newest record this
+ * source committed before (a restart's daemon_down; a first signal after a start), which the
+ * store resolves from the source's position in the same transaction.
+ */
+export interface LossEvent {
+  source: string;
+  reason: string;
+  count: number;
+  from: number | null;
+  to: number;
+}
+
+/**
  * A source's position after the last record the batch covers: `kmsg` → `<boot_id>:<seq>`,
  * `file:<path>` → `<inode>:<byte offset>`, `journal` → the journal cursor.
  */
 export interface SourcePosition {
   source: string;
   position: string;
+  /** the time of the newest record it covers (ms), when the source knows it */
+  recordTime?: number;
 }
 
 export interface FlushBatch {
@@ -92,5 +110,7 @@ export interface FlushBatch {
   executables: ExecutableDelta[];
   unattributed: UnattributedDelta[];
   lost: LostDelta[];
+  /** the same losses placed in time (absent: none placed; `lost` still counts them) */
+  losses?: LossEvent[];
   positions: SourcePosition[];
 }

@@ -14,7 +14,8 @@ export type DefaultAction = 'errno' | 'log';
 
 export interface OciSyscallRule {
   names: string[];
-  action: 'SCMP_ACT_ALLOW';
+  /** log: only the process-making calls of a logDenied profile (withLogDenied) */
+  action: 'SCMP_ACT_ALLOW' | 'SCMP_ACT_LOG';
 }
 
 export interface OciProfile {
@@ -35,10 +36,27 @@ export interface OciProfile {
  * code=0x50000, action errno); runc 1.1 refuses the whole profile ("seccomp flags are not yet
  * supported by runc"), so the container does not start. Only for an enforcing profile: a
  * complain-mode one denies nothing, and its log default is logged without any flag.
+ *
+ * The learned process-making calls (clone, fork, execve...) move from the allow rule to a log
+ * rule, as in complain mode: they still run, and they are logged. A denial is most often made by
+ * a short-lived child (a shell's `mkfifo`) that has exited before /proc can name its pod; under a
+ * plain allow rule nothing of its parent's fork or its own exec is logged, and the e2e test saw
+ * such a denial counted as unattributed (`exited`) instead of the pod's violation. Logged, they
+ * let attribution follow the child to its pod (lineage), at one record per fork and exec.
  */
 export function withLogDenied(profile: OciProfile): OciProfile {
   if (profile.defaultAction !== 'SCMP_ACT_ERRNO') throw new Error('withLogDenied: only an enforcing (errno) profile denies anything to log');
-  return { ...profile, flags: ['SECCOMP_FILTER_FLAG_LOG'] };
+  const logged = new Set<string>(COMPLAIN_MODE_LOGGED);
+  const syscalls: OciSyscallRule[] = [];
+  const moved: string[] = [];
+  for (const rule of profile.syscalls) {
+    if (rule.action !== 'SCMP_ACT_ALLOW') { syscalls.push(rule); continue; }
+    const kept = rule.names.filter((n) => !logged.has(n));
+    moved.push(...rule.names.filter((n) => logged.has(n)));
+    if (kept.length > 0) syscalls.push({ ...rule, names: kept });
+  }
+  if (moved.length > 0) syscalls.push({ names: moved.sort(compareStrings), action: 'SCMP_ACT_LOG' });
+  return { ...profile, syscalls, flags: ['SECCOMP_FILTER_FLAG_LOG'] };
 }
 
 /** Why logDenied and a complain-mode default do not go together, for the REST and CLI errors. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildOciProfile, type SyscallRow } from '../../src/profile/oci-profile.js';
+import { buildOciProfile, withLogDenied, type SyscallRow } from '../../src/profile/oci-profile.js';
 import type { StoredSyscall } from '../../src/store/syscall-store.js';
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from '../../src/syscalls/syscall-table.js';
 
@@ -183,4 +183,17 @@ t.test('a baseline joins the allow list; explain names what only it brought', as
   const complain = buildOciProfile(rows, { defaultAction: 'log', baseline: ['execve', 'fstatfs'] });
   t.same(complain.profile.syscalls[0]!.names, ['fstatfs', 'read'], 'complain mode still leaves execve logged');
   t.same(complain.explain.baselineAdded, ['fstatfs']);
+});
+
+t.test('withLogDenied: the log flag, and the learned process-making calls logged (they still run) so a denying child can be attributed', async (t) => {
+  // x86_64: clone 56, execve 59, wait4 61
+  const enforcing = buildOciProfile([row(X64, 0), row(X64, 56), row(X64, 59), row(X64, 61)], { defaultAction: 'errno' }).profile;
+  t.same(withLogDenied(enforcing), {
+    defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'],
+    syscalls: [{ names: ['read', 'wait4'], action: 'SCMP_ACT_ALLOW' }, { names: ['clone', 'execve'], action: 'SCMP_ACT_LOG' }],
+    flags: ['SECCOMP_FILTER_FLAG_LOG'],
+  });
+  t.notOk('flags' in enforcing, 'the profile given is not changed');
+  t.same(withLogDenied(buildOciProfile([row(X64, 0)], { defaultAction: 'errno' }).profile).syscalls, [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }], 'no log rule when no process-making call was learned');
+  t.throws(() => withLogDenied(buildOciProfile([row(X64, 0)], { defaultAction: 'log' }).profile), /only an enforcing/, 'complain mode has nothing denied to log');
 });

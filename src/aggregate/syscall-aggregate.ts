@@ -1,5 +1,5 @@
 import type { AttributionMethod, UnattributedReason, Workload } from '../attribute/workload.js';
-import type { ExecutableDelta, FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
+import type { ExecutableDelta, FlushBatch, LossEvent, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
 import { WorkloadKeys } from './workload-keys.js';
 
@@ -62,6 +62,8 @@ export class SyscallAggregate {
   readonly #unattributed = new Map<string, Map<string | null, Map<string | null, CountState>>>();
   #unattributedSize = 0;
   readonly #lost = new Map<string, LostDelta>();
+  /** the same losses, each with the interval it is charged to */
+  #losses: LossEvent[] = [];
   /** distinct keys held (evicted workloads' too, not forgotten ones), for metrics */
   keys = 0;
   /** keys announced as new since the start: what an ingest added */
@@ -197,11 +199,16 @@ export class SyscallAggregate {
     }
   }
 
-  addLost(source: string, reason: string, count: number): void {
+  /**
+   * Counts records a source lost, made between `from` and `to` (ms; `from` null: since the
+   * newest record the source committed before, which the store knows).
+   */
+  addLost(source: string, reason: string, count: number, from: number | null, to: number): void {
     const id = `${source}\0${reason}`;
     const lost = this.#lost.get(id);
     if (lost) lost.count += count;
     else this.#lost.set(id, { source, reason, count });
+    this.#losses.push({ source, reason, count, from, to });
   }
 
   /** What changed since the last batch, with the positions it covers; null when nothing did. */
@@ -238,13 +245,15 @@ export class SyscallAggregate {
       }
     }
     const lost = [...this.#lost.values()];
+    const losses = this.#losses;
+    this.#losses = [];
     this.#dirtyWorkloads = [];
     this.#executables = 0;
     this.#unattributed.clear();
     this.#unattributedSize = 0;
     this.#lost.clear();
     this.#evictIdle();
-    return { workloads, syscalls, executables, unattributed, lost, positions };
+    return { workloads, syscalls, executables, unattributed, lost, losses, positions };
   }
 
   /** Once a batch, with nothing pending: idle workloads give up their counters, or are forgotten. */

@@ -15,6 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { KubeApiPods } from '../attribute/kube-api-pods.js';
 import { AuditSource } from '../sources/audit-source.js';
 import { KmsgSource } from '../sources/kmsg-source.js';
+import { ABSENT } from '../types/seccomp-record.js';
 import { RecordPipeline } from './record-pipeline.js';
 import type { AuditChannelState, ReaderIngestMessage, ReaderIngestOptions } from './reader-ingest-protocol.js';
 
@@ -94,6 +95,15 @@ let committed = -1;
 let kernelLostBase = -1;
 let kernelLost: number | null = null;
 let kernelStatusError: string | null = null;
+/** when audit_lost was last read: its growth since happened after (Date.now(), the records' clock) */
+let kernelLostLookedAt = 0;
+/**
+ * The newest record read when the source's loss counter was last checked (null before the first
+ * check: then since the newest record committed before the start, which the store knows). The
+ * counter is read once a flush, so a loss it shows happened after that record: the records
+ * before the gap (ENOBUFS on the socket, the ring overwritten) were read no earlier.
+ */
+let lossCheckedUpTo: number | null = null;
 
 /**
  * The kernel's own count of audit records it dropped (backlog full, no memory), asked with
@@ -104,10 +114,13 @@ function readKernelLost(): void {
   if (audit === null || kernelStatusError !== null) return;
   try {
     const total = audit.kernelStatus().lost;
+    const now = Date.now();
     if (kernelLostBase < 0) kernelLostBase = total;
     // counted from this thread's start: what was lost before the daemon ran is not its to charge
     const delta = total - kernelLostBase - (kernelLost ?? 0);
-    if (delta > 0) pipeline.addLost('audit_lost', delta);
+    // lost since the previous look (once a second)
+    if (delta > 0) pipeline.addLost('audit_lost', delta, { from: kernelLostLookedAt, to: now });
+    kernelLostLookedAt = now;
     kernelLost = total - kernelLostBase;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -125,13 +138,17 @@ function auditState(): AuditChannelState | null {
 let gapReported = false;
 
 function flush(): void {
+  const now = Date.now();
   if (audit?.gap != null && !gapReported) {
     gapReported = true;
-    pipeline.addLost('daemon_down', audit.gap.missedAtMost);
+    // from the newest record the daemon committed before it stopped to the first read after
+    const first = pipeline.firstRecordTime;
+    pipeline.addLost('daemon_down', audit.gap.missedAtMost, { from: null, to: first === ABSENT ? now : first });
     post({ type: 'resumed', ...audit.gap });
   }
-  pipeline.addLost(lostReason, source.lostRecords - lostReported);
+  pipeline.addLost(lostReason, source.lostRecords - lostReported, { from: lossCheckedUpTo, to: now });
   lostReported = source.lostRecords;
+  if (pipeline.newestRecordTime !== ABSENT) lossCheckedUpTo = pipeline.newestRecordTime;
   const at = source.position;
   const position = at >= 0 && at !== committed ? [{ source: options.kind, position: `${bootId}:${at}` }] : [];
   const batch = pipeline.takeBatch(position);

@@ -52,6 +52,16 @@ export class RecordPipeline implements LineSink, AuditBodySink {
   #now = Date.now();
   /** the kernel's cumulative audit_lost as last seen, -1 before the first */
   #auditLost = -1;
+  /** the newest record read when the last audit_lost line came: where the next one's growth starts (null: none yet) */
+  #auditLostFrom: number | null = null;
+  /** the newest and the first record time read (ms), ABSENT before any */
+  #newest = ABSENT;
+  #first = ABSENT;
+  /**
+   * Losses that end at the next record read (a printk suppression count comes just before the
+   * record printed with it), or when the batch is taken if none comes first.
+   */
+  #open: { reason: string; count: number; from: number | null }[] = [];
   #lagSeconds: number | null = null;
 
   /**
@@ -90,7 +100,15 @@ export class RecordPipeline implements LineSink, AuditBodySink {
         // twice, so those lines are logged as events and the loss is taken from audit_lost alone
         const lost = kind === 'audit_lost' ? this.#auditLostDelta(count)
           : kind === 'backlog_exceeded' || kind === 'rate_limit_exceeded' ? 0 : count;
-        if (lost > 0) this.aggregate.addLost(this.#source, kind, lost);
+        const newest = this.#newest === ABSENT ? null : this.#newest;
+        // printk_suppressed: the kernel dropped them after the last record it printed before this
+        // line, up to the record it prints with the line (not when the line arrives: that is the
+        // first record after the rate limit's interval, possibly long after). audit_lost: the
+        // growth since the last audit_lost line. Neither known (the first line since the start):
+        // since the newest record this source committed (the store resolves null).
+        const from = kind === 'audit_lost' ? this.#auditLostFrom : newest;
+        if (kind === 'audit_lost') this.#auditLostFrom = newest;
+        if (lost > 0) this.addLost(kind, lost, { from, to: null });
         options.events.onLostSignal(kind, count);
       },
       onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
@@ -140,12 +158,36 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     this.attributor.advance(this.#now);
   }
 
-  /** Records the source says it lost (e.g. kmsg overwrote them before they were read). */
-  addLost(reason: string, count: number): void {
-    if (count > 0) this.aggregate.addLost(this.#source, reason, count);
+  /**
+   * Records the source says it lost (e.g. kmsg overwrote them before they were read), made
+   * between `from` and `to` (ms). `from` null: since the newest record the source committed
+   * before (the store knows it). `to` null: up to the next record read (or the time the batch is
+   * taken, when none comes first: the records were lost before that).
+   */
+  addLost(reason: string, count: number, interval: { from: number | null; to: number | null }): void {
+    if (!(count > 0)) return;
+    if (interval.to === null) this.#open.push({ reason, count, from: interval.from });
+    else this.aggregate.addLost(this.#source, reason, count, interval.from === null ? null : Math.min(interval.from, interval.to), interval.to);
   }
 
+  /** The newest record time read so far (ms), ABSENT before any. */
+  get newestRecordTime(): number {
+    return this.#newest;
+  }
+
+  /** The first record time read (ms), ABSENT before any. */
+  get firstRecordTime(): number {
+    return this.#first;
+  }
+
+  /**
+   * What the store has not committed yet, with `positions`; each position is stamped with the
+   * newest record read (unless the caller did), which is where a later loss of unknown start
+   * begins.
+   */
   takeBatch(positions: SourcePosition[]): FlushBatch | null {
+    if (this.#open.length > 0) this.#closeOpen(Date.now());
+    if (this.#newest !== ABSENT) for (const p of positions) p.recordTime ??= this.#newest;
     const batch = this.aggregate.takeBatch(positions);
     const newest = this.aggregate.newestInLastBatch;
     if (newest !== ABSENT) this.#lagSeconds = Math.max(0, Date.now() - newest) / 1000;
@@ -183,7 +225,21 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     return delta;
   }
 
+  #closeOpen(to: number): void {
+    for (const o of this.#open) this.aggregate.addLost(this.#source, o.reason, o.count, o.from === null ? null : Math.min(o.from, to), to);
+    this.#open = [];
+  }
+
   #onRecord(rec: SeccompRecordView): void {
+    // where losses begin and end: two comparisons a record, the rest only around a loss
+    const time = rec.time;
+    if (time !== ABSENT) {
+      if (time > this.#newest) {
+        if (this.#newest === ABSENT) this.#first = time;
+        this.#newest = time;
+      }
+      if (this.#open.length > 0) this.#closeOpen(time);
+    }
     const attributor = this.attributor;
     let workload: Workload | null;
     try {

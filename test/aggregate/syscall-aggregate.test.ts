@@ -39,12 +39,14 @@ t.test('executables per new process, unattributed by comm/exe/reason, lost recor
   const agg = new SyscallAggregate({ nodeName: 'n' });
   feed([line(1, 0, { exe: '/bin/sh' }), line(2, 0, { exe: '/bin/sh' }), line(3, 0, { exe: '/bin/ls' })], (rec) => agg.add(web, rec, rec.time === 2000 ? 'cache' : 'proc', 0));
   feed([line(4, 0, { comm: 'ls', exe: '/bin/ls' }), line(5, 0, { comm: 'ls', exe: '/bin/ls' })], (rec) => agg.addUnattributed(rec, 'exited', 0));
-  agg.addLost('kmsg', 'overwritten', 5);
-  agg.addLost('kmsg', 'overwritten', 2);
+  agg.addLost('kmsg', 'overwritten', 5, 1000, 2000);
+  agg.addLost('kmsg', 'overwritten', 2, null, 3000);
   const b = agg.takeBatch([])!;
   t.same(b.executables.map((e) => [e.exe, e.count]), [['/bin/sh', 1], ['/bin/ls', 1]]);
   t.same(b.unattributed, [{ comm: 'ls', exe: '/bin/ls', reason: 'exited', count: 2, firstSeen: 4000, lastSeen: 5000 }]);
   t.same(b.lost, [{ source: 'kmsg', reason: 'overwritten', count: 7 }]);
+  // and each loss with the interval it is charged to, for the store's timeline
+  t.same(b.losses, [{ source: 'kmsg', reason: 'overwritten', count: 5, from: 1000, to: 2000 }, { source: 'kmsg', reason: 'overwritten', count: 2, from: null, to: 3000 }]);
   t.equal(agg.takeBatch([]), null, 'all handed over');
 });
 

@@ -65,7 +65,7 @@ t.test('lost records: audit_lost is the kernel\'s total since boot, so only its 
     'kauditd_printk_skb: 2 callbacks suppressed\n',
   ].join('')));
   p.end();
-  p.addLost('overwritten', 3);
+  p.addLost('overwritten', 3, { from: 1000, to: 2000 });
   const lost = p.takeBatch([])!.lost;
   t.same(lost.sort((a, b) => a.reason.localeCompare(b.reason)), [
     { source: 'test', reason: 'audit_lost', count: 8 },

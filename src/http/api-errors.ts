@@ -12,6 +12,8 @@ export const API_ERRORS = {
   SA_NOT_FOUND: 404,
   SA_REQUEST_TIMEOUT: 408,
   SA_PROFILE_CONFLICT: 409,
+  /** the learning window overlaps records the node lost; ?allowIncomplete=true takes the profile anyway */
+  SA_PROFILE_INCOMPLETE: 409,
   SA_BODY_TOO_LARGE: 413,
   SA_URI_TOO_LONG: 414,
   SA_UNSUPPORTED_MEDIA_TYPE: 415,

@@ -18,6 +18,7 @@ import type { ProfileInstaller } from '../deliver/profile-installer.js';
 import type { AuditChannelState } from '../types/audit-channel.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 import { SOURCE_STATE_PROPERTIES } from './api-json.js';
+import { DEFAULT_YOUNG_THRESHOLDS, type YoungThresholds } from '../profile/learning-window.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -63,6 +64,8 @@ export function buildApp(options: {
   limits?: Partial<ServerLimits>;
   /** told each route as it is declared (`run --help` lists the API from this) */
   onRoute?: (route: DeclaredRoute) => void;
+  /** when a learned profile is marked young (default DEFAULT_YOUNG_THRESHOLDS) */
+  young?: YoungThresholds;
 }): FastifyInstance {
   const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const app = Fastify({
@@ -134,9 +137,9 @@ export function buildApp(options: {
     podsRoutes(api, store);
     nodeRoutes(api, store, options.status);
     forgetPodRoute(api, store, token);
-    profileRoute(api, store);
+    profileRoute(api, store, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
     profilesRoute(api, options.profiles ?? (() => null), token);
-    unitsRoute(api, store);
+    unitsRoute(api, store, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });
   const metrics = options.metrics;

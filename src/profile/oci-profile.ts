@@ -4,6 +4,7 @@
  */
 import type { SyscallDelta } from '../types/flush-batch.js';
 import type { SeccompAction } from '../types/seccomp-record.js';
+import type { LearnedFrom } from './learning-window.js';
 import { PROCESS_CREATION_SYSCALLS } from '../syscalls/process-creation.js';
 import { ARCH_NAMES, archName, seccompArchName, syscallName, type ArchName } from '../syscalls/syscall-table.js';
 
@@ -76,6 +77,8 @@ export interface ProfileExplain {
   baselineAdded: string[];
   /** numbers no table names (arch is the hex audit arch when the ABI itself is unknown) */
   unknownNumbers: { arch: string; nr: number }[];
+  /** what it was learned from and whether losses overlap it (learning-window.ts); set by the answer, not by buildOciProfile */
+  learned?: LearnedFrom;
 }
 
 export interface BuiltProfile {

@@ -8,7 +8,8 @@ import type { OciProfile } from './oci-profile.js';
 export interface SpoSeccompProfile {
   apiVersion: 'security-profiles-operator.x-k8s.io/v1beta1';
   kind: 'SeccompProfile';
-  metadata: { name: string; namespace: string };
+  /** annotations: what the profile was learned from (learnedAnnotations), when known */
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
   spec: {
     defaultAction: OciProfile['defaultAction'];
     architectures: string[];
@@ -25,11 +26,14 @@ export interface SpoSeccompProfile {
  * the profile it writes (api/seccompprofile/v1beta1/seccompprofile_types.go, "Additional
  * properties from OCI runtime spec"); the runtime decides what it does with it, as with OCI JSON.
  */
-export function toSpoProfile(profile: OciProfile, metadata: { name: string; namespace: string }): SpoSeccompProfile {
+export function toSpoProfile(profile: OciProfile, metadata: { name: string; namespace: string; annotations?: Record<string, string> }): SpoSeccompProfile {
   return {
     apiVersion: 'security-profiles-operator.x-k8s.io/v1beta1',
     kind: 'SeccompProfile',
-    metadata: { name: metadata.name, namespace: metadata.namespace },
+    metadata: {
+      name: metadata.name, namespace: metadata.namespace,
+      ...(metadata.annotations !== undefined ? { annotations: { ...metadata.annotations } } : {}),
+    },
     spec: {
       defaultAction: profile.defaultAction,
       architectures: [...profile.architectures],
@@ -47,6 +51,9 @@ export function formatSpoYaml(object: SpoSeccompProfile): string {
     'metadata:',
     `  name: ${scalar(m.name)}`,
     `  namespace: ${scalar(m.namespace)}`,
+    ...(m.annotations !== undefined && Object.keys(m.annotations).length > 0
+      ? ['  annotations:', ...Object.entries(m.annotations).map(([k, v]) => `    ${scalar(k)}: ${scalar(v)}`)]
+      : []),
     'spec:',
     `  defaultAction: ${scalar(s.defaultAction)}`,
     ...list('  architectures', '  ', s.architectures),

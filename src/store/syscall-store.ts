@@ -171,6 +171,7 @@ export class SyscallStore {
   readonly #lossesBetween: Database.Statement<[number, number], StoredLoss>;
   readonly #unattributedLike: Database.Statement<[string, string, number, number], StoredUnattributed>;
   readonly #pruneLosses: Database.Statement<[number]>;
+  readonly #processesOf: Database.Statement<[string, string], { comm: string | null; exe: string | null }>;
   readonly #positions: Database.Statement<[], StoredPosition>;
   readonly #recentPodWorkloads: Database.Statement<[number], RecentPodWorkload>;
   readonly #syscallCountsOf: Database.Statement<[number], SyscallCount>;
@@ -266,6 +267,10 @@ export class SyscallStore {
       WHERE (exe IN (SELECT value FROM json_each(?)) OR comm IN (SELECT value FROM json_each(?)))
         AND last_seen >= ? AND first_seen <= ? ORDER BY count DESC, id LIMIT 100`);
     this.#pruneLosses = db.prepare('DELETE FROM loss_events WHERE to_ms < ?');
+    // the comms and exes the workloads were seen running: each syscall row's sample and each executable
+    this.#processesOf = db.prepare(`
+      SELECT DISTINCT s.comm, s.exe FROM workloads w JOIN syscalls s ON s.workload_id = w.id WHERE w.key IN (SELECT value FROM json_each(?))
+      UNION SELECT NULL, e.exe FROM workloads w JOIN executables e ON e.workload_id = w.id WHERE w.key IN (SELECT value FROM json_each(?))`);
     // Newest first (workloads_by_last_seen, backwards), only as far back as asked: what a
     // scrape exports is what runs now, and a month of history behind it costs nothing.
     this.#recentPodWorkloads = db.prepare(`
@@ -479,6 +484,29 @@ export class SyscallStore {
 
   lost(): LostDelta[] {
     return this.#guard(() => this.#lost.all());
+  }
+
+  /**
+   * What a profile of these workloads, learned within [fromMs, toMs], may lack: the losses
+   * overlapping that interval, and the unattributed groups of the comms and exes the workloads
+   * ran (an exe's comm is its file name, cut to the kernel's 15 characters). One snapshot.
+   */
+  learningEvidence(workloadKeys: readonly string[], fromMs: number, toMs: number): { losses: StoredLoss[]; unattributed: StoredUnattributed[] } {
+    return this.readSnapshot(() => {
+      const keys = JSON.stringify(workloadKeys);
+      const exes = new Set<string>(), comms = new Set<string>();
+      for (const p of this.#processesOf.all(keys, keys)) {
+        if (p.comm !== null && p.comm !== '') comms.add(p.comm);
+        if (p.exe !== null && p.exe !== '') {
+          exes.add(p.exe);
+          comms.add(p.exe.slice(p.exe.lastIndexOf('/') + 1).slice(0, 15));
+        }
+      }
+      return {
+        losses: this.#lossesBetween.all(fromMs, toMs),
+        unattributed: this.unattributedLike({ exes: [...exes], comms: [...comms], fromMs, toMs }),
+      };
+    });
   }
 
   /** The loss timeline's rows whose interval overlaps [fromMs, toMs] (both inclusive), oldest first. */

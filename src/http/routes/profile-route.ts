@@ -8,12 +8,17 @@ import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
 import { checkedProfile, OCI_PROFILE_BODY } from '../oci-profile-body.js';
 import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
+import { learnedAnnotations, type YoungThresholds } from '../../profile/learning-window.js';
+import { learnedFor, refuseIncomplete, sendLearnedHeaders } from '../learned-answer.js';
 
 /**
  * GET /api/v1/namespaces/{namespace}/pods/{pod}/profile: the profile learned for a pod (the union
  * of its containers, or one with ?container=), as OCI JSON for the kubelet's seccomp directory or
- * as a Security Profiles Operator object. How much it was learned from comes in headers
- * (X-Learned-Records, X-Learned-From, X-Learned-To), or with ?explain=1 beside the profile.
+ * as a Security Profiles Operator object. What it was learned from comes in headers
+ * (X-Learned-Records, -From, -To, -Complete, -Lost, -Young, -Unattributed), in the SPO object's
+ * annotations, and with ?explain=1 beside the profile (`explain.learned`). A profile whose
+ * learning window overlaps records the node lost is refused (409 SA_PROFILE_INCOMPLETE) unless
+ * ?allowIncomplete=true.
  */
 const WORKLOAD_PARAMS = {
   type: 'object',
@@ -39,19 +44,21 @@ const PROFILE_QUERY = {
     // logs errno actions only with it) and denials reach /api/v1/violations; crun loads it, runc
     // 1.1 refuses the profile (withLogDenied, test/e2e/log-denied.test.ts)
     logDenied: { type: 'boolean', default: false },
+    // a profile whose learning window overlaps losses: returned (marked) instead of refused
+    allowIncomplete: { type: 'boolean', default: false },
   },
   additionalProperties: false,
 } as const;
 
-interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean; logDenied: boolean }
+interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean; logDenied: boolean; allowIncomplete: boolean }
 
-export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
+export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null, young: YoungThresholds): void {
   app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
     schema: { params: POD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
   }, async (req, reply) => {
     const { namespace, pod } = req.params;
     const s = requireStore(store);
-    return sendProfile(reply, s, podWorkloads(s, namespace, pod), req.query, namespace, pod, `pod ${namespace}/${pod}`);
+    return sendProfile(reply, s, podWorkloads(s, namespace, pod), req.query, namespace, pod, `pod ${namespace}/${pod}`, young);
   });
 
   app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string; neverObserved: 'count' | 'list' }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
@@ -99,25 +106,27 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
     const s = requireStore(store);
     const workloads = workloadPods(s.workloadCandidates(namespace, name), name);
     if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods it owns, or pods named ${name}-... without a known owner)`);
-    return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`);
+    return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`, young);
   });
 }
 
 
 async function sendProfile(
-  reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string,
+  reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string, young: YoungThresholds,
 ): Promise<FastifyReply> {
-  const { container, format, defaultAction, baseline, explain, logDenied } = query;
+  const { container, format, defaultAction, baseline, explain, logDenied, allowIncomplete } = query;
   if (logDenied && defaultAction !== 'errno') throw new ApiError('SA_BAD_REQUEST', `logDenied=true with defaultAction=${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
   const workloads = container === undefined ? all : all.filter((w) => w.container === container);
   if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
-  const built = buildOciProfile(s.syscallUnionOf(workloads.map((w) => w.key)), { defaultAction, baseline: baselineSyscalls(baseline) });
+  const keys = workloads.map((w) => w.key);
+  const built = buildOciProfile(s.syscallUnionOf(keys), { defaultAction, baseline: baselineSyscalls(baseline) });
+  const learned = learnedFor(s, keys, built.explain, young);
+  refuseIncomplete(learned, allowIncomplete, container === undefined ? what : `${what}, container ${container}`);
+  built.explain.learned = learned;
   if (logDenied) built.profile = withLogDenied(built.profile);
-  reply.header('X-Learned-Records', String(built.explain.records));
-  if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
-  if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);
+  sendLearnedHeaders(reply, learned);
   if (format === 'spo') {
-    const yaml = formatSpoYaml(toSpoProfile(built.profile, { name: container === undefined ? name : `${name}-${container}`, namespace }));
+    const yaml = formatSpoYaml(toSpoProfile(built.profile, { name: container === undefined ? name : `${name}-${container}`, namespace, annotations: learnedAnnotations(learned) }));
     if (explain) return reply.type('application/json').send({ profile: yaml, explain: built.explain });
     return reply.type('application/yaml').send(yaml);
   }

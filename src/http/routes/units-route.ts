@@ -6,6 +6,8 @@ import type { SyscallStore } from '../../store/syscall-store.js';
 import { ApiError, ERROR_SCHEMA, requireStore } from '../api-errors.js';
 import { iso, itemsOf } from '../api-json.js';
 import { CONTINUE_PROPERTY, decodeContinue, encodeContinue, isString, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
+import type { YoungThresholds } from '../../profile/learning-window.js';
+import { learnedFor, refuseIncomplete, sendLearnedHeaders } from '../learned-answer.js';
 
 /** systemd unit names (unit_name_is_valid: at most 255 characters of [A-Za-z0-9:_.\\@-]). */
 const UNIT_PARAMS = {
@@ -14,14 +16,14 @@ const UNIT_PARAMS = {
   required: ['unit'],
 } as const;
 
-interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' | 'log'; explain?: boolean; logDenied: boolean }
+interface UnitProfileQuery { format: 'oci' | 'systemd'; defaultAction: 'errno' | 'log'; explain?: boolean; logDenied: boolean; allowIncomplete: boolean }
 
 /**
  * Host processes are attributed to their systemd unit (workload key `unit:<name>`).
  * GET /api/v1/units lists the units seen; GET /api/v1/units/{unit}/profile gives the profile
  * learned for one, as OCI JSON or (format=systemd) as a drop-in for NAME.service.d/.
  */
-export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | null): void {
+export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | null, young: YoungThresholds): void {
   app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/units', {
     schema: {
       description: 'Host systemd units seen, by name, a page at a time.',
@@ -53,6 +55,8 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
           explain: { type: 'boolean' },
           // as on the pod routes (withLogDenied); OCI JSON only
           logDenied: { type: 'boolean', default: false },
+          // as on the pod routes: an incomplete profile is refused (409) unless asked for
+          allowIncomplete: { type: 'boolean', default: false },
         },
         additionalProperties: false,
       },
@@ -60,7 +64,7 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
     },
   }, async (req, reply) => {
     const { unit } = req.params;
-    const { format, defaultAction, explain, logDenied } = req.query;
+    const { format, defaultAction, explain, logDenied, allowIncomplete } = req.query;
     if (logDenied && defaultAction !== 'errno') throw new ApiError('SA_BAD_REQUEST', `logDenied=true with defaultAction=${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
     // a unit file cannot ask for the log flag: systemd sets it (SCMP_FLTATR_CTL_LOG) only when the
     // manager itself runs with SYSTEMD_LOG_SECCOMP=1 (systemd's docs/ENVIRONMENT.md), node-wide
@@ -70,10 +74,11 @@ export function unitsRoute(app: FastifyInstance, store: () => SyscallStore | nul
     const rows = s.readSnapshot(() => (s.workload(key) !== null ? s.syscallsOf([key]) : null));
     if (rows === null) throw new ApiError('SA_NOT_FOUND', `no observations for host unit ${unit} (GET /api/v1/units lists the units seen)`);
     const built = buildOciProfile(rows, { defaultAction });
+    const learned = learnedFor(s, [key], built.explain, young);
+    refuseIncomplete(learned, allowIncomplete, `host unit ${unit}`);
+    built.explain.learned = learned;
     if (logDenied) built.profile = withLogDenied(built.profile);
-    reply.header('X-Learned-Records', String(built.explain.records));
-    if (built.explain.from !== null) reply.header('X-Learned-From', built.explain.from);
-    if (built.explain.to !== null) reply.header('X-Learned-To', built.explain.to);
+    sendLearnedHeaders(reply, learned);
     if (format === 'systemd') {
       let dropIn: string;
       try {

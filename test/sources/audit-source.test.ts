@@ -57,6 +57,8 @@ t.test('a daemon in the wrong network namespace is not ready and says why', asyn
   }
   t.equal(last.ready, false, '/readyz fails');
   t.match(last.sources.find((s) => s.name === 'audit')?.error, /host's initial network namespace.*hostNetwork: true/, 'naming the fix');
+  // its log line may trail the answer by a moment (pino writes asynchronously)
+  for (let i = 0; i < 50 && !daemon.lines.some((l) => l.event === 'audit_canary'); i++) await new Promise((r) => setTimeout(r, 40));
   t.ok(daemon.lines.some((l) => l.event === 'audit_canary' && l['state'] === 'missing'), 'and logs it');
 });
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
+import type { YoungThresholds } from './profile/learning-window.js';
 import { buildMetrics, type DaemonMetrics } from './metrics/daemon-metrics.js';
 import { ReaderIngest } from './ingest/reader-ingest.js';
 import type { ReaderIngestMessage, ReaderKind } from './ingest/reader-ingest-protocol.js';
@@ -50,6 +51,8 @@ export interface DaemonConfig {
   auditRcvbufBytes?: number;
   /** the audit source's ring for received records (default DEFAULT_RING_BYTES) */
   auditBufferBytes?: number;
+  /** when a learned profile is marked young (default DEFAULT_YOUNG_THRESHOLDS) */
+  young?: YoungThresholds;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -118,7 +121,7 @@ export class Daemon {
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel } });
+    this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel }, ...(config.young !== undefined ? { young: config.young } : {}) });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),

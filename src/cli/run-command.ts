@@ -10,6 +10,7 @@ import { PRINTK_LOSS_FIX, printkLoss } from '../doctor/kernel-checks.js';
 import { DEFAULT_RCVBUF_BYTES, DEFAULT_RING_BYTES } from '../sources/audit-source.js';
 import { chooseDefaultSource } from '../sources/default-source.js';
 import type { Command, CommandIo } from './command.js';
+import { parseYoungThresholds, YOUNG_OPTIONS } from './young-options.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { parseSourceSpec, unknownSourceMessage } from '../sources/source-spec.js';
 import { defaultDbPath } from '../store/default-db-path.js';
@@ -65,6 +66,7 @@ export const OPTIONS = {
     type: 'string', value: 'DIR', env: 'SECCOMP_AUDITOR_SYNC_PROFILES_FROM',
     description: 'a mounted ConfigMap (seccomp-auditor-profiles) whose NAME.json keys are installed as seccomp-auditor/NAME.json and kept in sync; default off',
   },
+  ...YOUNG_OPTIONS,
   'metrics-max-series': {
     type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_METRICS_MAX_SERIES', default: String(DEFAULT_MAX_SERIES),
     description: 'the most series each per-container syscall metric exports on /metrics (the rest are counted as dropped); 0 exports none',
@@ -123,6 +125,7 @@ ${formatRoutes(await declaredRoutes())}
       throw new UsageError(`unknown log level '${values['log-level']}'`);
     }
     const retentionMs = parseDuration('--retention', values.retention!);
+    const young = parseYoungThresholds(values);
     const metricsSeriesWindowMs = parseDuration('--metrics-series-window', values['metrics-series-window']!);
     if (metricsSeriesWindowMs === 0) throw new UsageError(`--metrics-series-window ${values['metrics-series-window']}: expected more than 0, e.g. 1h`);
     const caps = {
@@ -167,7 +170,7 @@ ${formatRoutes(await declaredRoutes())}
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
       dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes, auditBufferBytes,
-      metricsSeriesWindowMs, caps, readExisting: values['read-existing'],
+      metricsSeriesWindowMs, caps, readExisting: values['read-existing'], young,
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {

@@ -10,6 +10,8 @@ import { SyscallStore, type StoredSyscall, type StoredWorkload } from '../store/
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { daemonBaseUrl, fetchNodeProfiles, type ProfileTarget } from './remote-profiles.js';
+import { assessLearning, incompleteMessage, learnedAnnotations, lossQueryWindow, lostSummary, mergeLearned, type LearnedFrom, type YoungThresholds } from '../profile/learning-window.js';
+import { parseYoungThresholds, YOUNG_OPTIONS } from './young-options.js';
 
 const FORMATS = ['oci', 'spo', 'systemd'] as const;
 const DEFAULT_ACTIONS = ['errno', 'log'] as const satisfies readonly DefaultAction[];
@@ -52,8 +54,13 @@ const OPTIONS = {
   name: { type: 'string', value: 'NAME', description: 'metadata.name of the spo object; default POD (or the workload), -CONTAINER with --container' },
   explain: {
     type: 'boolean', env: 'SECCOMP_AUDITOR_PROFILE_EXPLAIN',
-    description: 'print {"profile", "explain"} as JSON: records and time range learned from, syscalls left out and why',
+    description: 'print {"profile", "explain"} as JSON: records and time range learned from (explain.learned: losses overlapping it, young), syscalls left out and why',
   },
+  'allow-incomplete': {
+    type: 'boolean', env: 'SECCOMP_AUDITOR_PROFILE_ALLOW_INCOMPLETE',
+    description: 'print the profile even when its learning window overlaps records a node lost (with a warning, and marked in --explain and the spo annotations); without it such a profile is an error that says what was lost',
+  },
+  ...YOUNG_OPTIONS,
 } satisfies OptionTable;
 
 export const profileCommand: Command = {
@@ -73,6 +80,14 @@ With --from, each daemon's learned profile is fetched over its API and the union
 syscall is allowed if any node saw it run. A daemon that does not answer, or has not seen the
 target (404), is an error naming its URL; --allow-missing skips it with a warning instead (a
 pod runs on one node: merging a pod across nodes usually wants --allow-missing).
+
+A profile whose learning window (first to last record) overlaps records a node lost (printk
+suppression or ring overwrites on /dev/kmsg, audit socket overruns, the kernel's audit_lost,
+the daemon being down) may lack calls the workload makes: it is an error naming the loss and
+the fix unless --allow-incomplete. With --from, each daemon says whether its part is complete
+and the merge is complete only if every part is. A window shorter than --young-window or with
+fewer than --young-records records is young: printed, and marked so in --explain
+(explain.learned.young) and the spo annotations.
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -95,12 +110,14 @@ ${formatOptions(OPTIONS)}
     if (format === 'systemd' && !isServiceUnit(target.name)) throw new UsageError(`--format systemd needs a service: ${target.name} is not NAME.service`);
     if (values['log-denied'] && defaultAction !== 'errno') throw new UsageError(`--log-denied with --default-action ${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
     if (values['log-denied'] && format === 'systemd') throw new UsageError(`--log-denied with --format systemd: ${SYSTEMD_LOG_DENIED}`);
+    const young = parseYoungThresholds(values);
     const fail = (message: string): number => {
       io.stderr.write(`seccomp-auditor profile: ${message}\n`);
       return 1;
     };
 
     let built: BuiltProfile;
+    let learned: LearnedFrom;
     let nodes: unknown[] | null = null;
     if (remote) {
       const urls: string[] = [];
@@ -127,17 +144,38 @@ ${formatOptions(OPTIONS)}
       for (const m of missing) io.stderr.write(`seccomp-auditor profile: warning: skipped ${m.missing}\n`);
       const found = answers.filter((a): a is { url: string; built: BuiltProfile } => 'built' in a);
       if (found.length === 0) return fail(`no --from daemon has observations for ${describe(target)}`);
+      // a daemon of a version before explain.learned cannot say whether its part is complete
+      const silent = found.filter((a) => a.built.explain.learned === undefined).map((a) => a.url);
+      if (silent.length > 0 && !values['allow-incomplete']) {
+        return fail(`${silent.join(', ')} ${silent.length > 1 ? 'do' : 'does'} not say what ${silent.length > 1 ? 'their' : 'its'} profile was learned from (a daemon older than explain.learned), so nothing says it is complete; upgrade ${silent.length > 1 ? 'them' : 'it'}, or take the merge anyway with --allow-incomplete`);
+      }
+      // each node's part as it judged it; the merge is decided once, below, on all of them
+      learned = mergeLearned(found.map((a) => ({
+        node: a.url,
+        learned: a.built.explain.learned ?? assessLearning({ records: a.built.explain.records, fromMs: null, toMs: null, losses: [], unattributed: [], thresholds: young }),
+      })), young);
+      if (silent.length > 0) learned.complete = false;
       built = mergeBuiltProfiles(found.map((a) => a.built), { defaultAction, baseline });
       // each answer was checked; the merge is checked again as a whole before anything is printed
       const check = checkOciProfile(built.profile);
       if (!check.ok) return fail(`the profile merged from ${found.map((a) => a.url).join(', ')} is not valid (${check.problem}); nothing printed`);
       nodes = answers.map((a) => ('built' in a
-        ? { url: a.url, records: a.built.explain.records, syscalls: a.built.explain.syscalls, from: a.built.explain.from, to: a.built.explain.to }
+        ? {
+          url: a.url, records: a.built.explain.records, syscalls: a.built.explain.syscalls, from: a.built.explain.from, to: a.built.explain.to,
+          // null: the daemon does not say (an older version)
+          complete: a.built.explain.learned?.complete ?? null, lost: a.built.explain.learned === undefined ? null : lostSummary(a.built.explain.learned),
+        }
         : { url: a.url, missing: (a as { missing: string }).missing }));
     } else {
-      const local = readLocal(values.db!, target, { defaultAction, baseline });
+      const local = readLocal(values.db!, target, { defaultAction, baseline }, young);
       if (typeof local === 'string') return fail(local);
       built = local;
+      learned = local.explain.learned!;
+    }
+    built.explain.learned = learned;
+    if (!learned.complete) {
+      if (!values['allow-incomplete']) return fail(incompleteMessage(describe(target), learned, '--allow-incomplete'));
+      io.stderr.write(`seccomp-auditor profile: warning: the profile is incomplete (lost: ${lostSummary(learned)}): it may lack calls the workload makes; taken because of --allow-incomplete\n`);
     }
 
     if (values['log-denied']) built.profile = withLogDenied(built.profile);
@@ -157,7 +195,10 @@ ${formatOptions(OPTIONS)}
       object = text;
     } else if (format === 'spo') {
       const container = target.kind !== 'unit' ? target.container : undefined;
-      const spo = toSpoProfile(built.profile, { name: values.name ?? (container === undefined ? target.name : `${target.name}-${container}`), namespace: (target as { namespace: string }).namespace });
+      const spo = toSpoProfile(built.profile, {
+        name: values.name ?? (container === undefined ? target.name : `${target.name}-${container}`), namespace: (target as { namespace: string }).namespace,
+        annotations: learnedAnnotations(learned),
+      });
       text = formatSpoYaml(spo);
       object = spo;
     } else {
@@ -198,8 +239,8 @@ function describe(target: ProfileTarget): string {
   return target.container === undefined ? what : `${what}/${target.container}`;
 }
 
-/** The profile learned in one database, or the message that says why there is none. */
-function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): BuiltProfile | string {
+/** The profile learned in one database with what it was learned from (explain.learned), or the message that says why there is none. */
+function readLocal(db: string, target: ProfileTarget, options: ProfileOptions, young: YoungThresholds): BuiltProfile | string {
   // opening would create an empty database: a mistyped path should say so instead
   if (!existsSync(db)) return `${db}: no such database; check --db (or SECCOMP_AUDITOR_DB)`;
   let store: SyscallStore;
@@ -212,6 +253,7 @@ function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): 
   let chosen: StoredWorkload[];
   let rows: StoredSyscall[];
   let units: string[] = [];
+  let built: BuiltProfile | null = null;
   try {
     // one snapshot: the daemon may commit between the reads
     [workloads, chosen, rows, units] = store.readSnapshot(() => {
@@ -230,6 +272,14 @@ function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): 
       const picked = container === undefined ? all : all.filter((w) => w.container === container);
       return [all, picked, store.syscallsOf(picked.map((w) => w.key)), hostUnits] as const;
     });
+    if (chosen.length > 0) {
+      built = buildOciProfile(rows, options);
+      const fromMs = built.explain.from === null ? null : Date.parse(built.explain.from);
+      const toMs = built.explain.to === null ? null : Date.parse(built.explain.to);
+      const q = fromMs === null || toMs === null ? null : lossQueryWindow(fromMs, toMs);
+      const evidence = q === null ? { losses: [], unattributed: [] } : store.learningEvidence(chosen.map((w) => w.key), q.fromMs, q.toMs);
+      built.explain.learned = assessLearning({ records: built.explain.records, fromMs, toMs, ...evidence, thresholds: young });
+    }
   } catch (err) {
     return (err as Error).message;
   } finally {
@@ -248,7 +298,7 @@ function readLocal(db: string, target: ProfileTarget, options: ProfileOptions): 
     const names = [...new Set(workloads.map((w) => w.container).filter((c): c is string => c !== null))].sort();
     return `${target.kind} ${target.namespace}/${target.name} has no container '${target.container}'; its containers: ${names.length > 0 ? names.join(', ') : '(none named)'}`;
   }
-  return buildOciProfile(rows, options);
+  return built!;
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

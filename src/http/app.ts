@@ -3,6 +3,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SyscallStore } from '../store/syscall-store.js';
 import { STATUS_CODES } from 'node:http';
 import { ApiError, codeOfStatus } from './api-errors.js';
+import { StoreError } from '../store/store-error.js';
+import type { PendingStats } from '../ingest/pending-batches.js';
 import { SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import { authorize } from './bearer-token.js';
 import { ROUTE_SUMMARIES } from './route-summaries.js';
@@ -37,6 +39,8 @@ export interface DaemonStatus {
   ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] };
   /** what each source's pipeline counted since the daemon started (absent: nothing to show) */
   counters?(): { name: string; counters: PipelineCounters | null; audit?: AuditChannelState | null }[];
+  /** batches kept in memory while the database is away, and what the bound dropped */
+  pending?(): PendingStats;
 }
 
 export interface DeclaredRoute {
@@ -51,6 +55,8 @@ export function buildApp(options: {
   status: DaemonStatus;
   /** the database, once open (null while it is not) */
   store?: () => SyscallStore | null;
+  /** told of each store failure a request ran into (the daemon's readiness follows damage) */
+  onStoreError?: (err: StoreError) => void;
   /** the bearer token for mutating routes; null: they are off */
   token?: string | null;
   /** read routes need the token too */
@@ -103,6 +109,13 @@ export function buildApp(options: {
   // every error is {code, message}: validation errors name the field, unknown routes say so
   app.setErrorHandler((err: FastifyError | ApiError, _req, reply) => {
     if (err instanceof ApiError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+    // the database failed (damaged, locked, unreadable), not the request nor the code: a 503 with
+    // the store's own message, which names the file and the fix (a client may retry; /readyz tells)
+    const failed: unknown = err;
+    if (failed instanceof StoreError && failed.code !== 'SA_BATCH_INVALID') {
+      options.onStoreError?.(failed);
+      return reply.code(503).send({ code: 'SA_STORE_UNAVAILABLE', message: failed.message });
+    }
     if (err.validation) return reply.code(400).send({ code: 'SA_BAD_REQUEST', message: err.message });
     const status = err.statusCode ?? 500;
     if (status >= 500) app.log.error({ event: 'request_failed', error: err.message }, 'request failed');

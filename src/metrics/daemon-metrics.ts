@@ -6,6 +6,7 @@ import { workloadNameOf } from '../profile/workload-name.js';
 import { containerLabelKey, containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
 import { labelValue } from './label-value.js';
 import { unattributedTop } from './unattributed-top.js';
+import { StoreError } from '../store/store-error.js';
 
 /** What the metrics read of the running daemon, at scrape time. */
 export interface MetricsSources {
@@ -20,6 +21,8 @@ export interface MetricsSources {
    * without it, whether a store is there.
    */
   databaseOk?: () => boolean;
+  /** told when a collector's database read fails (that metric's series are left out of the scrape) */
+  onStoreError?: (err: StoreError) => void;
   /**
    * The most series each per-container syscall metric exports (default DEFAULT_MAX_SERIES); the
    * rest are counted in seccomp_auditor_container_syscall_records_over_cap.
@@ -82,11 +85,17 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     help: 'Commits the database refused (full, read-only, locked, corrupt...); the daemon keeps the batch in memory and retries it every second.',
     registers: [registry],
   });
+  // set when a database-backed collector fails during this scrape (see the end of buildMetrics)
+  let storeFailedInScrape = false;
   new Gauge({
-    name: 'seccomp_auditor_database_up', help: 'Whether the database is open and took the last commit (1) or not (0), as /readyz says of the store.',
+    name: 'seccomp_auditor_database_up', help: 'Whether the database is open, took the last commit and answered this scrape\'s reads (1) or not (0), as /readyz says of the store.',
     registers: [registry],
-    collect() {
-      this.set((from.databaseOk ?? (() => from.store() !== null))() ? 1 : 0);
+    async collect() {
+      // prom-client calls every collect() in one synchronous pass before awaiting any: waiting
+      // one microtask lets this one see whether the database reads of this scrape failed
+      storeFailedInScrape = false;
+      await Promise.resolve();
+      this.set(!storeFailedInScrape && (from.databaseOk ?? (() => from.store() !== null))() ? 1 : 0);
     },
   });
   collectDefaultMetrics({ register: registry });
@@ -302,6 +311,24 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       if (s !== null) this.set(s.sizeBytes());
     },
   });
+  // A damaged database must not take /metrics down with it: source_up and the process metrics
+  // matter most exactly then. A collector whose database read fails drops its series for this
+  // scrape and marks database_up 0; any other error is a bug and still fails the scrape.
+  for (const metric of registry.getMetricsAsArray() as unknown as { collect?: () => unknown; reset(): void }[]) {
+    const collect = metric.collect;
+    if (typeof collect !== 'function') continue;
+    metric.collect = function isolated(this: typeof metric) {
+      try {
+        return collect.call(this);
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        storeFailedInScrape = true;
+        this.reset();
+        from.onStoreError?.(err);
+        return undefined;
+      }
+    };
+  }
   return { registry, observeCommit: (seconds) => commits.observe(seconds), observeCommitFailure: () => commitFailures.inc() };
 }
 

@@ -41,12 +41,14 @@ t.test('a new database gets the whole schema, in WAL mode, under directories tha
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL');
   t.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  // statement journals never become temporary files (see open-database.ts: a pwrite per row otherwise)
+  t.equal(db.pragma('temp_store', { simple: true }), 2, 'MEMORY');
   t.ok((db.pragma('busy_timeout', { simple: true }) as number) >= 1000);
   const names = db.prepare("SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY 1").pluck().all();
   t.same(names, [
-    'index syscalls_violations', 'index unattributed_by_group', 'index unattributed_by_last_seen', 'index workloads_by_last_seen',
+    'index loss_events_by_to', 'index syscalls_violations', 'index unattributed_by_group', 'index unattributed_by_last_seen', 'index workloads_by_last_seen',
     'index workloads_by_owner', 'index workloads_by_pod', 'index workloads_by_pod_incarnation', 'index workloads_by_unit',
-    'table counters', 'table executables', 'table lost_records', 'table source_positions', 'table syscalls', 'table unattributed',
+    'table counters', 'table executables', 'table loss_events', 'table lost_records', 'table source_positions', 'table syscalls', 'table unattributed',
     'table workload_summaries', 'table workloads',
   ]);
   t.same(db.pragma('foreign_key_check'), [], 'no dangling references');

@@ -9,7 +9,9 @@ import { workloadPods } from '../profile/workload-pods.js';
 import { SyscallStore, type StoredSyscall, type StoredWorkload } from '../store/syscall-store.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
-import { daemonBaseUrl, fetchNodeProfiles, type ProfileTarget } from './remote-profiles.js';
+import { daemonBaseUrl, fetchNodeProfiles, type NodeAnswer, type ProfileTarget } from './remote-profiles.js';
+import { applyToCluster, askCluster, checkClusterFlags, CLUSTER_OPTIONS, type ClusterSession } from './cluster-options.js';
+import { ClusterError } from './cluster-profiles.js';
 import { assessLearning, incompleteMessage, learnedAnnotations, lossQueryWindow, lostSummary, mergeLearned, type LearnedFrom, type YoungThresholds } from '../profile/learning-window.js';
 import { parseYoungThresholds, YOUNG_OPTIONS } from './young-options.js';
 
@@ -28,8 +30,9 @@ const OPTIONS = {
   },
   'allow-missing': {
     type: 'boolean',
-    description: 'with --from: skip (with a warning) a daemon that does not answer or has not seen the target, instead of failing',
+    description: 'with --from: skip (with a warning) a daemon that does not answer or has not seen the target, instead of failing; with --cluster: a daemon that is gone, not running or slower than --node-timeout',
   },
+  ...CLUSTER_OPTIONS,
   namespace: { type: 'string', value: 'NS', description: "the pod's or workload's namespace" },
   pod: { type: 'string', value: 'POD', description: 'the pod name' },
   workload: { type: 'string', value: 'NAME', description: 'a workload (Deployment, StatefulSet, DaemonSet, Job): the union over its pods (owned by it per the Kubernetes API, else as their names tell)' },
@@ -70,6 +73,7 @@ export const profileCommand: Command = {
        seccomp-auditor profile --db PATH --namespace NS --workload NAME [options]
        seccomp-auditor profile --db PATH --unit NAME.service [--format systemd] [options]
        seccomp-auditor profile --from URL [--from URL ...] ... (instead of --db)
+       seccomp-auditor profile --cluster [--context NAME] [--apply] ... (instead of --db)
 
 Prints to stdout the seccomp profile learned from what the pod's containers (or the workload's
 pods, or the host unit's processes) were seen calling: one SCMP_ACT_ALLOW rule with every
@@ -80,6 +84,16 @@ With --from, each daemon's learned profile is fetched over its API and the union
 syscall is allowed if any node saw it run. A daemon that does not answer, or has not seen the
 target (404), is an error naming its URL; --allow-missing skips it with a warning instead (a
 pod runs on one node: merging a pod across nodes usually wants --allow-missing).
+
+With --cluster, the daemon pods are found through the Kubernetes API (the kubeconfig as kubectl
+finds it, or the in-cluster service account) and each is asked through the API server's pod
+proxy, with the token from the Secret seccomp-auditor-token (or --token-file); no network path
+to the nodes is needed. Daemons that have not seen the target are left out (a workload runs on
+some nodes); one that is gone, not running or slower than --node-timeout is an error unless
+--allow-missing. stderr says which nodes answered. --apply writes the profile into the
+ConfigMap seccomp-auditor-profiles as NAME.json; every daemon then installs it as
+seccomp-auditor/NAME.json in its node's kubelet seccomp directory. The RBAC it needs:
+deploy/kubernetes/components/profile-export-rbac (kubectl seccomp-auditor is the same command).
 
 A profile whose learning window (first to last record) overlaps records a node lost (printk
 suppression or ring overwrites on /dev/kmsg, audit socket overruns, the kernel's audit_lost,
@@ -95,11 +109,12 @@ ${formatOptions(OPTIONS)}
   async run(argv: string[], io: CommandIo): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, io.env);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const remote = values.from.length > 0;
+    checkClusterFlags(values, argv);
+    const remote = values.from.length > 0 || values.cluster;
     const dbFlag = argv.some((a) => a === '--db' || a.startsWith('--db='));
     if (remote && dbFlag) throw new UsageError('--from and --db are mutually exclusive: merge from daemons, or read one database');
-    if (!remote && values.db === undefined) throw new UsageError('--db PATH is required: the database the daemon writes (or --from URL, repeated, to merge what several nodes\' daemons learned)');
-    if (!remote && values['allow-missing']) throw new UsageError('--allow-missing goes with --from');
+    if (!remote && values.db === undefined) throw new UsageError('--db PATH is required: the database the daemon writes (or --from URL, repeated, to merge what several nodes\' daemons learned, or --cluster)');
+    if (!remote && values['allow-missing']) throw new UsageError('--allow-missing goes with --from or --cluster');
     const target = targetOf(values);
     const format = oneOf('--format', values.format!, FORMATS);
     const defaultAction = oneOf('--default-action', values['default-action']!, DEFAULT_ACTIONS);
@@ -119,6 +134,7 @@ ${formatOptions(OPTIONS)}
     let built: BuiltProfile;
     let learned: LearnedFrom;
     let nodes: unknown[] | null = null;
+    let session: ClusterSession | null = null;
     if (remote) {
       const urls: string[] = [];
       for (const value of values.from) {
@@ -134,16 +150,33 @@ ${formatOptions(OPTIONS)}
           return fail(`cannot read the token file ${values['token-file']} (${(err as NodeJS.ErrnoException).code}); check --token-file`);
         }
       }
-      const answers = await fetchNodeProfiles(urls, target, { token });
+      let answers: NodeAnswer[];
+      if (values.cluster) {
+        try {
+          const asked = await askCluster(values, target, io.env);
+          session = asked.session;
+          answers = asked.answers;
+          // which nodes the merge is made of, always: a node left out changes the profile
+          const got = answers.filter((a) => 'built' in a).map((a) => a.url);
+          io.stderr.write(`seccomp-auditor profile: asked ${asked.asked} daemon${asked.asked === 1 ? '' : 's'} in ${session.namespace}: ${got.length > 0 ? `merging ${got.join(', ')}` : 'none has observations'}${asked.notSeen.length > 0 ? `; not seen on ${asked.notSeen.map((n) => n.split(':')[0]).join(', ')}` : ''}\n`);
+        } catch (err) {
+          if (err instanceof ClusterError) return fail(err.message);
+          throw err;
+        }
+      } else {
+        answers = await fetchNodeProfiles(urls, target, { token });
+      }
       const errors = answers.filter((a) => 'error' in a);
       if (errors.length > 0) return fail(errors.map((a) => (a as { error: string }).error).join('; '));
       const missing = answers.filter((a): a is { url: string; missing: string } => 'missing' in a);
       if (missing.length > 0 && !values['allow-missing']) {
-        return fail(`${missing.map((m) => m.missing).join('; ')}; every --from daemon must have seen ${describe(target)} (--allow-missing skips those that have not)`);
+        return fail(values.cluster
+          ? `${missing.map((m) => m.missing).join('; ')}; the merge would lack those nodes' observations of ${describe(target)} (--allow-missing merges the nodes that answered)`
+          : `${missing.map((m) => m.missing).join('; ')}; every --from daemon must have seen ${describe(target)} (--allow-missing skips those that have not)`);
       }
       for (const m of missing) io.stderr.write(`seccomp-auditor profile: warning: skipped ${m.missing}\n`);
       const found = answers.filter((a): a is { url: string; built: BuiltProfile } => 'built' in a);
-      if (found.length === 0) return fail(`no --from daemon has observations for ${describe(target)}`);
+      if (found.length === 0) return fail(`no ${values.cluster ? 'daemon in the cluster' : '--from daemon'} has observations for ${describe(target)}`);
       // a daemon of a version before explain.learned cannot say whether its part is complete
       const silent = found.filter((a) => a.built.explain.learned === undefined).map((a) => a.url);
       if (silent.length > 0 && !values['allow-incomplete']) {
@@ -204,6 +237,18 @@ ${formatOptions(OPTIONS)}
     } else {
       text = JSON.stringify(built.profile, null, 2) + '\n';
       object = built.profile;
+    }
+    if (values.apply) {
+      const container = target.kind !== 'unit' ? target.container : undefined;
+      const name = values.name ?? (container === undefined ? target.name : `${target.name}-${container}`);
+      try {
+        const r = await applyToCluster(session!, name, text);
+        io.stdout.write(`${r.unchanged ? 'unchanged' : 'written'}: ${r.key} in ConfigMap ${session!.namespace}/seccomp-auditor-profiles (resourceVersion ${r.resourceVersion}); pods use it as localhostProfile: seccomp-auditor/${r.key}\n`);
+      } catch (err) {
+        if (err instanceof ClusterError) return fail(err.message);
+        throw err;
+      }
+      return 0;
     }
     if (values.explain) {
       io.stdout.write(JSON.stringify({ profile: object, explain: nodes === null ? built.explain : { ...built.explain, nodes } }, null, 2) + '\n');

@@ -255,3 +255,23 @@ t.test('--apply: the ConfigMap is written, and a daemon syncing from it installs
   t.equal(spo.code, 2);
   t.match(spo.stderr, /--apply writes an OCI profile/);
 });
+
+t.test('--apply over a concurrent edit: the 409 Conflict is read again and both edits are kept', async (t) => {
+  const key = `${NS}/seccomp-auditor-profiles`;
+  api.afterGet = (k) => {
+    if (k !== key) return;
+    api.afterGet = null;
+    // someone edits the ConfigMap between our get and our update
+    const cm = api.configMaps.get(key)!;
+    api.configMaps.set(key, { ...cm, metadata: { ...cm.metadata, resourceVersion: api.nextResourceVersion() }, data: { ...cm['data'], 'other.json': '{"defaultAction":"SCMP_ACT_LOG"}' } });
+  };
+  t.teardown(() => { api.afterGet = null; });
+  const before = api.requests.length;
+  const r = await cluster('alice', '--workload', 'web', '--apply', '--name', 'web-v2');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^written: web-v2\.json/);
+  const puts = api.requests.slice(before).filter((q) => q.method === 'PUT').map((q) => q.status);
+  t.same(puts, [409, 200], 'the stale update was refused, the second one went through');
+  const data = api.configMaps.get(key)!['data'] as Record<string, string>;
+  t.ok('other.json' in data && 'web-v2.json' in data && 'web.json' in data, `both edits kept: ${Object.keys(data).join(', ')}`);
+});

@@ -41,6 +41,8 @@ export class FakeKubeApi {
   readonly requests: Seen[] = [];
   /** called after a pod list is answered: a test deletes a pod here to make one go away */
   afterList: (() => void) | null = null;
+  /** called after a Secret or ConfigMap is read: a test edits it here, as someone else would meanwhile */
+  afterGet: ((key: string) => void) | null = null;
   /** the headers the last proxied request reached the pod with */
   lastProxiedHeaders: Record<string, string | string[] | undefined> | null = null;
   #rv = 100;
@@ -144,6 +146,7 @@ export class FakeKubeApi {
         if (o === undefined) return this.#status(res, 404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(o));
+        this.afterGet?.(key);
         return;
       }
       if (req.method === 'PUT') {

@@ -18,6 +18,9 @@ import { KubeApiPods } from './attribute/kube-api-pods.js';
 import { StoreError } from './store/store-error.js';
 import type { KeyCaps } from './store/batch-commit.js';
 import { parseSourceSpec } from './sources/source-spec.js';
+import { PendingBatches } from './ingest/pending-batches.js';
+import { databaseFileChange, fileIdentity, ownSidecars, removeIfStill, type FileIdentity } from './store/file-identity.js';
+import { Counter, Gauge } from 'prom-client';
 
 export interface DaemonConfig {
   /** `audit`, `kmsg`, `file:PATH`, `journal[:DIR]`, `-` (stdin) or `none`; several may run at once */
@@ -87,6 +90,8 @@ const FLUSH_MS = 500;
 /** batches kept while the store refuses them (disk full...), before the oldest are dropped */
 const MAX_PENDING_BATCHES = 600;
 const PRUNE_EVERY_MS = 3_600_000;
+/** a store that failed to open is tried again after 1 s, then twice as long each time, up to this */
+const MAX_OPEN_RETRY_MS = 60_000;
 
 /**
  * Wires the stages and owns their start/stop order: store, then sources (each running parse →
@@ -104,7 +109,20 @@ export class Daemon {
   readonly #events: PipelineEvents;
   #store: SyscallStore | null = null;
   #storeError: string | null = null;
-  readonly #pending: FlushBatch[] = [];
+  readonly #pending = new PendingBatches(MAX_PENDING_BATCHES);
+  /** the device and inode the store was opened on: the path may be given another file */
+  #storeIdentity: FileIdentity | null = null;
+  #openRetry: NodeJS.Timeout | null = null;
+  #openRetryMs = 0;
+  #stopping = false;
+  /** an outage's first dropped batch is logged, not every one after it */
+  #dropLogged = false;
+  /**
+   * Damage a read or commit ran into (SA_DB_CORRUPT) after the open's quick_check passed: sticky
+   * until the database is opened again, since a commit that happens to miss the bad pages proves
+   * nothing. The fix in its message (move the file aside) makes the file check reopen.
+   */
+  #storeDamage: string | null = null;
   readonly #metrics: DaemonMetrics;
   #timers: NodeJS.Timeout[] = [];
   /** undefined until a same-thread source asks; null outside a cluster */
@@ -117,11 +135,13 @@ export class Daemon {
     this.#metrics = buildMetrics({
       store: () => this.#store,
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
-      databaseOk: () => this.#store !== null && this.#storeError === null,
+      databaseOk: () => this.#store !== null && this.#storeError === null && this.#storeDamage === null,
+      onStoreError: (err) => this.#noteStoreError(err),
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });
-    this.app = buildApp({ status: { ready: () => this.#ready(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel }, ...(config.young !== undefined ? { young: config.young } : {}) });
+    this.#pendingMetrics();
+    this.app = buildApp({ status: { ready: () => this.#ready(), pending: () => this.#pending.stats(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, onStoreError: (err) => this.#noteStoreError(err), token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel }, ...(config.young !== undefined ? { young: config.young } : {}) });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -132,14 +152,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    try {
-      this.#store = SyscallStore.open({ path: this.#config.dbPath, ...(this.#config.caps !== undefined ? { caps: this.#config.caps } : {}) });
-      this.log.info({ event: 'store_opened', db: this.#config.dbPath }, `database ${this.#config.dbPath}`);
-    } catch (err) {
-      // without a store the daemon still serves health and logs what it sees
-      this.#storeError = (err as Error).message;
-      this.log.error({ event: 'store_failed', db: this.#config.dbPath, error: this.#storeError }, 'cannot open the database; nothing will be kept');
-    }
+    this.#openStore(false);
     for (const spec of this.#config.sources) {
       const source = parseSourceSpec(spec);
       if (source === null || source.kind === 'none') continue;
@@ -165,6 +178,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#openRetry !== null) clearTimeout(this.#openRetry);
     this.#profiles?.stop();
     for (const timer of this.#timers) clearInterval(timer);
     for (const source of this.#sources.reverse()) await source.stop();
@@ -194,7 +209,7 @@ export class Daemon {
       startPosition: this.#store?.position(kind) ?? null,
       onMessage: (m: ReaderIngestMessage) => {
         switch (m.type) {
-          case 'batch': return this.#commit(m.batch);
+          case 'batch': return this.#commit(kind, m.batch);
           case 'kube-api':
             return this.#logKubeApi(m.connected ? null : m.error ?? 'unknown error');
           case 'new-syscall': return this.#events.onNewSyscall(m.event);
@@ -286,7 +301,7 @@ export class Daemon {
       const batch = pipeline.takeBatch(position === '' || position === committed ? [] : [{ source: name, position }]);
       if (batch === null) return;
       committed = position;
-      this.#commit(batch);
+      this.#commit(name, batch);
     };
     this.#every(FLUSH_MS, flush);
     return {
@@ -300,22 +315,84 @@ export class Daemon {
     };
   }
 
-  /** Commits a batch, or keeps it (in order) while the store refuses. */
-  #commit(batch: FlushBatch): void {
-    this.#pending.push(batch);
+  /**
+   * Opens the database at the configured path. When it cannot (a foreign or corrupt file, a
+   * locked or unwritable one), the daemon still serves health and keeps what it reads in memory
+   * (bounded), and tries again after 1 s, 2 s, 4 s... up to MAX_OPEN_RETRY_MS: logged when the
+   * error changes, not at each try. `again`: a database was open before (it was deleted or
+   * replaced), so a file created now is a new, empty one, and the operator is told.
+   */
+  #openStore(again: boolean): void {
+    this.#openRetry = null;
+    if (this.#stopping) return;
+    const path = this.#config.dbPath;
+    const existed = fileIdentity(path) !== null;
+    try {
+      const store = SyscallStore.open({ path, ...(this.#config.caps !== undefined ? { caps: this.#config.caps } : {}) });
+      this.#store = store;
+      this.#storeIdentity = fileIdentity(store.path);
+      this.#openRetryMs = 0;
+      if (again && !existed) {
+        this.log.warn({ event: 'store_created', db: store.path }, `created a new, empty database at ${store.path} with the seccomp-auditor schema: what the old one held is gone (restore it from a backup with the daemon stopped to get it back); what was read meanwhile is committed to the new one`);
+      } else {
+        this.log.info({ event: 'store_opened', db: store.path, created: !existed }, `database ${store.path}`);
+      }
+      if (this.#storeError !== null) this.log.info({ event: 'store_recovered', db: store.path, pending: this.#pending.length }, 'the database is open again; committing what was kept in memory');
+      this.#storeError = null;
+      this.#storeDamage = null;
+      this.#commitPending();
+    } catch (err) {
+      const error = (err as Error).message;
+      if (error !== this.#storeError) {
+        this.log.error({ event: 'store_failed', db: path, error }, `cannot open the database; keeping what is read in memory (at most ${MAX_PENDING_BATCHES} batches) and trying again`);
+      }
+      this.#storeError = error;
+      this.#openRetryMs = Math.min(Math.max(1000, this.#openRetryMs * 2), MAX_OPEN_RETRY_MS);
+      this.#openRetry = setTimeout(() => this.#openStore(again), this.#openRetryMs);
+      this.#openRetry.unref();
+    }
+  }
+
+  /**
+   * Whether the path still names the file the store writes to. If the file was deleted or another
+   * put in its place, commits would go to a file nobody can reach: the store is closed (readiness
+   * fails with what happened and what to do), the old database's WAL is removed from the path so
+   * it cannot leak into the next file, and the open is retried after a second.
+   */
+  #storeFileHolds(store: SyscallStore): boolean {
+    if (this.#storeIdentity === null) return true;
+    const change = databaseFileChange(store.path, this.#storeIdentity);
+    if (change === null) return true;
+    this.log.error({ event: 'store_file_changed', db: store.path, error: change }, change);
+    this.#storeError = change;
+    this.#store = null;
+    this.#storeIdentity = null;
+    const sidecars = ownSidecars(store.path);
+    store.close();
+    removeIfStill(sidecars);
+    this.#openRetryMs = 0;
+    this.#openRetry = setTimeout(() => this.#openStore(true), 1000);
+    this.#openRetry.unref();
+    return false;
+  }
+
+  /** Commits a batch, or keeps it (in order, bounded) while the store is away or refuses. */
+  #commit(source: string, batch: FlushBatch): void {
+    if (this.#pending.push(source, batch) !== null && !this.#dropLogged) {
+      this.#dropLogged = true;
+      this.log.error({ event: 'batch_dropped', source, ...this.#pending.stats() }, `the database was unavailable for too long: the oldest batch kept in memory was dropped, its records counted as lost (store_unavailable)`);
+    }
     this.#commitPending();
   }
 
   #commitPending(): void {
     const store = this.#store;
-    if (store === null) {
-      this.#pending.length = 0;
-      return;
-    }
+    // kept, in order, until the store is back (#openStore commits them)
+    if (store === null || !this.#storeFileHolds(store)) return;
     while (this.#pending.length > 0) {
       try {
         const started = process.hrtime.bigint();
-        store.commitBatch(this.#pending[0]!);
+        store.commitBatch(this.#pending.peek()!);
         this.#metrics.observeCommit(Number(process.hrtime.bigint() - started) / 1e9);
       } catch (err) {
         if (err instanceof StoreError && err.code === 'SA_BATCH_INVALID') {
@@ -325,21 +402,41 @@ export class Daemon {
           continue;
         }
         this.#metrics.observeCommitFailure();
+        this.#noteStoreError(err);
         const error = (err as Error).message;
         if (error !== this.#storeError) this.log.error({ event: 'commit_failed', db: this.#config.dbPath, error }, 'cannot commit to the database; keeping the data in memory and retrying');
         this.#storeError = error;
-        if (this.#pending.length > MAX_PENDING_BATCHES) {
-          this.#pending.shift();
-          this.log.error({ event: 'batch_dropped' }, 'the database refused writes for too long: the oldest batch was dropped');
-        }
         return;
       }
       this.#pending.shift();
+      this.#dropLogged = false;
       if (this.#storeError !== null) {
         this.log.info({ event: 'commit_recovered' }, 'the database takes writes again');
         this.#storeError = null;
       }
     }
+  }
+
+  /** A read (API, metrics) failed in the store: damage makes the daemon unready until a reopen. */
+  #noteStoreError(err: unknown): void {
+    if (!(err instanceof StoreError) || err.code !== 'SA_DB_CORRUPT' || this.#storeDamage === err.message) return;
+    this.#storeDamage = err.message;
+    this.log.error({ event: 'store_damaged', db: err.path, error: err.message }, err.message);
+  }
+
+  /** What the in-memory queue holds and dropped, next to the database's own metrics. */
+  #pendingMetrics(): void {
+    const pending = (): ReturnType<PendingBatches['stats']> => this.#pending.stats();
+    const registers = [this.#metrics.registry];
+    new Gauge({
+      name: 'seccomp_auditor_pending_batches', help: 'Batches read but not yet committed, kept in memory while the database is unavailable.',
+      registers, collect() { this.set(pending().batches); },
+    });
+    new Counter({
+      name: 'seccomp_auditor_pending_batches_dropped_total',
+      help: 'Batches dropped from memory (oldest first) because the database stayed unavailable past the bound; their records are counted as lost with reason store_unavailable.',
+      registers, collect() { this.reset(); this.inc(pending().droppedBatches); },
+    });
   }
 
   #prune(): void {
@@ -391,7 +488,8 @@ export class Daemon {
 
   #ready(): { ready: boolean; sources: { name: string; ok: boolean; error: string | null }[] } {
     const sources = this.#sources.map((s) => ({ name: s.name, ok: s.lastError === null, error: s.lastError, ...(s.state !== undefined ? { state: s.state, position: s.position ?? '' } : {}) }));
-    sources.push({ name: 'store', ok: this.#storeError === null, error: this.#storeError });
+    const error = this.#storeError ?? this.#storeDamage;
+    sources.push({ name: 'store', ok: error === null, error });
     return { ready: sources.every((s) => s.ok), sources };
   }
 }

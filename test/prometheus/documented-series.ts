@@ -26,6 +26,8 @@ export const DOCUMENTED_SERIES: Record<string, readonly string[]> = {
   seccomp_auditor_database_bytes: [],
   seccomp_auditor_database_up: [],
   seccomp_auditor_database_commit_failures_total: [],
+  seccomp_auditor_pending_batches: [],
+  seccomp_auditor_pending_batches_dropped_total: [],
   seccomp_auditor_database_commit_seconds_bucket: ['le'],
   seccomp_auditor_database_commit_seconds_sum: [],
   seccomp_auditor_database_commit_seconds_count: [],

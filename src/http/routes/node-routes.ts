@@ -95,6 +95,8 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
             positions: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, position: { type: 'string' }, updatedAt: { type: 'string' } } } },
             lost: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, count: { type: 'integer' } } } },
             databaseBytes: { type: ['integer', 'null'] },
+            // batches kept in memory while the database is away; what the bound dropped is also lost (store_unavailable)
+            pending: { type: 'object', properties: { batches: { type: 'integer' }, droppedBatches: { type: 'integer' }, droppedRecords: { type: 'integer' } } },
             // what the caps on distinct keys kept out (records), since the database was created
             overflow: {
               type: ['object', 'null'],
@@ -122,6 +124,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
       positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
       lost: s === null ? [] : s.lost(),
       databaseBytes: s === null ? null : s.sizeBytes(),
+      ...(status.pending !== undefined ? { pending: status.pending() } : {}),
       overflow: s === null ? null : s.overflow(),
     };
   });

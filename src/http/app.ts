@@ -7,6 +7,7 @@ import { StoreError } from '../store/store-error.js';
 import type { PendingStats } from '../ingest/pending-batches.js';
 import { SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 import { authorize } from './bearer-token.js';
+import { pageRoute } from './routes/page-route.js';
 import { ROUTE_SUMMARIES } from './route-summaries.js';
 import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
@@ -159,6 +160,8 @@ export function buildApp(options: {
   if (metrics !== undefined) {
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   }
+  // the page itself is static; the data it shows comes from the API scope above, token and all
+  pageRoute(app);
   app.get('/healthz', {
     schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
   }, async () => ({ status: 'ok' }));

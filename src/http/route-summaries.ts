@@ -5,6 +5,8 @@
  * fails when a route has no line or a line no route.
  */
 export const ROUTE_SUMMARIES: Readonly<Record<string, string>> = {
+  'GET /': 'a page for people: pods and their learning status, syscalls, violations, unattributed records, sources; profile download and check (data through the API, with its token)',
+  'GET /page.js': 'the page\'s script',
   'GET /healthz': 'alive',
   'GET /readyz': 'ready: each source (a followed file: its state and position) and the database; 503 when one fails',
   'GET /metrics': 'Prometheus metrics (seccomp_auditor_*)',

@@ -24,15 +24,6 @@ const OPTIONS = {
 
 /** A batch at least this often keeps memory flat however large the input. */
 const BATCH_EVERY_MS = 1000;
-/**
- * ... and at least every this many records: a batch holds one row object per key that changed
- * since the last, so on a log where many keys are new (30 days of a busy node: one record in
- * five) a time-only batch grows with the ingest's speed. This bounds the rows handed to the
- * store at once (at most one per record; ~20 000 on that log) whatever the speed, for at most
- * ten commits a second at 1 M records/s (a commit's fixed cost: its workload and summary rows
- * and the WAL append). Checked once per input chunk (1 MiB, ~4 000 records).
- */
-const BATCH_EVERY_RECORDS = 100_000;
 
 export const ingestCommand: Command = {
   name: 'ingest',
@@ -75,7 +66,7 @@ ${formatOptions(OPTIONS)}
     pipeline.start({ watch: false });
     const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
     const started = Date.now();
-    let doneBytes = 0, lastBatch = started, lastProgress = 0, failed = 0, recordsAtBatch = 0;
+    let doneBytes = 0, lastBatch = started, lastProgress = 0, failed = 0;
     const commit = (): void => {
       const batch = pipeline.takeBatch([]);
       if (batch !== null) store.commitBatch(batch);
@@ -88,11 +79,10 @@ ${formatOptions(OPTIONS)}
             pipeline.push(chunk);
             doneBytes += chunk.length;
             const now = Date.now();
-            if (now - lastBatch >= BATCH_EVERY_MS || pipeline.stats.records - recordsAtBatch >= BATCH_EVERY_RECORDS) {
+            if (now - lastBatch >= BATCH_EVERY_MS) {
               pipeline.onBatchEnd();
               commit();
               lastBatch = now;
-              recordsAtBatch = pipeline.stats.records;
             }
             if (io.isTTY && totalBytes > 0 && now - lastProgress >= 200) {
               lastProgress = now;

@@ -1,3 +1,4 @@
+import type { UnattributedDelta } from '../types/flush-batch.js';
 /**
  * What a learned profile was learned from, and whether it can be trusted: the records and the
  * time window they span, the losses of this node that overlap that window, unattributed records
@@ -39,15 +40,8 @@ export interface LossRow {
   to: number;
 }
 
-/** An unattributed group (ms). */
-export interface UnattributedRow {
-  comm: string | null;
-  exe: string | null;
-  reason: string;
-  count: number;
-  firstSeen: number;
-  lastSeen: number;
-}
+/** An unattributed group (ms): the store keeps them as the pipeline hands them over. */
+export type UnattributedRow = UnattributedDelta;
 
 export interface LearnedLoss {
   source: string;

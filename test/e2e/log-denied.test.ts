@@ -22,6 +22,7 @@ import { OciRuntime } from './harness/oci-runtime.js';
 import { newId, type PodsAnswer } from './harness/scenario.js';
 import { startStockDaemon } from './harness/stock-daemon.js';
 import { batchJob, batchJobVariant } from './harness/workloads.js';
+import { crunAndRunc } from './harness/crun-and-runc.js';
 
 // Real runtimes and a daemon: a minute or two on a loaded 2-core machine, more than the suite's
 // 120 s per file (package.json); a hang still ends here.
@@ -35,12 +36,7 @@ interface Violation { namespace: string | null; pod: string | null; container: s
 
 t.test('logDenied: crun loads the log flag and the denied call reaches /api/v1/violations; runc 1.1 refuses the profile', async (t) => {
   if (!requireEndToEnd(t, ['crun', 'runc'])) return;
-  const crun = new OciRuntime('crun');
-  t.teardown(() => crun.cleanup());
-  const runc = new OciRuntime('runc');
-  t.teardown(() => runc.cleanup());
-  const node = new KubeletNode(makeTempDir('sa-e2e-logs-'));
-  t.teardown(() => node.cleanup());
+  const { crun, runc, node } = crunAndRunc(t);
   t.comment(`${firstLine(crun.bin)}; ${firstLine(runc.bin)}`);
 
   await withStockPrintkRatelimit(async () => {

@@ -16,6 +16,7 @@ import { OciRuntime, type RuntimeName } from './harness/oci-runtime.js';
 import { deriveBaseline } from './harness/runtime-baseline.js';
 import { LOG_ALL, newId } from './harness/scenario.js';
 import { startStockDaemon } from './harness/stock-daemon.js';
+import { crunAndRunc } from './harness/crun-and-runc.js';
 
 // Real runtimes, several learning runs and daemons: minutes on a loaded 2-core machine, more than
 // the suite's 120 s per file (package.json); a hang still ends here.
@@ -56,12 +57,7 @@ for (const name of ['runc', 'crun'] as RuntimeName[]) {
 
 t.test('a profile learned under crun starts under runc only with baseline=runc', async (t) => {
   if (!requireEndToEnd(t, ['runc', 'crun'])) return;
-  const crun = new OciRuntime('crun');
-  t.teardown(() => crun.cleanup());
-  const runc = new OciRuntime('runc');
-  t.teardown(() => runc.cleanup());
-  const node = new KubeletNode(makeTempDir('sa-e2e-logs-'));
-  t.teardown(() => node.cleanup());
+  const { crun, runc, node } = crunAndRunc(t);
   const pod = node.addContainer({ namespace: 'baseline', pod: 'oneshot-28s7v', container: 'true', driver: 'cgroupfs' });
 
   await withStockPrintkRatelimit(async () => {

@@ -9,6 +9,7 @@ import { storeBench } from './store-bench.js';
 import { ingestCli, ingestInChild, prepareNodeLog } from './node-ingest-bench.js';
 import { kmsgBurstBench } from './kmsg-burst-bench.js';
 import { auditBurstBench } from './audit-burst-bench.js';
+import { apiBench, printApiBench } from './api-bench.js';
 
 // `npm run bench [-- LINES]`: figures for the README. Run on an idle machine; each measurement is
 // the best of three runs, so page-cache warm-up and JIT warm-up do not count against the parser.
@@ -79,6 +80,8 @@ try {
       `RSS at 1/4, 1/2, 3/4, end of the run ${r.rssMiB.join(', ')} MiB, peak ${peak} MiB`);
     console.log(`30-day target: >= 1 M records/s, peak RSS <= 256 MiB: ${r.records / r.ms * 1000 >= 1e6 && peak <= 256 ? 'met' : 'NOT met'}`);
   }
+  // the read side on the 30-day node's database (ingested from the log above, kept in bench/out/)
+  printApiBench(await apiBench());
   const stored = storeBench();
   console.log(`store: batches of ${stored.keysPerBatch} distinct keys: ${stored.commitsPerSecond.toFixed(0)} commits/s, ${Math.round(stored.keysPerSecond).toLocaleString('en')} keys/s`);
   const burst = await kmsgBurstBench(100_000);

@@ -90,7 +90,8 @@ static napi_value set_num(napi_env env, napi_value obj, const char *key, double 
 /*
  * One open socket and the thread that empties it. The kernel charges each queued record at its
  * buffer's true size (832 bytes for a ~200-byte record, measured), and an unprivileged socket gets
- * at most twice net.core.rmem_max: ~10 000 records with Debian's 4 MiB, ~150 ms of a fork burst.
+ * at most twice net.core.rmem_max: ~10 000 records with this machine's 4 MiB (the kernel's default
+ * is 208 KiB: ~500), ~150 ms of a fork burst.
  * So a thread of its own does nothing but move records from the socket into a ring here, at
  * their own size (four times as many per byte), and the JavaScript thread takes them from the
  * ring at its pace. The receive thread inherits the creating thread's nice value.

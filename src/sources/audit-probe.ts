@@ -1,4 +1,4 @@
-import { syscallNumber } from '../syscalls/syscall-table.js';
+import { canaryNeedle, canarySyscallNr } from './audit-canary.js';
 import { auditNetlink, type AuditNetlinkAddon } from './audit-netlink.js';
 import { AUDIT_MESSAGE_SECCOMP } from './audit-source.js';
 
@@ -34,13 +34,12 @@ export function probeAuditChannel(options: { timeoutMs?: number; rcvbufBytes?: n
   }
   const { handle, rcvbuf, forced } = opened;
   try {
-    const arch = process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? 'x86_64' : null;
-    const nr = arch === null ? null : syscallNumber(arch, 'getppid');
+    const nr = canarySyscallNr();
     if (nr === null) return { state: 'unproven', rcvbuf, rcvbufForced: forced, detail: `no canary on ${process.arch}` };
     const started = performance.now();
     const failed = addon.canary(nr);
     if (failed !== null) return { state: 'unproven', rcvbuf, rcvbufForced: forced, detail: `the canary could not run: ${failed}` };
-    const needle = Buffer.from(` pid=${process.pid} comm="sa-canary"`);
+    const needle = canaryNeedle();
     const buf = Buffer.allocUnsafe(1 << 20);
     const stats = new Float64Array(4);
     const deadline = started + (options.timeoutMs ?? 1000);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { syscallNumber } from '../syscalls/syscall-table.js';
+import { canaryNeedle, canarySyscallNr } from './audit-canary.js';
 import type { CanaryState } from '../types/audit-channel.js';
 import { auditNetlink, ReadStat, type AuditHandle, type AuditNetlinkAddon, type KernelAuditStatus } from './audit-netlink.js';
 
@@ -99,8 +99,7 @@ export class AuditSource {
   readonly #buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   readonly #stats = new Float64Array(4);
   readonly #canaryNr: number | null;
-  /** ` pid=<ours> comm="sa-canary"`: the canary's record, told apart from everyone else's */
-  readonly #canaryNeedle = Buffer.from(` pid=${process.pid} comm="sa-canary"`);
+  readonly #canaryNeedle = canaryNeedle();
   #handle: AuditHandle | null = null;
   #inode = -1;
   #running = false;
@@ -119,8 +118,7 @@ export class AuditSource {
     this.#options = options;
     this.#sink = options.sink;
     this.#addon = options.addon ?? auditNetlink();
-    const arch = process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? 'x86_64' : null;
-    this.#canaryNr = arch === null ? null : syscallNumber(arch, 'getppid');
+    this.#canaryNr = canarySyscallNr();
   }
 
   /** The serial of the last record handed on, -1 before the first. */

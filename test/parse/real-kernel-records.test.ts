@@ -69,7 +69,9 @@ t.test('records of a real process and its short-lived children parse completely'
   t.ok(rows.every((r) => r.time !== null && Math.abs(r.time - Date.now()) < 120_000), 'times are now');
   t.ok(rows.every((r) => r.exe !== null && r.exe.startsWith('/')), 'exe paths decoded');
   const serials = rows.map((r) => r.serial!);
-  t.same([...serials].sort((a, b) => a - b), serials, 'serials increase in kernel order');
+  // unique, not ordered: a serial is taken when a record starts, and a record from the other CPU
+  // can reach the log between it and its end (seen once in a full-suite run)
+  t.equal(new Set(serials).size, serials.length, 'every record has its own serial');
 });
 
 t.test('an ERRNO action on a real kernel', async (t) => {

@@ -90,7 +90,7 @@ function peakRssMiB(pid: number): number {
   return m === null ? NaN : Math.round(Number(m[1]) / 1024);
 }
 
-async function startDaemon(db: string, window: string): Promise<{ child: ChildProcess; base: string }> {
+export async function startDaemon(db: string, window: string): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(process.execPath, [CLI, 'run', '--source', 'none', '--db', db, '--listen', '127.0.0.1:0', '--kubelet-seccomp-dir', 'none',
     // the log's records are weeks old: a 30-day retention would prune them at start
     '--retention', '3650d', '--metrics-series-window', window], { stdio: ['ignore', 'pipe', 'inherit'] });

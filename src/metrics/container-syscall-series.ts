@@ -1,11 +1,18 @@
-import type { RecentPodWorkload, SyscallCount, SyscallStore } from '../store/syscall-store.js';
+import type { RecentPodWorkload, SyscallStore } from '../store/syscall-store.js';
 import { syscallName } from '../syscalls/syscall-table.js';
+import { containerLabelText, escapeLabelValue } from './exposition-text.js';
+import { labelValue } from './label-value.js';
 
 export type SyscallSeriesLabels = { namespace: string; pod: string; container: string; syscall: string; action: string };
 
 export interface SyscallSeries {
+  /** the first (newest) instance's names, as stored */
   labels: SyscallSeriesLabels;
   value: number;
+  /** exposition text of the container's labels (containerLabelText), shared by its series */
+  containerText: string;
+  /** exposition text `syscall="…",action="…"`, shared by every container's series of that call */
+  syscallText: string;
 }
 
 /** The series exported, and the records of those the cap left out. */
@@ -14,50 +21,98 @@ export interface CappedSeries {
   droppedRecords: number;
 }
 
-/** `namespace\0pod\0container`: what one container's series share, across its instances. */
-export const containerLabelKey = (w: { namespace: string; pod: string; container: string | null }): string => `${w.namespace}\0${w.pod}\0${w.container ?? ''}`;
-
 /**
- * The per-container syscall series {namespace, pod, container, syscall, action} of the recent
- * workloads (`violations`: the rows whose action is not `log`), at most `maxSeries` of them.
+ * The per-container syscall series {namespace, workload, pod, container, syscall, action} of the
+ * recent workloads (`violations`: the rows whose action is not `log`), at most `maxSeries` of them.
  *
  * Rows that share those labels add up: one call under two arches (x86_64 and i386 `read`), or
  * two instances of one container (a restart brings a new container id). A number without a name
- * in its arch's table is named by its number.
+ * in its arch's table is named by its number. Labels are compared as exported (sanitised and
+ * escaped), so names that differ only in what sanitising replaces are one series, not two
+ * samples of the same series.
  *
  * `recent` comes newest first, so the cap keeps what runs now and what goes without is the
  * oldest. The work is bounded by the cap: once it is full, a workload's rows are read only when
  * its container already has series (an older instance of it, whose records belong to them); the
  * rest are counted from their summaries, not read. What was left out is the recent workloads'
  * records (their summaries) minus what was exported.
+ *
+ * `containerTexts` (workload id → containerLabelText) lets a caller that formats the same
+ * workloads share the work.
  */
-export function containerSyscallSeries(store: SyscallStore, recent: readonly RecentPodWorkload[], maxSeries: number, options: { violations?: boolean } = {}): CappedSeries {
+export function containerSyscallSeries(store: SyscallStore, recent: readonly RecentPodWorkload[], maxSeries: number,
+  options: { violations?: boolean; containerTexts?: Map<number, string> } = {}): CappedSeries {
   const violations = options.violations === true;
-  const series = new Map<string, SyscallSeries>();
-  /** the containers with an exported series */
-  const containers = new Set<string>();
+  const texts = options.containerTexts ?? new Map<number, string>();
+  const names = new SyscallTexts();
+  const series: SyscallSeries[] = [];
+  /** container text → its series by syscall text (the same string objects each time: their hash is kept) */
+  const containers = new Map<string, Map<string, SyscallSeries>>();
   let exported = 0;
   let total = 0;
-  const fold = (w: RecentPodWorkload, owner: string, r: SyscallCount): void => {
-    const syscall = syscallName(r.auditArch, r.syscallNr) ?? String(r.syscallNr);
-    const id = `${owner}\0${syscall}\0${r.action}`;
-    const found = series.get(id);
-    if (found !== undefined) {
-      found.value += r.count;
-      exported += r.count;
-    } else if (series.size < maxSeries) {
-      series.set(id, { labels: { namespace: w.namespace, pod: w.pod, container: w.container ?? '', syscall, action: r.action }, value: r.count });
-      containers.add(owner);
-      exported += r.count;
-    }
-  };
   for (const w of recent) {
     const records = violations ? w.violations : w.records;
     if (records === 0) continue;
     total += records;
-    const owner = containerLabelKey(w);
-    if (series.size >= maxSeries && !containers.has(owner)) continue;
-    for (const r of store.syscallCountsOf(w.workloadId, options)) fold(w, owner, r);
+    let containerText = texts.get(w.workloadId);
+    if (containerText === undefined) {
+      containerText = containerLabelText(w);
+      texts.set(w.workloadId, containerText);
+    }
+    let own = containers.get(containerText);
+    if (own === undefined) {
+      if (series.length >= maxSeries) continue;
+      own = new Map();
+      containers.set(containerText, own);
+    }
+    for (const [auditArch, syscallNr, action, count] of store.syscallCountsOf(w.workloadId, { violations })) {
+      const syscallText = names.of(auditArch, syscallNr, action);
+      const found = own.get(syscallText);
+      if (found !== undefined) {
+        found.value += count;
+        exported += count;
+      } else if (series.length < maxSeries) {
+        const s: SyscallSeries = {
+          labels: { namespace: w.namespace, pod: w.pod, container: w.container ?? '', syscall: names.name(auditArch, syscallNr), action },
+          value: count, containerText, syscallText,
+        };
+        own.set(syscallText, s);
+        series.push(s);
+        exported += count;
+      }
+    }
   }
-  return { series: [...series.values()], droppedRecords: total - exported };
+  return { series, droppedRecords: total - exported };
+}
+
+/**
+ * `syscall="…",action="…"` per (arch, number, action), built once per scrape: a few hundred
+ * distinct strings serve tens of thousands of rows. Per scrape rather than for the process: the
+ * numbers a process can log are not bounded by the syscall tables.
+ */
+class SyscallTexts {
+  readonly #byAction = new Map<string, Map<number, Map<number, string>>>();
+  readonly #names = new Map<number, Map<number, string>>();
+
+  name(auditArch: number, nr: number): string {
+    let arch = this.#names.get(auditArch);
+    if (arch === undefined) this.#names.set(auditArch, arch = new Map());
+    let name = arch.get(nr);
+    if (name === undefined) arch.set(nr, name = syscallName(auditArch, nr) ?? String(nr));
+    return name;
+  }
+
+  of(auditArch: number, nr: number, action: string): string {
+    let byArch = this.#byAction.get(action);
+    if (byArch === undefined) this.#byAction.set(action, byArch = new Map());
+    let byNr = byArch.get(auditArch);
+    if (byNr === undefined) byArch.set(auditArch, byNr = new Map());
+    let text = byNr.get(nr);
+    if (text === undefined) {
+      // names come from the tables or are digits; the action is the database's text
+      text = `syscall="${escapeLabelValue(labelValue(this.name(auditArch, nr)))}",action="${escapeLabelValue(labelValue(action))}"`;
+      byNr.set(nr, text);
+    }
+    return text;
+  }
 }

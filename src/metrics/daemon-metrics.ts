@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RecentPodWorkload, SyscallStore } from '../store/syscall-store.js';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import { workloadNameOf } from '../profile/workload-name.js';
-import { containerLabelKey, containerSyscallSeries, type CappedSeries, type SyscallSeries } from './container-syscall-series.js';
-import { labelValue } from './label-value.js';
+import { CONTAINER_FAMILY_NAMES, containerFamilies } from './container-families.js';
 import { unattributedTop } from './unattributed-top.js';
 import { StoreError } from '../store/store-error.js';
 
@@ -75,7 +73,21 @@ export interface DaemonMetrics {
 const NONCONFORMING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export function buildMetrics(from: MetricsSources): DaemonMetrics {
-  const registry = new Registry();
+  // set when a database read fails during this scrape (see the end of buildMetrics)
+  let storeFailedInScrape = false;
+  const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
+  const windowMs = from.seriesWindowMs ?? DEFAULT_SERIES_WINDOW_MS;
+  const clock = from.clock ?? Date.now;
+  const registry = new WithContainerFamilies(() => {
+    storeFailedInScrape = false;
+    return containerFamilies(from.store(), {
+      sinceMs: clock() - windowMs, maxSeries,
+      onStoreError: (err) => {
+        storeFailedInScrape = true;
+        from.onStoreError?.(err);
+      },
+    });
+  });
   const commits = new Histogram({
     name: 'seccomp_auditor_database_commit_seconds', help: 'Time one batch commit to the database took, in seconds.',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
@@ -85,15 +97,13 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     help: 'Commits the database refused (full, read-only, locked, corrupt...); the daemon keeps the batch in memory and retries it every second.',
     registers: [registry],
   });
-  // set when a database-backed collector fails during this scrape (see the end of buildMetrics)
-  let storeFailedInScrape = false;
   new Gauge({
     name: 'seccomp_auditor_database_up', help: 'Whether the database is open, took the last commit and answered this scrape\'s reads (1) or not (0), as /readyz says of the store.',
     registers: [registry],
     async collect() {
       // prom-client calls every collect() in one synchronous pass before awaiting any: waiting
-      // one microtask lets this one see whether the database reads of this scrape failed
-      storeFailedInScrape = false;
+      // one microtask lets this one see whether the database reads of this scrape failed (the
+      // per-container families were read before the pass, which cleared the flag)
       await Promise.resolve();
       this.set(!storeFailedInScrape && (from.databaseOk ?? (() => from.store() !== null))() ? 1 : 0);
     },
@@ -216,93 +226,6 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       this.inc({ table: 'unattributed' }, Object.values(overflow.unattributed).reduce((a, b) => a + b, 0));
     },
   });
-  // Everything per container is read once per scrape: Registry.metrics() runs every collect()
-  // in one synchronous stretch, and the result is dropped at its end (the first microtask after
-  // it), so the next scrape reads afresh. The workloads are the recent ones, newest first: the
-  // cap keeps what runs now, and the work is the window's, not the database's.
-  const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
-  const windowMs = from.seriesWindowMs ?? DEFAULT_SERIES_WINDOW_MS;
-  const clock = from.clock ?? Date.now;
-  interface Scrape { containers: RecentPodWorkload[]; records: CappedSeries; violations: SyscallSeries[] }
-  let scraped: Scrape | null = null;
-  const scrape = (): Scrape | null => {
-    const store = from.store();
-    if (store === null) return null;
-    if (scraped === null) {
-      const recent = store.recentPodWorkloads(clock() - windowMs);
-      // one series per container (its newest instance), as many as the cap allows
-      const seen = new Set<string>();
-      const containers: RecentPodWorkload[] = [];
-      for (const w of recent) {
-        if (containers.length >= maxSeries) break;
-        const key = containerLabelKey(w);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        containers.push(w);
-      }
-      const records = containerSyscallSeries(store, recent, maxSeries);
-      // below the cap every violation is one of the record series; only above it are the
-      // violations walked on their own (so that they are not the first to go)
-      const violations = records.droppedRecords === 0
-        ? records.series.filter((x) => x.labels.action !== 'log')
-        : containerSyscallSeries(store, recent, maxSeries, { violations: true }).series;
-      scraped = { containers, records, violations };
-      queueMicrotask(() => { scraped = null; });
-    }
-    return scraped;
-  };
-  const containerGauge = (name: string, help: string, value: (w: RecentPodWorkload) => number | null): void => {
-    new Gauge({
-      name, help: `${help} Containers seen within the series window, newest first, at most --metrics-max-series.`,
-      labelNames: ['namespace', 'workload', 'pod', 'container'], registers: [registry],
-      collect() {
-        this.reset();
-        for (const w of scrape()?.containers ?? []) {
-          const v = value(w);
-          if (v !== null) this.set(containerLabels(w), v);
-        }
-      },
-    });
-  };
-  containerGauge('seccomp_auditor_container_syscalls', 'Distinct syscalls observed per container.', (w) => w.syscalls);
-  // convergence: "still learning" or "stable for days", for a dashboard or an alert
-  containerGauge('seccomp_auditor_container_last_new_syscall_timestamp_seconds',
-    'When the first record of the newest distinct syscall of a container was seen, in seconds since the epoch.',
-    (w) => (w.lastNewSyscallAt === null ? null : w.lastNewSyscallAt / 1000));
-  containerGauge('seccomp_auditor_container_records_since_new_syscall',
-    'Records of a container committed after the one that brought its newest distinct syscall.',
-    (w) => w.recordsSinceNewSyscall);
-  new Counter({
-    name: 'seccomp_auditor_container_syscall_records_total',
-    help: 'Seccomp records per container, syscall and filter action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
-    labelNames: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const { labels, value } of scrape()?.records.series ?? []) this.inc(syscallLabels(labels), value);
-    },
-  });
-  new Counter({
-    name: 'seccomp_auditor_violations_total',
-    help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
-    labelNames: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const { labels, value } of scrape()?.violations ?? []) this.inc(syscallLabels(labels), value);
-    },
-  });
-  // Records rather than series: with the exported series they add up to every record of the
-  // window's containers, so nothing disappears unseen; and counting distinct series would mean
-  // reading every row, which the cap exists to avoid. A gauge, not a counter: it falls when a
-  // container leaves the window or a series moves under the cap (it was
-  // container_syscall_records_dropped_total, a counter that could go down).
-  new Gauge({
-    name: 'seccomp_auditor_container_syscall_records_over_cap',
-    help: 'Seccomp records of containers seen within the series window that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
-    registers: [registry],
-    collect() {
-      this.set(scrape()?.records.droppedRecords ?? 0);
-    },
-  });
   new Gauge({
     name: 'seccomp_auditor_database_bytes', help: 'Size of the SQLite database and its WAL, in bytes.',
     registers: [registry],
@@ -333,15 +256,29 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
 }
 
 /**
- * A container's labels: its names (sanitised: they come from file names in the kubelet's log
- * directory) and its workload, from the pod's name (a Deployment's ReplicaSet hash and pod suffix,
- * a StatefulSet's ordinal stripped), so that a dashboard or an alert can group a workload's pods
- * across nodes.
+ * The registry whose text ends with the per-container families, written as text by
+ * containerFamilies (prom-client's per-sample label objects were most of a scrape's time, see
+ * bench/metrics-bench.ts). They are read first, then prom-client's collectors run.
  */
-function containerLabels(w: { namespace: string; pod: string; container: string | null }): { namespace: string; workload: string; pod: string; container: string } {
-  return { namespace: labelValue(w.namespace), workload: labelValue(workloadNameOf(w.pod)), pod: labelValue(w.pod), container: labelValue(w.container ?? '') };
-}
+class WithContainerFamilies extends Registry {
+  readonly #containers: () => string;
 
-function syscallLabels(l: SyscallSeries['labels']): ReturnType<typeof containerLabels> & { syscall: string; action: string } {
-  return { ...containerLabels(l), syscall: labelValue(l.syscall), action: labelValue(l.action) };
+  constructor(containers: () => string) {
+    super();
+    this.#containers = containers;
+  }
+
+  /** a family written twice is a scrape Prometheus rejects: refused where it would be added */
+  override registerMetric<T extends string>(metric: Metric<T>): void {
+    // every prom-client metric has its name (the typings do not say so)
+    const { name } = metric as unknown as { name: string };
+    if (CONTAINER_FAMILY_NAMES.includes(name)) throw new Error(`${name} is written by containerFamilies`);
+    super.registerMetric(metric);
+  }
+
+  override async metrics(): Promise<string> {
+    const containers = this.#containers();
+    // prom-client's text ends with a line feed; a blank line between families, as it writes them
+    return `${await super.metrics()}\n${containers}\n`;
+  }
 }

@@ -70,6 +70,31 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
 }
 
 /**
+ * Opens a database that another connection of this process opened with openDatabase (so it
+ * exists, is ours, was checked and migrated) for reading only: nothing is created, migrated or
+ * switched to WAL, and a write through it fails. In WAL mode (which the writer set) it reads
+ * while the writer commits, each read seeing the last commit before it started.
+ */
+export function openReadOnlyDatabase(options: { path: string; busyTimeoutMs?: number | undefined }): Database.Database {
+  const path = resolve(options.path);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+    refuseUnknown(db, path);
+    const known = MIGRATIONS.at(-1)?.version ?? 0;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== known) {
+      throw new StoreError('SA_DB_IO', path, `${path} has schema version ${version}, not ${known}: the daemon migrates it when it opens it; a read-only reader found it before that (report this bug)`);
+    }
+    db.pragma('temp_store = MEMORY');
+    return db;
+  } catch (err) {
+    db?.close();
+    throw storeErrorFrom(err, path);
+  }
+}
+
+/**
  * Throws the StoreError that says why this file is not a database we may use (another program's,
  * or of a newer schema). Reads only, so a database we refuse is left exactly as it was (not even
  * switched to WAL); the doctor runs it on a read-only handle.

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { FlushBatch, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 
 import { BatchCommit, DEFAULT_KEY_CAPS, type KeyCaps } from './batch-commit.js';
-import { openDatabase } from './open-database.js';
+import { openDatabase, openReadOnlyDatabase } from './open-database.js';
 import { StoreError, storeErrorFrom } from './store-error.js';
 
 export interface SyscallStoreOptions {
@@ -186,6 +186,20 @@ export class SyscallStore {
     } catch (err) {
       db.close();
       if (err instanceof RangeError) throw err;
+      throw storeErrorFrom(err, db.name);
+    }
+  }
+
+  /**
+   * A read-only connection to a database the daemon has open (and so has checked and migrated):
+   * for the API's read threads, which must never write, create or migrate it.
+   */
+  static openReadOnly(options: { path: string; busyTimeoutMs?: number | undefined }): SyscallStore {
+    const db = openReadOnlyDatabase(options);
+    try {
+      return new SyscallStore(db, Date.now, DEFAULT_KEY_CAPS);
+    } catch (err) {
+      db.close();
       throw storeErrorFrom(err, db.name);
     }
   }
@@ -547,6 +561,11 @@ export class SyscallStore {
 
   close(): void {
     if (!this.#db.open) return;
+    // a read-only connection can write no statistics
+    if (this.#db.readonly) {
+      this.#db.close();
+      return;
+    }
     try {
       // lets SQLite refresh the planner statistics the read queries depend on; cheap when nothing changed
       this.#db.pragma('optimize');

@@ -173,6 +173,13 @@ export class SyscallAggregate {
     return keys;
   }
 
+  /** Syscall rows the next batch would carry: what a batch costs the store, and memory until then. */
+  get pendingRows(): number {
+    let n = 0;
+    for (const w of this.#dirtyWorkloads) n += w.keys!.pending;
+    return n;
+  }
+
   /** Records per action (indexed like ACTIONS) so far, attributed or not, batched or pending. */
   actionCounts(): Float64Array {
     const counts = this.#actions.slice();

@@ -67,3 +67,17 @@ t.test('ingest errors say what to do', async (t) => {
   t.equal(corrupt.code, 1);
   t.match(corrupt.stderr, /garbage\.db/);
 });
+
+t.test('ingest reads stdin (gzipped too) on its reading thread and names the input of each malformed line', async (t) => {
+  const n = nodeCopy();
+  const bad = 'Nov 27 07:21:26 node-1 kernel: [ 1.0] audit: type=1326 audit(104.000:104): pid=4242 comm="app" syscall=notanumber';
+  const lines = [bad, bad, bad].join('\n') + '\n';
+  const r = await runCli(['ingest', '-', '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs, '--max-errors', '2'], lines);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^records 0, .*malformed lines 3,/);
+  t.equal(r.stderr.match(/^<stdin>:\d+: malformed seccomp record/gm)?.length, 2, 'the first --max-errors are shown, with where they came from');
+  t.match(r.stderr, /^\.\.\. 1 more malformed lines not shown$/m);
+  const { readFileSync } = await import('node:fs');
+  const gz = await runCli(['ingest', '-', '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs], readFileSync(join(n.dir, 'kern.log.1.gz')));
+  t.match(gz.stdout, /^records 3, attributed 3,/, 'gzip told by its magic bytes on stdin too');
+});

@@ -7,7 +7,7 @@ import type { CommandIo } from '../../src/cli/command.js';
 import { REPO_ROOT } from './paths.js';
 
 /** Runs a CLI command in-process with in-memory streams. */
-export async function runCli(argv: string[], stdin = '', env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(argv: string[], stdin: string | Buffer = '', env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const input = new PassThrough();
   const out = new PassThrough();
   const err = new PassThrough();

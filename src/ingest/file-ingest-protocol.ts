@@ -1,0 +1,38 @@
+import type { RelayTrust } from '../parse/record-framing.js';
+import type { ParseStats } from '../parse/record-handler.js';
+import type { AttributionMethod, UnattributedReason } from '../attribute/workload.js';
+import type { PackedBatch } from './batch-transfer.js';
+
+/** What the thread that reads `ingest`'s files is started with. */
+export interface FileIngestOptions {
+  files: string[];
+  procRoot: string | null;
+  logDir: string | null;
+  nodeName: string;
+  trust: RelayTrust;
+  /** malformed lines reported one by one; the rest are only counted */
+  maxErrors: number;
+  /** a batch at least this often (ms) */
+  batchEveryMs: number;
+  /** ...and whenever this many syscall rows are pending: memory stays flat however fast the input comes */
+  maxPendingRows: number;
+  /** batches handed over and not yet committed before reading waits: memory stays bounded when the store is slower */
+  maxBatchesInFlight: number;
+}
+
+export interface FileIngestSummary {
+  stats: ParseStats;
+  counts: Record<AttributionMethod | UnattributedReason, number>;
+  newKeys: number;
+  malformed: number;
+}
+
+export type FileIngestMessage =
+  | { type: 'batch'; packed: PackedBatch }
+  | { type: 'malformed'; file: string; lineNo: number; reason: string; excerpt: string }
+  | { type: 'progress'; file: string; bytes: number }
+  | { type: 'input-error'; file: string; message: string }
+  | { type: 'done'; summary: FileIngestSummary };
+
+/** From the committing thread: a batch is in the store (reading may go on). */
+export type FileIngestReply = { type: 'committed' };

@@ -21,7 +21,7 @@ const CLI = join(HERE, '..', 'dist', 'cli.js');
 
 export type NodeCase = 'churn' | 'small';
 /** raised whenever the generator changes what it writes, so a kept log is not reused */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 export function prepareNodeLog(kind: NodeCase, records: number): { dir: string; summary: NodeLogSummary; generated: boolean } {
   const dir = join(OUT, `${kind}-${records}-v${GENERATOR_VERSION}`);

@@ -98,11 +98,14 @@ export function writeNodeLog(dir: string, history: NodeHistory, options: WriteOp
   const suffixOf = (p: Process, code: string): string => ` compat=0 ip=${p.ip} code=${code}\n`;
   const count = (x: number): number => Math.floor(x) + (rng.next() < x - Math.floor(x) ? 1 : 0);
 
+  let lastT = 0;
   for (let slice = 0; slice < history.slices; slice++) {
     while (next < order.length && order[next]!.start <= slice) live.push(order[next++]!);
     live = live.filter((c) => c.end >= slice);
     // each run is one process's calls in order; runs are interleaved in bursts below
     const runs: string[][] = [];
+    /** a clone and its short-lived child: milliseconds of a real kernel's log, written in one burst */
+    const forkRuns = new Set<string[]>();
     for (const c of live) {
       const i386 = c.arch === I386;
       const main = c.processes[0]!;
@@ -147,6 +150,7 @@ export function writeNodeLog(dir: string, history: NodeHistory, options: WriteOp
         for (let i = 5 + rng.int(15); i > 0; i--) run.push(epre + c.syscalls[rng.int(c.syscalls.length)]! + elog);
         run.push(epre + (i386 ? EXIT_GROUP.i386 : EXIT_GROUP.x86) + elog);
         runs.push(run);
+        forkRuns.add(run);
       }
       if (rng.next() < probeRate) {
         // `runc exec` of a probe: a child of the runtime, not of the container's processes
@@ -171,8 +175,13 @@ export function writeNodeLog(dir: string, history: NodeHistory, options: WriteOp
       const i = rng.int(runs.length);
       const run = runs[i]!;
       if (pos[i]! >= run.length) continue;
-      for (let burst = 1 + rng.int(8); burst > 0 && pos[i]! < run.length; burst--) {
-        const t = sliceStart + Math.floor(emitted * step);
+      // a burst is one process's calls in quick succession: a millisecond apart, not spread over
+      // the slice (a child's first records follow its parent's clone within milliseconds)
+      const burstStart = Math.max(lastT, sliceStart + Math.floor(emitted * step));
+      let inBurst = 0;
+      for (let burst = forkRuns.has(run) ? run.length : 1 + rng.int(8); burst > 0 && pos[i]! < run.length; burst--) {
+        const t = burstStart + inBurst++;
+        lastT = t;
         const stamp = `${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}`;
         if (rng.next() < options.otherShare / (1 - options.otherShare) / OTHER_MEAN_LINES) {
           // another event of the same moment: auditd writes its records under one serial

@@ -203,7 +203,7 @@ export class Attributor {
       this.#forks.settle(stat!.ppid);
       return this.#hit('lineage', parentEntry.workload);
     }
-    const parent = this.#forks.parentOf(rec, this.#now);
+    const parent = this.#forks.parentOf(rec, this.#recordTime(rec));
     if (parent !== null) {
       this.#pids.set(pid, { workload: parent, via: null, startTime: known, checkedAt: this.#now });
       return this.#hit('lineage', parent);
@@ -215,6 +215,16 @@ export class Attributor {
       return this.#hit('label', labelled);
     }
     return this.#unattributed(content === null ? 'exited' : 'no-cgroup-identity');
+  }
+
+  /**
+   * A fork and its child's first record are milliseconds apart in the records' own clock, which
+   * is the clock their lineage window is kept in: an `ingest` reads days of a log in a second
+   * of the wall clock, whose window would hold every fork of those days as candidates (a
+   * million comparisons a child, and false matches). Live, the two clocks agree.
+   */
+  #recordTime(rec: SeccompRecordView): number {
+    return rec.time === ABSENT ? this.#now : rec.time;
   }
 
   #hit(method: AttributionMethod, workload: Workload): Workload {
@@ -237,7 +247,7 @@ export class Attributor {
    * often before the child exits; its waiting fork is the fallback for a child already gone.
    */
   #expectChild(rec: SeccompRecordView, workload: Workload, entry: PidEntry | undefined): void {
-    this.#forks.add(rec, workload, this.#now);
+    this.#forks.add(rec, workload, this.#recordTime(rec));
     const parent = entry ?? this.#pids.get(rec.pid);
     // a parent that is gone (records arrive late) or has no children list is not asked per fork
     if (parent === undefined || (parent.children !== false && parent.startTime !== ABSENT)) {

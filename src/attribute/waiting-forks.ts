@@ -44,6 +44,7 @@ export class WaitingForks {
     return [...seen].map(([parentPid, workload]) => ({ parentPid, workload }));
   }
 
+  /** `now`: the record's time (ms), the clock the window is kept in */
   add(rec: SeccompRecordView, workload: Workload, now: number): void {
     // full (a flood of forks whose children never showed): drop the older half at once, not one
     // entry per fork, which would make each fork cost the whole list

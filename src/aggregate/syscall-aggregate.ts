@@ -1,7 +1,8 @@
 import type { AttributionMethod, UnattributedReason, Workload } from '../attribute/workload.js';
-import type { ExecutableDelta, FlushBatch, LossEvent, LostDelta, SourcePosition, SyscallDelta, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
+import type { ExecutableDelta, FlushBatch, LossEvent, LostDelta, SourcePosition, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
 import { WorkloadKeys } from './workload-keys.js';
+import { rowsOf, SyscallColumnsBuilder } from '../types/syscall-columns.js';
 
 interface WorkloadState {
   workload: Workload;
@@ -218,8 +219,12 @@ export class SyscallAggregate {
     this.#losses.push({ source, reason, count, from, to });
   }
 
-  /** What changed since the last batch, with the positions it covers; null when nothing did. */
-  takeBatch(positions: SourcePosition[]): FlushBatch | null {
+  /**
+   * What changed since the last batch, with the positions it covers; null when nothing did.
+   * `columns`: the syscall rows in `columns` (for a batch that crosses threads) instead of
+   * objects in `syscalls`.
+   */
+  takeBatch(positions: SourcePosition[], options: { columns?: boolean } = {}): FlushBatch | null {
     this.newestInLastBatch = this.#newest;
     if (this.#newest > this.#clock) this.#clock = this.#newest;
     this.#newest = ABSENT;
@@ -228,7 +233,7 @@ export class SyscallAggregate {
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }
     const workloads: WorkloadRow[] = [];
-    const syscalls: SyscallDelta[] = [];
+    const rows = new SyscallColumnsBuilder(this.pendingRows);
     const executables: ExecutableDelta[] = [];
     for (const w of this.#dirtyWorkloads) {
       w.dirty = false;
@@ -239,7 +244,7 @@ export class SyscallAggregate {
         ownerKind: x.ownerKind ?? null, ownerName: x.ownerName ?? null,
         firstSeen: w.firstSeen, lastSeen: w.lastSeen,
       });
-      w.keys!.takeDeltas(x.key, syscalls, this.#actions);
+      w.keys!.takeDeltas(x.key, rows, this.#actions);
       if (w.executables !== null) {
         for (const [exe, c] of w.executables) executables.push({ workload: x.key, exe, count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen });
         w.executables = null;
@@ -260,7 +265,10 @@ export class SyscallAggregate {
     this.#unattributedSize = 0;
     this.#lost.clear();
     this.#evictIdle();
-    return { workloads, syscalls, executables, unattributed, lost, losses, positions };
+    const columns = rows.finish();
+    return options.columns === true
+      ? { workloads, syscalls: [], columns, executables, unattributed, lost, losses, positions }
+      : { workloads, syscalls: rowsOf(columns), executables, unattributed, lost, losses, positions };
   }
 
   /** Once a batch, with nothing pending: idle workloads give up their counters, or are forgotten. */

@@ -1,5 +1,4 @@
-import type { SyscallDelta } from '../types/flush-batch.js';
-import { SECCOMP_ACTIONS } from '../types/seccomp-record.js';
+import { IS_NEW_FALSE, IS_NEW_TRUE, type SyscallColumnsBuilder } from '../types/syscall-columns.js';
 
 const DIRTY = 1;
 /** the key's first row went to the store: its sample comm and exe are not sent again */
@@ -136,17 +135,16 @@ export class WorkloadKeys {
   }
 
   /** One row per key counted since the last call; the deltas go to `actions` and start again. */
-  takeDeltas(workload: string, rows: SyscallDelta[], actions: Float64Array): void {
+  takeDeltas(workload: string, rows: SyscallColumnsBuilder, actions: Float64Array): void {
+    if (this.#dirtyCount === 0) return;
+    rows.workload(workload);
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = this.#dirty[i]!;
       const flushed = (this.#flags[slot]! & FLUSHED) !== 0;
       const action = this.#action[slot]!;
       const count = this.#delta[slot]!;
-      rows.push({
-        workload, auditArch: this.#arch[slot]!, syscallNr: this.#nr[slot]!, action: SECCOMP_ACTIONS[action]!, count,
-        firstSeen: this.#first[slot]!, lastSeen: this.#last[slot]!, comm: flushed ? null : this.#comm[slot]!, exe: flushed ? null : this.#exe[slot]!,
-        isNew: !flushed,
-      });
+      rows.push(this.#arch[slot]!, this.#nr[slot]!, action, count, this.#first[slot]!, this.#last[slot]!,
+        flushed ? null : this.#comm[slot]!, flushed ? null : this.#exe[slot]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
       actions[action] += count;
       this.#delta[slot] = 0;
       this.#flags[slot] = FLUSHED;

@@ -1,7 +1,7 @@
 import type { RelayTrust } from '../parse/record-framing.js';
 import type { ParseStats } from '../parse/record-handler.js';
 import type { AttributionMethod, UnattributedReason } from '../attribute/workload.js';
-import type { PackedBatch } from './batch-transfer.js';
+import type { FlushBatch } from '../types/flush-batch.js';
 
 /** What the thread that reads `ingest`'s files is started with. */
 export interface FileIngestOptions {
@@ -28,7 +28,8 @@ export interface FileIngestSummary {
 }
 
 export type FileIngestMessage =
-  | { type: 'batch'; packed: PackedBatch }
+  /** its syscall rows in `columns`, whose buffers are transferred */
+  | { type: 'batch'; batch: FlushBatch }
   | { type: 'malformed'; file: string; lineNo: number; reason: string; excerpt: string }
   | { type: 'progress'; file: string; bytes: number }
   | { type: 'input-error'; file: string; message: string }

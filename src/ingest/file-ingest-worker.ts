@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { inputChunks, InputError } from '../sources/input-chunks.js';
-import { packBatch } from './batch-transfer.js';
+import { columnBuffers } from '../types/syscall-columns.js';
 import type { FileIngestMessage, FileIngestOptions, FileIngestReply } from './file-ingest-protocol.js';
 import { RecordPipeline } from './record-pipeline.js';
 
@@ -35,11 +35,10 @@ const pipeline = new RecordPipeline({
 });
 
 async function handOver(): Promise<void> {
-  const batch = pipeline.takeBatch([]);
+  const batch = pipeline.takeBatch([], { columns: true });
   if (batch === null) return;
-  const { packed, transfer } = packBatch(batch);
   inFlight++;
-  post({ type: 'batch', packed }, transfer);
+  post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
   while (inFlight >= options.maxBatchesInFlight) await new Promise<void>((resolve) => { wake = resolve; });
 }
 

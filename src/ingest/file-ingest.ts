@@ -1,10 +1,9 @@
 import { startThread, threadEntry } from '../runtime/start-thread.js';
 import type { FlushBatch } from '../types/flush-batch.js';
-import { unpackBatch } from './batch-transfer.js';
 import type { FileIngestMessage, FileIngestOptions, FileIngestReply, FileIngestSummary } from './file-ingest-protocol.js';
 
 export interface FileIngestEvents {
-  /** a batch to commit; it is acknowledged (reading goes on) when this returns */
+  /** a batch to commit (its syscall rows in columns); it is acknowledged (reading goes on) when this returns */
   onBatch(batch: FlushBatch): void;
   onMalformed(file: string, lineNo: number, reason: string, excerpt: string): void;
   onProgress(file: string, bytes: number): void;
@@ -28,7 +27,7 @@ export async function ingestFiles(options: FileIngestOptions, stdin: NodeJS.Read
         try {
           switch (m.type) {
             case 'batch':
-              events.onBatch(unpackBatch(m.packed));
+              events.onBatch(m.batch);
               worker.postMessage({ type: 'committed' } satisfies FileIngestReply);
               break;
             case 'malformed': events.onMalformed(m.file, m.lineNo, m.reason, m.excerpt); break;

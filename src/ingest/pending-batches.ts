@@ -1,4 +1,5 @@
 import type { FlushBatch } from '../types/flush-batch.js';
+import { columnRecords } from '../types/syscall-columns.js';
 
 /** Why records dropped from the queue are counted as lost (lost_records, loss_events). */
 export const STORE_UNAVAILABLE = 'store_unavailable';
@@ -78,6 +79,12 @@ function recordsOf(b: FlushBatch): { count: number; from: number | null; to: num
     count += d.count;
     from = Math.min(from, d.firstSeen);
     to = Math.max(to, d.lastSeen);
+  }
+  if (b.columns !== undefined && b.columns.length > 0) {
+    const c = columnRecords(b.columns);
+    count += c.count;
+    from = Math.min(from, c.from);
+    to = Math.max(to, c.to);
   }
   return count === 0 ? { count, from: null, to: Date.now() } : { count, from, to };
 }

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FlushBatch } from '../types/flush-batch.js';
+import { SECCOMP_ACTIONS } from '../types/seccomp-record.js';
+import { columnsOf, IS_NEW_TRUE, type SyscallColumns } from '../types/syscall-columns.js';
 
 /** Caps on distinct keys: what is beyond them is counted in an overflow bucket, not stored. */
 export interface KeyCaps {
@@ -163,35 +165,8 @@ export class BatchCommit {
       return id;
     };
 
-    const update = this.#updateSyscall, insert = this.#insertSyscall;
-    const rows = b.syscalls;
-    let lastKey: string | null = null;
-    let id: number | null = null;
-    // set by the first row: lastKey starts as no workload's key
-    let summary!: SummaryDelta;
-    for (let i = 0; i < rows.length; i++) {
-      const s = rows[i]!;
-      if (s.workload !== lastKey) {
-        lastKey = s.workload;
-        id = idOf(lastKey);
-        // a null id fails the statements below (SA_BATCH_INVALID) before its summary is written
-        summary = summaryOf(id!);
-      }
-      // 1: inserted, a new call; 0: inserted, the call known under another action; undefined: stored before
-      let inserted: number | undefined;
-      if (s.isNew === true) {
-        inserted = insert.get(id, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
-        if (inserted === undefined) update.run(s.count, s.firstSeen, s.lastSeen, s.comm, s.exe, id, s.auditArch, s.syscallNr, s.action);
-      } else if (update.run(s.count, s.firstSeen, s.lastSeen, s.comm, s.exe, id, s.auditArch, s.syscallNr, s.action).changes === 0) {
-        inserted = insert.get(id, s.auditArch, s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm, s.exe);
-      }
-      if (inserted === 1) {
-        summary.syscalls++;
-        if (s.firstSeen > summary.newestCall) summary.newestCall = s.firstSeen;
-      }
-      summary.records += s.count;
-      if (s.action !== 'log') summary.violations += s.count;
-    }
+    if (b.syscalls.length > 0) this.#writeSyscalls(columnsOf(b.syscalls), idOf, summaryOf);
+    if (b.columns !== undefined) this.#writeSyscalls(b.columns, idOf, summaryOf);
 
     let executableOverflow = 0;
     for (const e of b.executables) {
@@ -250,5 +225,40 @@ export class BatchCommit {
       this.#addLossEvent.run(e.source, e.reason, Math.floor(e.to / 60_000), from, e.to, e.count);
     }
     for (const p of b.positions) this.#setPosition.run(p.source, p.position, now, p.recordTime ?? null);
+  }
+  /** The syscall rows, one statement each in the common cases (see the class comment). */
+  #writeSyscalls(c: SyscallColumns, idOf: (key: string) => number | null, summaryOf: (id: number) => SummaryDelta): void {
+    const update = this.#updateSyscall, insert = this.#insertSyscall;
+    const { numbers, strings } = c;
+    let lastWorkload = -1;
+    let id: number | null = null;
+    // set by the first row: lastWorkload starts as no workload's index
+    let summary!: SummaryDelta;
+    for (let i = 0; i < c.length; i++) {
+      if (c.workload[i] !== lastWorkload) {
+        lastWorkload = c.workload[i]!;
+        id = idOf(c.workloadKeys[lastWorkload]!);
+        // a null id fails the statements below (SA_BATCH_INVALID) before its summary is written
+        summary = summaryOf(id!);
+      }
+      const arch = c.auditArch[i]!, nr = c.syscallNr[i]!, actionIndex = c.action[i]!, action = SECCOMP_ACTIONS[actionIndex]!;
+      const count = numbers[3 * i]!, firstSeen = numbers[3 * i + 1]!, lastSeen = numbers[3 * i + 2]!;
+      const comm = c.comm[i]! < 0 ? null : strings[c.comm[i]!]!, exe = c.exe[i]! < 0 ? null : strings[c.exe[i]!]!;
+      // 1: inserted, a new call; 0: inserted, the call known under another action; undefined: stored before
+      let inserted: number | undefined;
+      if (c.isNew[i] === IS_NEW_TRUE) {
+        inserted = insert.get(id, arch, nr, action, count, firstSeen, lastSeen, comm, exe);
+        if (inserted === undefined) update.run(count, firstSeen, lastSeen, comm, exe, id, arch, nr, action);
+      } else if (update.run(count, firstSeen, lastSeen, comm, exe, id, arch, nr, action).changes === 0) {
+        inserted = insert.get(id, arch, nr, action, count, firstSeen, lastSeen, comm, exe);
+      }
+      if (inserted === 1) {
+        summary.syscalls++;
+        if (firstSeen > summary.newestCall) summary.newestCall = firstSeen;
+      }
+      summary.records += count;
+      // SECCOMP_ACTIONS[0] is log
+      if (actionIndex !== 0) summary.violations += count;
+    }
   }
 }

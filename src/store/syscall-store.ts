@@ -592,9 +592,10 @@ export class SyscallStore {
    */
   #invalid(batch: FlushBatch, err: unknown): StoreError {
     const described = new Set(batch.workloads.map((w) => w.key));
-    const orphan = [...batch.syscalls, ...batch.executables].find((d) => !described.has(d.workload) && this.#knownWorkload.get(d.workload) === undefined);
+    const keys = [...batch.syscalls, ...batch.executables].map((d) => d.workload).concat(batch.columns?.workloadKeys ?? []);
+    const orphan = keys.find((key) => !described.has(key) && this.#knownWorkload.get(key) === undefined);
     const what = orphan !== undefined
-      ? `a delta for workload ${orphan.workload}, which neither the batch nor the database describes`
+      ? `a delta for workload ${orphan}, which neither the batch nor the database describes`
       : (err as Error).message;
     return new StoreError('SA_BATCH_INVALID', this.path, `${this.path}: batch rejected: ${what}: a bug in the caller; nothing of the batch was committed`, { cause: err });
   }

@@ -1,4 +1,5 @@
 import type { SeccompAction } from './seccomp-record.js';
+import type { SyscallColumns } from './syscall-columns.js';
 
 /**
  * What the aggregate hands the store once per flush (at least once a second while records
@@ -107,6 +108,11 @@ export interface SourcePosition {
 export interface FlushBatch {
   workloads: WorkloadRow[];
   syscalls: SyscallDelta[];
+  /**
+   * More syscall rows, in columns (syscall-columns.ts): how the aggregate hands over a batch that
+   * crosses threads; the store takes both forms alike.
+   */
+  columns?: SyscallColumns;
   executables: ExecutableDelta[];
   unattributed: UnattributedDelta[];
   lost: LostDelta[];

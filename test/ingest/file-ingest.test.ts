@@ -1,14 +1,14 @@
 import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packBatch, unpackBatch } from '../../src/ingest/batch-transfer.js';
+import { columnBuffers, columnsOf, rowsOf } from '../../src/types/syscall-columns.js';
 import { ingestFiles } from '../../src/ingest/file-ingest.js';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import type { FlushBatch } from '../../src/types/flush-batch.js';
 import { SyscallStore } from '../../src/store/syscall-store.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
-t.test('a batch crosses threads in columns and comes back row for row', async (t) => {
+t.test('syscall rows cross threads in columns and come back row for row', async (t) => {
   const batch: FlushBatch = {
     workloads: [], executables: [], unattributed: [], lost: [{ source: 'ingest', reason: 'x', count: 1 }], positions: [{ source: 'file:a', position: '1:2', recordTime: 5 }],
     syscalls: [
@@ -18,12 +18,15 @@ t.test('a batch crosses threads in columns and comes back row for row', async (t
       { workload: 'container:a', auditArch: 0xc000003e, syscallNr: 1, action: 'unknown', count: 9, firstSeen: 5, lastSeen: 6, comm: 'a "quoted"\n comm', exe: '/usr/sbin/nginx' },
     ],
   };
-  const { packed, transfer } = packBatch(batch);
-  t.equal(packed.workloadKeys.length, 2, 'a workload key travels once');
-  t.same(packed.strings, ['nginx', '/usr/sbin/nginx', 'a "quoted"\n comm'], 'a sample string travels once');
+  const columns = columnsOf(batch.syscalls);
+  t.same(columns.workloadKeys, ['container:a', 'container:b', 'container:a'], 'a workload key travels once per run of its rows');
+  t.same(columns.strings, ['nginx', '/usr/sbin/nginx', 'a "quoted"\n comm'], 'a sample string travels once');
+  const transfer = columnBuffers(columns);
   t.equal(transfer.length, 8);
-  t.same(unpackBatch(structuredClone(packed, { transfer })), batch);
-  t.throws(() => packBatch({ ...batch, syscalls: [{ ...batch.syscalls[0]!, action: 'nope' as 'log' }] }), /unknown seccomp action "nope"/);
+  const crossed = structuredClone({ ...batch, syscalls: [], columns }, { transfer });
+  t.equal(columns.workload.byteLength, 0, 'the buffers were moved, not copied');
+  t.same(rowsOf(crossed.columns), batch.syscalls);
+  t.throws(() => columnsOf([{ ...batch.syscalls[0]!, action: 'nope' as 'log' }]), /unknown seccomp action "nope"/);
 });
 
 t.test('the reading thread hands over bounded batches whose sum is exactly what one thread makes', async (t) => {
@@ -52,7 +55,7 @@ t.test('the reading thread hands over bounded batches whose sum is exactly what 
   t.teardown(() => { threaded.close(); single.close(); });
   const sizes: number[] = [];
   const summary = await ingestFiles({ files: [file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 500, maxBatchesInFlight: 1 }, process.stdin, {
-    onBatch: (b) => { sizes.push(b.syscalls.length); threaded.commitBatch(b); },
+    onBatch: (b) => { t.equal(b.syscalls.length, 0); sizes.push(b.columns!.length); threaded.commitBatch(b); },
     onMalformed: () => t.fail('no malformed line'),
     onProgress: () => {},
     onInputError: (_f, m) => t.fail(m),

@@ -33,8 +33,13 @@ export class ProcFsError extends Error {
 export class ProcFs {
   readonly root: string;
 
+  /** the root with one trailing slash: a pid's path is a concatenation, not a path.join per read */
+  readonly #prefix: string;
+
   constructor(options: ProcFsOptions = {}) {
     this.root = options.root ?? '/proc';
+    const base = join(this.root);
+    this.#prefix = base.endsWith('/') ? base : `${base}/`;
   }
 
   /** Content of `<root>/<pid>/cgroup`, or null when the process is gone. */
@@ -94,7 +99,7 @@ export class ProcFs {
 
   #path(pid: number, file: string): string {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`ProcFs: pid must be a positive integer, got ${pid}`);
-    return join(this.root, String(pid), file);
+    return `${this.#prefix}${pid}/${file}`;
   }
 
   #read(pid: number, file: string): string | null {

@@ -21,6 +21,7 @@ import { parseSourceSpec } from './sources/source-spec.js';
 import { PendingBatches } from './ingest/pending-batches.js';
 import { databaseFileChange, fileIdentity, ownSidecars, removeIfStill, type FileIdentity } from './store/file-identity.js';
 import { Counter, Gauge } from 'prom-client';
+import { DEFAULT_READ_THREADS, ThreadStoreReader } from './http/thread-store-reader.js';
 
 export interface DaemonConfig {
   /** `audit`, `kmsg`, `file:PATH`, `journal[:DIR]`, `-` (stdin) or `none`; several may run at once */
@@ -56,6 +57,8 @@ export interface DaemonConfig {
   auditBufferBytes?: number;
   /** when a learned profile is marked young (default DEFAULT_YOUNG_THRESHOLDS) */
   young?: YoungThresholds;
+  /** threads serving the API's reads (default DEFAULT_READ_THREADS); 0: on the main thread */
+  readWorkers?: number;
 }
 
 /** What a same-thread source offers the daemon (FileSource, JournalSource, StdinSource). */
@@ -128,6 +131,8 @@ export class Daemon {
   /** undefined until a same-thread source asks; null outside a cluster */
   #kubeApiPods: KubeApiPods | null | undefined = undefined;
   #profiles: ProfileDelivery | null = null;
+  /** the API's reads, off the main thread; null with --read-workers 0 */
+  readonly #reader: ThreadStoreReader | null;
 
   constructor(config: DaemonConfig) {
     this.#config = config;
@@ -141,7 +146,12 @@ export class Daemon {
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });
     this.#pendingMetrics();
-    this.app = buildApp({ status: { ready: () => this.#ready(), pending: () => this.#pending.stats(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, onStoreError: (err) => this.#noteStoreError(err), token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel }, ...(config.young !== undefined ? { young: config.young } : {}) });
+    const readWorkers = config.readWorkers ?? DEFAULT_READ_THREADS;
+    this.#reader = readWorkers === 0 ? null : new ThreadStoreReader({
+      store: () => this.#store, threads: readWorkers, registry: this.#metrics.registry,
+      onThreadFailed: (error) => this.log.error({ event: 'read_thread_failed', error }, `${error}; its read answered 500, the next read starts another thread`),
+    });
+    this.app = buildApp({ status: { ready: () => this.#ready(), pending: () => this.#pending.stats(), counters: () => this.#sources.map((src) => ({ name: src.name, counters: src.counters ?? null, audit: src.audit ?? null })) }, store: () => this.#store, ...(this.#reader !== null ? { reader: this.#reader } : {}), onStoreError: (err) => this.#noteStoreError(err), token: config.token ?? null, protectReads: config.protectReads ?? false, profiles: () => this.#profiles?.installer ?? null, metrics: this.#metrics.registry, logger: { level: config.logLevel }, ...(config.young !== undefined ? { young: config.young } : {}) });
     this.log = this.app.log;
     this.#events = {
       onNewSyscall: (e) => this.#logNewSyscall(e),
@@ -185,6 +195,9 @@ export class Daemon {
     for (const source of this.#sources.reverse()) await source.stop();
     this.#kubeApiPods?.stop();
     this.#commitPending();
+    // the read threads' connections first: the last connection to close checkpoints the WAL
+    // into the file and removes it, and a read-only one cannot
+    await this.#reader?.close();
     this.#store?.close();
     await this.app.close();
   }
@@ -369,6 +382,8 @@ export class Daemon {
     this.#storeIdentity = null;
     const sidecars = ownSidecars(store.path);
     store.close();
+    // the read threads hold the gone file open too; the next read opens what the daemon opens next
+    this.#reader?.release();
     removeIfStill(sidecars);
     this.#openRetryMs = 0;
     this.#openRetry = setTimeout(() => this.#openStore(true), 1000);

@@ -14,8 +14,10 @@ import { parseYoungThresholds, YOUNG_OPTIONS } from './young-options.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { parseSourceSpec, unknownSourceMessage } from '../sources/source-spec.js';
 import { defaultDbPath } from '../store/default-db-path.js';
+import { DEFAULT_MAX_QUEUED_READS, DEFAULT_READ_THREADS } from '../http/thread-store-reader.js';
 
 export const DEFAULT_PORT = 9761;
+const MAX_READ_WORKERS = 16;
 
 export const OPTIONS = {
   source: {
@@ -91,6 +93,10 @@ export const OPTIONS = {
     type: 'string', value: 'BYTES', env: 'SECCOMP_AUDITOR_AUDIT_RCVBUF', default: String(DEFAULT_RCVBUF_BYTES),
     description: "receive buffer of the audit source's socket: what a burst may queue while the reader is off the CPU (past net.core.rmem_max only with CAP_NET_ADMIN; the size obtained is in /api/v1/status)",
   },
+  'read-workers': {
+    type: 'string', value: 'N', env: 'SECCOMP_AUDITOR_READ_WORKERS', default: String(DEFAULT_READ_THREADS),
+    description: `threads serving the API's reads (pages, profiles), each with a read-only database connection, so health, readiness and ingest never wait behind them; at most ${DEFAULT_MAX_QUEUED_READS} reads wait for a thread, more get 503 SA_BUSY; 0 serves reads on the main thread`,
+  },
   'log-level': {
     type: 'string', value: 'LEVEL', env: 'SECCOMP_AUDITOR_LOG_LEVEL', default: 'info',
     description: 'fatal, error, warn, info, debug or trace',
@@ -136,6 +142,8 @@ ${formatRoutes(await declaredRoutes())}
     if (!/^\d+$/.test(values['metrics-max-series']!) || !Number.isSafeInteger(metricsMaxSeries)) {
       throw new UsageError(`--metrics-max-series ${values['metrics-max-series']}: expected a whole number of series, e.g. ${DEFAULT_MAX_SERIES}`);
     }
+    const readWorkers = wholeNumber('--read-workers', values['read-workers']!, DEFAULT_READ_THREADS);
+    if (readWorkers > MAX_READ_WORKERS) throw new UsageError(`--read-workers ${readWorkers}: at most ${MAX_READ_WORKERS}; each thread holds a database connection and its cache, and reads rarely need more than the node's cores`);
     const auditBufferBytes = Number(values['audit-buffer']);
     if (!/^\d+$/.test(values['audit-buffer']!) || auditBufferBytes < 1 << 20 || auditBufferBytes > 2 ** 30) {
       throw new UsageError(`--audit-buffer ${values['audit-buffer']}: expected a number of bytes from 1048576 to 1073741824, e.g. ${DEFAULT_RING_BYTES}`);
@@ -170,7 +178,7 @@ ${formatRoutes(await declaredRoutes())}
       sources, host, port,
       procRoot: values['proc-root']!, logDir: values['log-dir']!, nodeName: values['node-name']!, logLevel: values['log-level']!,
       dbPath: values.db ?? defaultDbPath({ create: true }), retentionMs, token, protectReads: values['protect-reads'], metricsMaxSeries, auditRcvbufBytes, auditBufferBytes,
-      metricsSeriesWindowMs, caps, readExisting: values['read-existing'], young,
+      metricsSeriesWindowMs, caps, readExisting: values['read-existing'], young, readWorkers,
       kubeletSeccompDir, syncProfilesFrom,
     });
     try {

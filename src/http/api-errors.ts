@@ -22,6 +22,8 @@ export const API_ERRORS = {
   /** the database is not open (see /readyz), or a read failed in it: the message is the store's, naming the file and the fix */
   SA_STORE_UNAVAILABLE: 503,
   SA_PROFILES_OFF: 503,
+  /** every read thread is busy and the queue in front of them is full: retry after Retry-After (a second) */
+  SA_BUSY: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -22,6 +22,7 @@ import type { AuditChannelState } from '../types/audit-channel.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 import { SOURCE_STATE_PROPERTIES } from './api-json.js';
 import { DEFAULT_YOUNG_THRESHOLDS, type YoungThresholds } from '../profile/learning-window.js';
+import { InlineStoreReader, ReadAbandoned, type StoreReader } from './store-reader.js';
 
 /**
  * Scrapes and probes every few seconds would bury the daemon's own events in request lines:
@@ -56,6 +57,11 @@ export function buildApp(options: {
   status: DaemonStatus;
   /** the database, once open (null while it is not) */
   store?: () => SyscallStore | null;
+  /**
+   * where the read routes' reads run (the daemon: its read threads); without one they run here,
+   * on `store`, as tests with an in-memory store want
+   */
+  reader?: StoreReader;
   /** told of each store failure a request ran into (the daemon's readiness follows damage) */
   onStoreError?: (err: StoreError) => void;
   /** the bearer token for mutating routes; null: they are off */
@@ -109,7 +115,12 @@ export function buildApp(options: {
   });
   // every error is {code, message}: validation errors name the field, unknown routes say so
   app.setErrorHandler((err: FastifyError | ApiError, _req, reply) => {
-    if (err instanceof ApiError) return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+    // nobody is left to answer: nothing to log either (read_requests_abandoned_total counts it)
+    if ((err as unknown) instanceof ReadAbandoned) return reply.code(499).send();
+    if (err instanceof ApiError) {
+      if (err.code === 'SA_BUSY') reply.header('Retry-After', '1');
+      return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+    }
     // the database failed (damaged, locked, unreadable), not the request nor the code: a 503 with
     // the store's own message, which names the file and the fix (a client may retry; /readyz tells)
     const failed: unknown = err;
@@ -139,6 +150,7 @@ export function buildApp(options: {
     }
   });
   const store = options.store ?? (() => null);
+  const reader = options.reader ?? new InlineStoreReader(store);
   // the OpenAPI document is generated from the same schemas that validate and serialize
   app.register(swagger, {
     openapi: { info: { title: 'seccomp-auditor', version: '1', description: 'Syscalls observed per pod and container, from the kernel\'s seccomp audit records.' } },
@@ -148,12 +160,13 @@ export function buildApp(options: {
   app.register(async (api) => {
     // with protectReads, every API route of this scope asks for the token (DELETE does anyway)
     if (options.protectReads === true) api.addHook('onRequest', async (req) => authorize(req, token));
-    podsRoutes(api, store);
-    nodeRoutes(api, store, options.status);
+    podsRoutes(api, reader);
+    nodeRoutes(api, reader, options.status);
+    // mutating: on this thread, on the daemon's own (writing) connection
     forgetPodRoute(api, store, token);
-    profileRoute(api, store, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
+    profileRoute(api, reader, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
     profilesRoute(api, options.profiles ?? (() => null), token);
-    unitsRoute(api, store, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
+    unitsRoute(api, reader, options.young ?? DEFAULT_YOUNG_THRESHOLDS);
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
   });
   const metrics = options.metrics;

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { SyscallStore } from '../../store/syscall-store.js';
-import { archName, syscallName } from '../../syscalls/syscall-table.js';
-import { ERROR_SCHEMA, requireStore } from '../api-errors.js';
-import { iso, itemsOf, SOURCE_STATE_PROPERTIES } from '../api-json.js';
+import { ApiError, ERROR_SCHEMA } from '../api-errors.js';
+import { itemsOf, SOURCE_STATE_PROPERTIES } from '../api-json.js';
 import type { DaemonStatus } from '../app.js';
-import { CONTINUE_PROPERTY, decodeContinue, encodeContinue, isWholeNumber, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
+import { CONTINUE_PROPERTY, PAGE_QUERY_PROPERTIES } from '../continue-token.js';
+import { clientGone, sendJson, type StoreReader } from '../store-reader.js';
 
 /**
  * What the node as a whole shows: records a restrictive profile blocked (violations), records
- * no container could be found for, and the daemon's own state.
+ * no container could be found for, and the daemon's own state. What they read of the database
+ * is in reads/node-reads.ts, run where the reader runs reads (a read thread).
  */
-export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | null, status: DaemonStatus): void {
+export function nodeRoutes(app: FastifyInstance, reader: StoreReader, status: DaemonStatus): void {
   app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/violations', {
     schema: {
       description: 'Syscall rows whose action was not log (what a restrictive profile blocked), a page at a time in the order their containers were first stored.',
@@ -25,22 +25,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
         503: ERROR_SCHEMA,
       },
     },
-  }, async (req) => {
-    const after = decodeContinue('violations', req.query.continue, isViolationKey);
-    const page = requireStore(store).violationPage({
-      limit: req.query.limit,
-      after: after === null ? null : { workloadId: after[0], auditArch: after[1], syscallNr: after[2], action: after[3] },
-    });
-    const n = page.next;
-    return {
-      items: page.items.map((r) => ({
-        namespace: r.namespace, pod: r.pod, container: r.container, workload: r.workload,
-        syscall: syscallName(r.auditArch, r.syscallNr), arch: archName(r.auditArch, r.syscallNr), nr: r.syscallNr,
-        action: r.action, count: r.count, firstSeen: iso(r.firstSeen), lastSeen: iso(r.lastSeen),
-      })),
-      ...(n !== null ? { continue: encodeContinue('violations', [n.workloadId, n.auditArch, n.syscallNr, n.action]) } : {}),
-    };
-  });
+  }, async (req, reply) => sendJson(reply, await reader.runJson('violationsPage', { ...req.query }, clientGone(reply))));
 
   app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/unattributed', {
     schema: {
@@ -58,16 +43,7 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
         503: ERROR_SCHEMA,
       },
     },
-  }, async (req) => {
-    const s = requireStore(store);
-    const page = s.unattributedPage({ limit: req.query.limit, after: decodeContinue('unattributed', req.query.continue, isWholeNumber) });
-    const overflow = s.overflow().unattributed;
-    return {
-      items: page.items.map((u) => ({ comm: u.comm, exe: u.exe, reason: u.reason, count: u.count, firstSeen: iso(u.firstSeen), lastSeen: iso(u.lastSeen) })),
-      ...(page.next !== null ? { continue: encodeContinue('unattributed', page.next) } : {}),
-      ...(Object.keys(overflow).length > 0 ? { overflow } : {}),
-    };
-  });
+  }, async (req, reply) => sendJson(reply, await reader.runJson('unattributedPage', { ...req.query }, clientGone(reply))));
 
   app.get('/api/v1/status', {
     schema: {
@@ -106,8 +82,12 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
         },
       },
     },
-  }, async () => {
-    const s = store();
+  }, async (_req, reply) => {
+    // the daemon's own state is read here, the database's on the read thread (nothing without a database)
+    const stored = await reader.run('statusOfStore', {}, clientGone(reply)).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'SA_STORE_UNAVAILABLE') return null;
+      throw err;
+    });
     const state = status.ready();
     const reported = status.counters?.() ?? [];
     const counted = new Map(reported.map((c) => [c.name, c.counters]));
@@ -121,11 +101,11 @@ export function nodeRoutes(app: FastifyInstance, store: () => SyscallStore | nul
           ...(channels.get(src.name) ? { audit: channels.get(src.name) } : {}),
         };
       }),
-      positions: s === null ? [] : s.positions().map((p) => ({ source: p.source, position: p.position, updatedAt: iso(p.updatedAt) })),
-      lost: s === null ? [] : s.lost(),
-      databaseBytes: s === null ? null : s.sizeBytes(),
+      positions: stored?.positions ?? [],
+      lost: stored?.lost ?? [],
+      databaseBytes: stored?.databaseBytes ?? null,
       ...(status.pending !== undefined ? { pending: status.pending() } : {}),
-      overflow: s === null ? null : s.overflow(),
+      overflow: stored?.overflow ?? null,
     };
   });
 }
@@ -152,6 +132,3 @@ const AUDIT_CHANNEL_SCHEMA = {
     kernelStatusError: { type: ['string', 'null'] },
   },
 } as const;
-
-const isViolationKey = (v: unknown): v is [number, number, number, string] => Array.isArray(v) && v.length === 4
-  && Number.isSafeInteger(v[0]) && Number.isSafeInteger(v[1]) && Number.isSafeInteger(v[2]) && typeof v[3] === 'string';

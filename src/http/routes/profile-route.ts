@@ -1,15 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { buildOciProfile, LOG_DENIED_NEEDS_ERRNO, withLogDenied } from '../../profile/oci-profile.js';
-import { BASELINES, baselineSyscalls, DEFAULT_BASELINE, type Baseline } from '../../profile/runtime-baseline.js';
-import { formatSpoYaml, toSpoProfile } from '../../profile/spo-profile.js';
-import type { StoredWorkload, SyscallStore } from '../../store/syscall-store.js';
-import { workloadPods } from '../../profile/workload-pods.js';
-import { diffProfile, type GivenProfile } from '../../profile/profile-diff.js';
+import { BASELINES, DEFAULT_BASELINE } from '../../profile/runtime-baseline.js';
+import type { GivenProfile } from '../../profile/profile-diff.js';
 import { checkedProfile, OCI_PROFILE_BODY } from '../oci-profile-body.js';
-import { ApiError, DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA, requireStore } from '../api-errors.js';
-import { CONTAINER_QUERY_PROPERTY, POD_PARAMS, podWorkloads } from '../pod-lookup.js';
-import { learnedAnnotations, type YoungThresholds } from '../../profile/learning-window.js';
-import { learnedFor, refuseIncomplete, sendLearnedHeaders } from '../learned-answer.js';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, ERROR_SCHEMA } from '../api-errors.js';
+import { CONTAINER_QUERY_PROPERTY, POD_PARAMS } from '../pod-lookup.js';
+import type { YoungThresholds } from '../../profile/learning-window.js';
+import { sendLearnedHeaders } from '../learned-answer.js';
+import type { ProfileAnswer, ProfileQuery } from '../reads/profile-reads.js';
+import { clientGone, type StoreReader } from '../store-reader.js';
 
 /**
  * GET /api/v1/namespaces/{namespace}/pods/{pod}/profile: the profile learned for a pod (the union
@@ -18,7 +16,8 @@ import { learnedFor, refuseIncomplete, sendLearnedHeaders } from '../learned-ans
  * (X-Learned-Records, -From, -To, -Complete, -Lost, -Young, -Unattributed), in the SPO object's
  * annotations, and with ?explain=1 beside the profile (`explain.learned`). A profile whose
  * learning window overlaps records the node lost is refused (409 SA_PROFILE_INCOMPLETE) unless
- * ?allowIncomplete=true.
+ * ?allowIncomplete=true. The profile is read and built in reads/profile-reads.ts, where the
+ * reader runs reads (a read thread).
  */
 const WORKLOAD_PARAMS = {
   type: 'object',
@@ -50,16 +49,10 @@ const PROFILE_QUERY = {
   additionalProperties: false,
 } as const;
 
-interface ProfileQuery { container?: string; format: 'oci' | 'spo'; defaultAction: 'errno' | 'log'; baseline: Baseline; explain?: boolean; logDenied: boolean; allowIncomplete: boolean }
-
-export function profileRoute(app: FastifyInstance, store: () => SyscallStore | null, young: YoungThresholds): void {
+export function profileRoute(app: FastifyInstance, reader: StoreReader, young: YoungThresholds): void {
   app.get<{ Params: { namespace: string; pod: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/pods/:pod/profile', {
     schema: { params: POD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
-  }, async (req, reply) => {
-    const { namespace, pod } = req.params;
-    const s = requireStore(store);
-    return sendProfile(reply, s, podWorkloads(s, namespace, pod), req.query, namespace, pod, `pod ${namespace}/${pod}`, young);
-  });
+  }, async (req, reply) => sendProfile(reply, await reader.run('podProfile', { ...req.params, query: { ...req.query }, young }, clientGone(reply))));
 
   app.post<{ Params: { namespace: string; pod: string }; Querystring: { container?: string; neverObserved: 'count' | 'list' }; Body: GivenProfile }>('/api/v1/namespaces/:namespace/pods/:pod/profile/diff', {
     schema: {
@@ -88,12 +81,12 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
         503: ERROR_SCHEMA,
       },
     },
-  }, async (req) => {
-    const { namespace, pod } = req.params;
+  }, async (req, reply) => {
+    // checked here: a bad body costs no place in the read queue
     const given = checkedProfile(req.body);
-    const s = requireStore(store);
-    const workloads = podWorkloads(s, namespace, pod, req.query.container);
-    return diffProfile(given, s.syscallsOf(workloads.map((w) => w.key)), { listNeverObserved: req.query.neverObserved === 'list' });
+    return reader.run('podProfileDiff', {
+      ...req.params, container: req.query.container, listNeverObserved: req.query.neverObserved === 'list', given,
+    }, clientGone(reply));
   });
 
   // the union over every pod of a workload: the pods the Kubernetes API named as its own, and
@@ -101,34 +94,11 @@ export function profileRoute(app: FastifyInstance, store: () => SyscallStore | n
   // StatefulSet ordinal, stripped)
   app.get<{ Params: { namespace: string; name: string }; Querystring: ProfileQuery }>('/api/v1/namespaces/:namespace/workloads/:name/profile', {
     schema: { params: WORKLOAD_PARAMS, querystring: PROFILE_QUERY, response: { '4xx': ERROR_SCHEMA, 503: ERROR_SCHEMA } },
-  }, async (req, reply) => {
-    const { namespace, name } = req.params;
-    const s = requireStore(store);
-    const workloads = workloadPods(s.workloadCandidates(namespace, name), name);
-    if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `no observations for a workload ${namespace}/${name} (pods it owns, or pods named ${name}-... without a known owner)`);
-    return sendProfile(reply, s, workloads, req.query, namespace, name, `workload ${namespace}/${name}`, young);
-  });
+  }, async (req, reply) => sendProfile(reply, await reader.run('workloadProfile', { ...req.params, query: { ...req.query }, young }, clientGone(reply))));
 }
 
-
-async function sendProfile(
-  reply: FastifyReply, s: SyscallStore, all: StoredWorkload[], query: ProfileQuery, namespace: string, name: string, what: string, young: YoungThresholds,
-): Promise<FastifyReply> {
-  const { container, format, defaultAction, baseline, explain, logDenied, allowIncomplete } = query;
-  if (logDenied && defaultAction !== 'errno') throw new ApiError('SA_BAD_REQUEST', `logDenied=true with defaultAction=${defaultAction}: ${LOG_DENIED_NEEDS_ERRNO}`);
-  const workloads = container === undefined ? all : all.filter((w) => w.container === container);
-  if (workloads.length === 0) throw new ApiError('SA_NOT_FOUND', `${what} has no container ${container} in the observations`);
-  const keys = workloads.map((w) => w.key);
-  const built = buildOciProfile(s.syscallUnionOf(keys), { defaultAction, baseline: baselineSyscalls(baseline) });
-  const learned = learnedFor(s, keys, built.explain, young);
-  refuseIncomplete(learned, allowIncomplete, container === undefined ? what : `${what}, container ${container}`);
-  built.explain.learned = learned;
-  if (logDenied) built.profile = withLogDenied(built.profile);
-  sendLearnedHeaders(reply, learned);
-  if (format === 'spo') {
-    const yaml = formatSpoYaml(toSpoProfile(built.profile, { name: container === undefined ? name : `${name}-${container}`, namespace, annotations: learnedAnnotations(learned) }));
-    if (explain) return reply.type('application/json').send({ profile: yaml, explain: built.explain });
-    return reply.type('application/yaml').send(yaml);
-  }
-  return reply.type('application/json').send(explain ? { profile: built.profile, explain: built.explain } : built.profile);
+/** A profile answer as built on the read thread: the X-Learned-* headers, then the body in its type. */
+function sendProfile(reply: FastifyReply, answer: ProfileAnswer): FastifyReply {
+  sendLearnedHeaders(reply, answer.learned);
+  return reply.type(answer.type).send(answer.body);
 }

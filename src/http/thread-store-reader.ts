@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { startThread, threadEntry } from '../runtime/start-thread.js';
 import { fileIdentity, type FileIdentity } from '../store/file-identity.js';
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError, requireStore } from './api-errors.js';
@@ -47,10 +48,8 @@ interface ReadThread {
   id: number;
 }
 
-// under tsx (the tests run the sources) the thread runs the .ts files, and must load tsx itself
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const WORKER = new URL(`./store-reader-worker${EXT}`, import.meta.url);
-const QUERIES = new URL(`./reads/read-queries${EXT}`, import.meta.url);
+const WORKER = threadEntry(import.meta.url, './store-reader-worker');
+const QUERIES = threadEntry(import.meta.url, './reads/read-queries');
 
 /**
  * Runs the API's reads on threads of their own, each with a read-only connection, so that the
@@ -210,7 +209,7 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
   }
 
   #spawn(): ReadThread {
-    const worker = startThread(WORKER, this.#data);
+    const worker = startThread(WORKER, { workerData: this.#data });
     // an idle read thread must not keep a stopping process alive
     worker.unref();
     const thread: ReadThread = { worker, job: null, id: 0 };
@@ -237,14 +236,4 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
     });
     return thread;
   }
-}
-
-/**
- * A thread running `entry`. Under tsx (tests run the sources) a thread does not inherit the
- * loader: it registers tsx before importing the entry, as test/helpers/ts-worker.mjs does.
- */
-function startThread(entry: URL, workerData: ReadThreadData): Worker {
-  if (EXT === '.js') return new Worker(entry, { workerData });
-  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
 }

@@ -142,6 +142,10 @@ export class Daemon {
       sources: () => this.#sources.map((s) => ({ name: s.name, records: s.records ?? 0, ok: s.lastError === null, counters: s.counters ?? null })),
       databaseOk: () => this.#store !== null && this.#storeError === null && this.#storeDamage === null,
       onStoreError: (err) => this.#noteStoreError(err),
+      containerFamiliesOffThread: () => {
+        const reader = this.#reader;
+        return reader === null ? null : (args) => reader.run('containerFamiliesText', args);
+      },
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
     });

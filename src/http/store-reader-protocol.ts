@@ -25,7 +25,7 @@ export interface ReadRequest {
   type: 'read'; id: number; name: string; args: unknown; path: string; generation: number;
   /** the file the daemon's database is (null: unknown); a thread opening the path finds another there when it was replaced meanwhile */
   file: FileIdentity | null;
-  /** answer as JSON text, serialized on the thread (see StoreReader.runJson) */
+  /** answer as JSON (UTF-8 bytes, their buffer transferred), serialized on the thread (see StoreReader.runJson) */
   json: boolean;
 }
 

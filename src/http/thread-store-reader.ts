@@ -1,6 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { startThread, threadEntry } from '../runtime/start-thread.js';
+
+/** V8's default young generation is 48 MB on a 64-bit heap */
+const READ_YOUNG_GENERATION_MB = 8;
 import { fileIdentity, type FileIdentity } from '../store/file-identity.js';
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError, requireStore } from './api-errors.js';
@@ -114,9 +117,11 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
     return this.#enqueue(name, args, gone, false) as Promise<ReturnType<T[N]>>;
   }
 
-  /** The answer as JSON text, serialized on the read thread (StoreReader.runJson says why). */
-  runJson<N extends keyof T & string>(name: N, args: Parameters<T[N]>[1], gone?: AbortSignal): Promise<string> {
-    return this.#enqueue(name, args, gone, true) as Promise<string>;
+  /** The answer as JSON, serialized on the read thread (StoreReader.runJson says why). */
+  async runJson<N extends keyof T & string>(name: N, args: Parameters<T[N]>[1], gone?: AbortSignal): Promise<Buffer> {
+    // a transferred buffer arrives as a plain Uint8Array: a Buffer view of it, not a copy
+    const bytes = await this.#enqueue(name, args, gone, true) as Uint8Array;
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   #enqueue(name: string, args: unknown, gone: AbortSignal | undefined, json: boolean): Promise<unknown> {
@@ -209,7 +214,9 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
   }
 
   #spawn(): ReadThread {
-    const worker = startThread(WORKER, { workerData: this.#data });
+    // a read's garbage is one page or one profile: a small young generation collects it often
+    // and keeps it from growing the RSS under a burst of large pages
+    const worker = startThread(WORKER, { workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: READ_YOUNG_GENERATION_MB } });
     // an idle read thread must not keep a stopping process alive
     worker.unref();
     const thread: ReadThread = { worker, job: null, id: 0 };

@@ -1,4 +1,4 @@
-import { startThread, threadEntry } from '../runtime/start-thread.js';
+import { READER_YOUNG_GENERATION_MB, startThread, threadEntry } from '../runtime/start-thread.js';
 import type { FlushBatch } from '../types/flush-batch.js';
 import type { FileIngestMessage, FileIngestOptions, FileIngestReply, FileIngestSummary } from './file-ingest-protocol.js';
 
@@ -17,7 +17,7 @@ export interface FileIngestEvents {
  */
 export async function ingestFiles(options: FileIngestOptions, stdin: NodeJS.ReadableStream, events: FileIngestEvents): Promise<FileIngestSummary> {
   const readsStdin = options.files.includes('-');
-  const worker = startThread(threadEntry(import.meta.url, './file-ingest-worker'), { workerData: options, stdin: readsStdin });
+  const worker = startThread(threadEntry(import.meta.url, './file-ingest-worker'), { workerData: options, stdin: readsStdin, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } });
   if (readsStdin) stdin.pipe(worker.stdin!);
   try {
     return await new Promise<FileIngestSummary>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { READER_YOUNG_GENERATION_MB, startThread, threadEntry } from '../runtime/start-thread.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 import type { AuditChannelState, ReaderIngestMessage, ReaderIngestOptions } from './reader-ingest-protocol.js';
 
@@ -32,7 +33,7 @@ export class ReaderIngest {
 
   /** Resolves once the thread reads, or rejects with its error (e.g. /dev/kmsg unreadable). */
   async start(): Promise<void> {
-    const worker = new Worker(new URL('./reader-ingest-worker.js', import.meta.url), { workerData: this.#options });
+    const worker = startThread(threadEntry(import.meta.url, './reader-ingest-worker'), { workerData: this.#options, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } });
     this.#worker = worker;
     this.#ended = new Promise<void>((resolve) => worker.once('exit', (code) => {
       resolve();

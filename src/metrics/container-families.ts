@@ -53,19 +53,15 @@ export const CONTAINER_FAMILY_NAMES: readonly string[] = [...GAUGES.map((g) => g
  * every family without samples, over the cap included: absent rather than partial or a false 0.
  */
 export function containerFamilies(store: SyscallStore | null, options: { sinceMs: number; maxSeries: number; onStoreError?: (err: StoreError) => void }): string {
-  const gauges = GAUGES.map((g) => ({ family: new FamilyText({ name: g.name, help: `${g.help} ${WINDOW_NOTE}`, type: 'gauge' }), value: g.value }));
-  const records = new FamilyText(RECORDS);
-  const violations = new FamilyText(VIOLATIONS);
-  const overCap = new FamilyText(OVER_CAP);
+  const { gauges, records, violations, overCap, families } = familyTexts();
   let dropped = 0;
-  const families = [...gauges.map((g) => g.family), records, violations, overCap];
   if (store !== null) {
     try {
       read(store);
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
       options.onStoreError?.(err);
-      return families.map((f) => f.head).join('\n\n');
+      return unreadContainerFamilies();
     }
   }
   overCap.sample('', dropped);
@@ -99,4 +95,17 @@ export function containerFamilies(store: SyscallStore | null, options: { sinceMs
       dropped = all.droppedRecords;
     });
   }
+}
+
+/** The per-container families when the database could not be read: HELP and TYPE, no samples (not even a 0 over the cap). */
+export function unreadContainerFamilies(): string {
+  return familyTexts().families.map((f) => f.head).join('\n\n');
+}
+
+function familyTexts() {
+  const gauges = GAUGES.map((g) => ({ family: new FamilyText({ name: g.name, help: `${g.help} ${WINDOW_NOTE}`, type: 'gauge' }), value: g.value }));
+  const records = new FamilyText(RECORDS);
+  const violations = new FamilyText(VIOLATIONS);
+  const overCap = new FamilyText(OVER_CAP);
+  return { gauges, records, violations, overCap, families: [...gauges.map((g) => g.family), records, violations, overCap] };
 }

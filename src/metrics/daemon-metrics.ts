@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
-import { CONTAINER_FAMILY_NAMES, containerFamilies } from './container-families.js';
+import { CONTAINER_FAMILY_NAMES, containerFamilies, unreadContainerFamilies } from './container-families.js';
 import { unattributedTop } from './unattributed-top.js';
 import { StoreError } from '../store/store-error.js';
 
@@ -33,6 +33,12 @@ export interface MetricsSources {
   seriesWindowMs?: number;
   /** the scrape's time; tests pin it */
   clock?: () => number;
+  /**
+   * Reads the per-container families elsewhere (the daemon's read thread, when it has one;
+   * containerFamiliesText); null or absent: on this thread. A StoreError it throws is a failed
+   * read, as on this thread.
+   */
+  containerFamiliesOffThread?: () => ((args: { sinceMs: number; maxSeries: number }) => Promise<string>) | null;
 }
 
 /** Containers seen within the last hour have per-container series by default. */
@@ -78,15 +84,22 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
   const maxSeries = from.maxSeries ?? DEFAULT_MAX_SERIES;
   const windowMs = from.seriesWindowMs ?? DEFAULT_SERIES_WINDOW_MS;
   const clock = from.clock ?? Date.now;
-  const registry = new WithContainerFamilies(() => {
+  const registry = new WithContainerFamilies(async () => {
     storeFailedInScrape = false;
-    return containerFamilies(from.store(), {
-      sinceMs: clock() - windowMs, maxSeries,
-      onStoreError: (err) => {
-        storeFailedInScrape = true;
-        from.onStoreError?.(err);
-      },
-    });
+    const onStoreError = (err: StoreError): void => {
+      storeFailedInScrape = true;
+      from.onStoreError?.(err);
+    };
+    const sinceMs = clock() - windowMs;
+    const offThread = from.containerFamiliesOffThread?.() ?? null;
+    if (offThread === null || from.store() === null) return containerFamilies(from.store(), { sinceMs, maxSeries, onStoreError });
+    try {
+      return await offThread({ sinceMs, maxSeries });
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+      onStoreError(err);
+      return unreadContainerFamilies();
+    }
   });
   const commits = new Histogram({
     name: 'seccomp_auditor_database_commit_seconds', help: 'Time one batch commit to the database took, in seconds.',
@@ -261,9 +274,9 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
  * bench/metrics-bench.ts). They are read first, then prom-client's collectors run.
  */
 class WithContainerFamilies extends Registry {
-  readonly #containers: () => string;
+  readonly #containers: () => Promise<string>;
 
-  constructor(containers: () => string) {
+  constructor(containers: () => Promise<string>) {
     super();
     this.#containers = containers;
   }
@@ -277,7 +290,7 @@ class WithContainerFamilies extends Registry {
   }
 
   override async metrics(): Promise<string> {
-    const containers = this.#containers();
+    const containers = await this.#containers();
     // prom-client's text ends with a line feed; a blank line between families, as it writes them
     return `${await super.metrics()}\n${containers}\n`;
   }

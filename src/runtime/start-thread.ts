@@ -1,6 +1,14 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
+ * A reading thread's young generation (ingest's and the daemon's; V8's default is 48 MB for a
+ * 64-bit heap): its garbage is the parse's short strings and each batch's builder, and
+ * collecting it more often costs little (within the noise of the 30-day ingest) while taking
+ * 30-60 MiB off the peak RSS.
+ */
+export const READER_YOUNG_GENERATION_MB = 16;
+
+/**
  * The entry file `name` (without extension) beside the module at `base`: `.js` when that module
  * runs built, `.ts` when it runs from the sources (tests, through tsx).
  */

@@ -33,6 +33,12 @@ export const DOCUMENTED_SERIES: Record<string, readonly string[]> = {
   seccomp_auditor_database_commit_seconds_count: [],
   seccomp_auditor_profiles_installed: ['source'],
   seccomp_auditor_profiles_invalid_total: [],
+  seccomp_auditor_read_requests_abandoned_total: ['stage'],
+  seccomp_auditor_read_queue_rejected_total: [],
+  seccomp_auditor_read_queue_length: [],
+  seccomp_auditor_read_seconds_bucket: ['query', 'le'],
+  seccomp_auditor_read_seconds_sum: ['query'],
+  seccomp_auditor_read_seconds_count: ['query'],
 };
 
 /** the labels Prometheus adds to every series of the test's target */

@@ -8,9 +8,11 @@ import { statusOfStore, unattributedPage, violationsPage } from './node-reads.js
 import { podsPage, podSyscalls } from './pod-reads.js';
 import { podProfile, podProfileDiff, unitProfile, workloadProfile } from './profile-reads.js';
 import { unitsPage } from './unit-reads.js';
+import { containerFamiliesText } from './metrics-reads.js';
 
 export const READ_QUERIES = {
   podsPage, podSyscalls, violationsPage, unattributedPage, statusOfStore, unitsPage, podProfile, workloadProfile, podProfileDiff, unitProfile,
+  containerFamiliesText,
 } as const;
 
 /** A read: a store and its arguments in, plain data out (or an ApiError / StoreError thrown). */

@@ -1,4 +1,5 @@
 import { IS_NEW_FALSE, IS_NEW_TRUE, type SyscallColumnsBuilder } from '../types/syscall-columns.js';
+import { grown } from '../types/typed-arrays.js';
 
 const DIRTY = 1;
 /** the key's first row went to the store: its sample comm and exe are not sent again */
@@ -184,19 +185,14 @@ export class WorkloadKeys {
 
   #grow(): void {
     const cap = this.#cap * 2;
-    const grow = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
-      const b = new make(cap);
-      b.set(a);
-      return b;
-    };
-    this.#arch = grow(this.#arch, Uint32Array);
-    this.#nr = grow(this.#nr, Int32Array);
-    this.#action = grow(this.#action, Uint8Array);
-    this.#flags = grow(this.#flags, Uint8Array);
-    this.#delta = grow(this.#delta, Float64Array);
-    this.#first = grow(this.#first, Float64Array);
-    this.#last = grow(this.#last, Float64Array);
-    this.#packed = grow(this.#packed, Float64Array);
+    this.#arch = grown(this.#arch, cap);
+    this.#nr = grown(this.#nr, cap);
+    this.#action = grown(this.#action, cap);
+    this.#flags = grown(this.#flags, cap);
+    this.#delta = grown(this.#delta, cap);
+    this.#first = grown(this.#first, cap);
+    this.#last = grown(this.#last, cap);
+    this.#packed = grown(this.#packed, cap);
     this.#cap = cap;
   }
 }

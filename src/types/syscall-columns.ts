@@ -1,5 +1,6 @@
 import type { SyscallDelta } from './flush-batch.js';
 import { SECCOMP_ACTIONS } from './seccomp-record.js';
+import { grown } from './typed-arrays.js';
 
 /**
  * A batch's syscall rows (one per changed key) in columns: what the aggregate hands over, what
@@ -109,19 +110,14 @@ export class SyscallColumnsBuilder {
 
   #grow(): void {
     const cap = this.#cap * 2;
-    const grow = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: new (n: number) => T, per = 1): T => {
-      const b = new make(cap * per);
-      b.set(a);
-      return b;
-    };
-    this.#workload = grow(this.#workload, Int32Array);
-    this.#auditArch = grow(this.#auditArch, Uint32Array);
-    this.#syscallNr = grow(this.#syscallNr, Int32Array);
-    this.#action = grow(this.#action, Uint8Array);
-    this.#isNew = grow(this.#isNew, Uint8Array);
-    this.#numbers = grow(this.#numbers, Float64Array, 3);
-    this.#comm = grow(this.#comm, Int32Array);
-    this.#exe = grow(this.#exe, Int32Array);
+    this.#workload = grown(this.#workload, cap);
+    this.#auditArch = grown(this.#auditArch, cap);
+    this.#syscallNr = grown(this.#syscallNr, cap);
+    this.#action = grown(this.#action, cap);
+    this.#isNew = grown(this.#isNew, cap);
+    this.#numbers = grown(this.#numbers, cap * 3);
+    this.#comm = grown(this.#comm, cap);
+    this.#exe = grown(this.#exe, cap);
     this.#cap = cap;
   }
 }

@@ -23,7 +23,10 @@ export async function ingestFiles(options: FileIngestOptions, stdin: NodeJS.Read
     return await new Promise<FileIngestSummary>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the reading thread ended before the input did (exit code ${code})`)));
+      // after a failed commit nothing more is committed: the batches after it would leave a gap
+      let failed = false;
       worker.on('message', (m: FileIngestMessage) => {
+        if (failed) return;
         try {
           switch (m.type) {
             case 'batch':
@@ -36,6 +39,7 @@ export async function ingestFiles(options: FileIngestOptions, stdin: NodeJS.Read
             case 'done': resolve(m.summary); break;
           }
         } catch (err) {
+          failed = true;
           reject(err as Error);
         }
       });

@@ -75,3 +75,34 @@ t.test('the reading thread hands over bounded batches whose sum is exactly what 
   t.same(threaded.unattributedPage({ limit: 100 }).items.map((u) => [u.comm, u.count]).sort(), single.unattributedPage({ limit: 100 }).items.map((u) => [u.comm, u.count]).sort());
   t.equal(summary.counts.proc + summary.counts.cache, pipeline.attributor.counts.proc + pipeline.attributor.counts.cache);
 });
+
+t.test('a batch the store refuses ends the ingest: nothing after it is committed, the error is the store\'s', async (t) => {
+  const dir = makeTempDir('sa-file-ingest-fail-');
+  const proc = join(dir, 'proc');
+  for (let pid = 100; pid < 150; pid++) {
+    mkdirSync(join(proc, String(pid)), { recursive: true });
+    writeFileSync(join(proc, String(pid), 'cgroup'), `0::/system.slice/docker-${String(pid).padStart(64, '0')}.scope\n`);
+    writeFileSync(join(proc, String(pid), 'stat'), `${pid} (app) S 1 ${'0 '.repeat(17)}777 0 0\n`);
+  }
+  const lines: string[] = [];
+  for (let i = 0; i < 5_000; i++) {
+    lines.push(`type=SECCOMP msg=audit(1700000000.${String(i % 1000).padStart(3, '0')}:${i + 1}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=${100 + (i % 50)} comm="c${i % 50}" exe="/x" sig=0 arch=c000003e syscall=${i % 300} compat=0 ip=0x7f0000001000 code=0x7ffc0000`);
+  }
+  const file = join(dir, 'audit.log');
+  writeFileSync(file, lines.join('\n') + '\n');
+  let calls = 0;
+  const run = ingestFiles({ files: [file, file, file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 1, maxBatchesInFlight: 4 }, process.stdin, {
+    onBatch: () => {
+      calls++;
+      // a slow first commit: the reading thread sends the next batches meanwhile, so they are
+      // already queued when the second one fails
+      if (calls === 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      if (calls === 2) throw new Error('database or disk is full');
+    },
+    onMalformed: () => {},
+    onProgress: () => {},
+    onInputError: () => {},
+  });
+  await t.rejects(run, /database or disk is full/);
+  t.equal(calls, 2, 'the batches already on their way were not committed after the failure');
+});

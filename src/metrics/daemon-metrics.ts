@@ -96,9 +96,13 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
     try {
       return await offThread({ sinceMs, maxSeries });
     } catch (err) {
-      if (!(err instanceof StoreError)) throw err;
-      onStoreError(err);
-      return unreadContainerFamilies();
+      if (err instanceof StoreError) {
+        onStoreError(err);
+        return unreadContainerFamilies();
+      }
+      // the read queue is full (SA_BUSY) or a read thread failed: a scrape still gets its series,
+      // read here as before the read thread, rather than a failed scrape
+      return containerFamilies(from.store(), { sinceMs, maxSeries, onStoreError });
     }
   });
   const commits = new Histogram({

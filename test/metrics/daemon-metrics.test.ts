@@ -61,3 +61,37 @@ t.test('per-container families: containers seen within the window, the newest fi
   t.notMatch(text, /pod="p1"/, 'a container not seen within the window has no series');
   t.match(text, /seccomp_auditor_key_overflow_records_total\{table="unattributed"\} 0\n/);
 });
+
+t.test('the per-container families read elsewhere (the read thread): its text is used; a busy queue reads them here; a damaged read leaves their samples out', async (t) => {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-metrics-'), 'o.db') });
+  t.teardown(() => store.close());
+  const web = containerKey(1);
+  store.commitBatch({
+    workloads: [workload(web, { namespace: 'shop', pod: 'web-1', container: 'nginx' })],
+    syscalls: [syscall(web, 0, { count: 4 })], executables: [], unattributed: [], lost: [], positions: [],
+  });
+  const { ApiError } = await import('../../src/http/api-errors.js');
+  const { StoreError } = await import('../../src/store/store-error.js');
+  const { containerFamiliesText } = await import('../../src/http/reads/metrics-reads.js');
+  let answer: (args: { sinceMs: number; maxSeries: number }) => Promise<string> = async (args) => containerFamiliesText(store, args);
+  const seen: unknown[] = [];
+  const registry = buildMetrics({ store: () => store, sources: () => [], clock: () => 60_000, onStoreError: (e) => seen.push(e), containerFamiliesOffThread: () => answer }).registry;
+  const sample = /seccomp_auditor_container_syscalls\{namespace="shop",workload="web",pod="web-1",container="nginx"\} 1\n/;
+  t.match(await registry.metrics(), sample, 'from the read thread\'s text');
+  let asked = 0;
+  answer = async () => {
+    asked++;
+    throw new ApiError('SA_BUSY', 'the daemon is busy serving reads');
+  };
+  t.match(await registry.metrics(), sample, 'a full read queue does not fail the scrape nor drop the series');
+  t.equal(asked, 1);
+  answer = async () => {
+    throw new StoreError('SA_DB_CORRUPT', store.path, 'database disk image is malformed');
+  };
+  const damaged = await registry.metrics();
+  t.notMatch(damaged, /^seccomp_auditor_container_syscalls\{/m, 'a failed read: no samples of the families');
+  t.match(damaged, /# TYPE seccomp_auditor_container_syscalls gauge/, 'their HELP and TYPE stay');
+  t.notMatch(damaged, /^seccomp_auditor_container_syscall_records_over_cap /m, 'not even a 0 over the cap');
+  t.match(damaged, /seccomp_auditor_database_up 0\n/, 'the failed read shows in database_up');
+  t.equal(seen.length, 1, 'and the daemon is told');
+});

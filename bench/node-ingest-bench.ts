@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,8 +9,8 @@ import { writeNodeLog, type NodeLogSummary } from './node-log-writer.js';
 
 /**
  * `seccomp-auditor ingest` of a generated node log against its proc and kubelet log roots, the
- * way a user runs it: the 30-day case in a process of its own with its RSS sampled as it goes
- * (flat or not), the small case as `node dist/cli.js ingest`, timed from spawn to exit.
+ * way a user runs it: `node dist/cli.js ingest`, timed from spawn to exit; the 30-day case with
+ * its RSS sampled as it goes (flat or not), its peak RSS and CPU time from the process itself.
  *
  * Generated files go to bench/out/ (ignored by git) and are kept between runs: writing the
  * 30-day log takes longer than ingesting it.
@@ -51,10 +51,48 @@ export interface IngestRun {
   violationRows: number;
 }
 
-/** The ingest command in a process of its own (timed from its start, not the process's), RSS sampled. */
-export function ingestInChild(dir: string): IngestRun {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').pop()!) as IngestRun;
+/**
+ * `node dist/cli.js ingest` as a user runs it, timed from spawn to exit, its RSS sampled from
+ * /proc every 100 ms (flat or not); its peak RSS and CPU time (all threads) come from
+ * `process.resourceUsage()` at its exit, which a one-line `--import` prints on fd 3.
+ */
+export async function ingestInChild(dir: string): Promise<IngestRun> {
+  const db = mkdtempSync(join(tmpdir(), 'sa-node-ingest-'));
+  try {
+    const report = 'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>writeSync(3,JSON.stringify(process.resourceUsage())))';
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, [`--import=${report}`, CLI, 'ingest', join(dir, 'audit.log'), '--db', join(db, 'bench.db'), '--proc-root', join(dir, 'proc'), '--log-dir', join(dir, 'log')],
+      { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+    let stdout = '', usageText = '';
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (c: Buffer) => { usageText += c.toString(); });
+    const samples: { at: number; rss: number }[] = [];
+    const timer = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        samples.push({ at: Number(process.hrtime.bigint() - start) / 1e6, rss: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024 });
+      } catch {
+        // exited between two samples
+      }
+    }, 100);
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    clearInterval(timer);
+    if (code !== 0) throw new Error(`ingest exited ${code}`);
+    const used = JSON.parse(usageText) as NodeJS.ResourceUsage;
+    const rssMiB = [0.25, 0.5, 0.75, 1].map((q) => Math.round((samples.find((x) => x.at >= q * ms) ?? samples.at(-1)!).rss / 1048576));
+    const sqlite = new Database(join(db, 'bench.db'), { readonly: true });
+    const count = (sql: string): number => sqlite.prepare(sql).pluck().get() as number;
+    const stored = {
+      workloads: count('SELECT count(*) FROM workloads'),
+      syscallRows: count('SELECT count(*) FROM syscalls'),
+      violationRows: count("SELECT count(*) FROM syscalls WHERE action <> 'log'"),
+    };
+    sqlite.close();
+    return { ...summaryOf(stdout), ms, cpuMs: (used.userCPUTime + used.systemCPUTime) / 1000, peakRssMiB: Math.round(used.maxRSS / 1024), rssMiB, ...stored };
+  } finally {
+    rmSync(db, { recursive: true, force: true });
+  }
 }
 
 /** `node dist/cli.js ingest`: wall time from spawn to exit, process start included. */
@@ -77,52 +115,15 @@ function summaryOf(stdout: string): { records: number; attributed: number } {
   return { records: Number(m[1]), attributed: Number(m[2]) };
 }
 
-async function child(dir: string): Promise<IngestRun> {
-  const { main } = await import('../dist/cli/main.js');
-  const db = mkdtempSync(join(tmpdir(), 'sa-node-ingest-'));
-  try {
-    const file = join(dir, 'audit.log');
-    let stdout = '';
-    // the command reads the file in 1 MiB chunks and yields between them: a timer sees it work
-    const samples: { at: number; rss: number }[] = [];
-    const start = process.hrtime.bigint();
-    const cpu = process.cpuUsage();
-    const timer = setInterval(() => samples.push({ at: Number(process.hrtime.bigint() - start) / 1e6, rss: process.memoryUsage.rss() }), 100);
-    const code = await main(['ingest', file, '--db', join(db, 'bench.db'), '--proc-root', join(dir, 'proc'), '--log-dir', join(dir, 'log')], {
-      stdin: process.stdin, env: {}, isTTY: false,
-      stdout: { write: (s: string) => { stdout += s; return true; } } as NodeJS.WritableStream,
-      stderr: process.stderr,
-    });
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    const used = process.cpuUsage(cpu);
-    clearInterval(timer);
-    samples.push({ at: ms, rss: process.memoryUsage.rss() });
-    if (code !== 0) throw new Error(`ingest exited ${code}`);
-    const rssMiB = [0.25, 0.5, 0.75, 1].map((q) => Math.round(samples.find((s) => s.at >= q * ms)!.rss / 1048576));
-    const sqlite = new Database(join(db, 'bench.db'), { readonly: true });
-    const count = (sql: string): number => sqlite.prepare(sql).pluck().get() as number;
-    const stored = {
-      workloads: count('SELECT count(*) FROM workloads'),
-      syscallRows: count('SELECT count(*) FROM syscalls'),
-      violationRows: count("SELECT count(*) FROM syscalls WHERE action <> 'log'"),
-    };
-    sqlite.close();
-    return { ...summaryOf(stdout), ms, cpuMs: (used.user + used.system) / 1000, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), rssMiB, ...stored };
-  } finally {
-    rmSync(db, { recursive: true, force: true });
-  }
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [mode, arg] = process.argv.slice(2);
-  if (mode === 'child') console.log(JSON.stringify(await child(arg!)));
-  else {
+  {
     // `npx tsx bench/node-ingest-bench.ts [churn|small] [RECORDS]`: one case on its own
     const kind = (mode ?? 'small') as NodeCase;
     const { dir, summary } = prepareNodeLog(kind, Number(arg ?? (kind === 'churn' ? 6_000_000 : 2_000_000)));
     console.log(JSON.stringify(summary));
     for (let i = 0; i < (kind === 'churn' ? 1 : 3); i++) {
-      const r = kind === 'churn' ? ingestInChild(dir) : ingestCli(dir);
+      const r = kind === 'churn' ? await ingestInChild(dir) : ingestCli(dir);
       console.log(JSON.stringify({ ...r, millionPerSecond: +(r.records / r.ms / 1000).toFixed(2) }));
     }
   }

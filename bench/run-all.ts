@@ -70,7 +70,7 @@ try {
     const { dir, summary: s, generated } = prepareNodeLog('churn', CHURN_RECORDS);
     if (generated) console.log(`30-day node log written in ${(s.ms / 1000).toFixed(0)} s (kept in bench/out/)`);
     // one run: three would take the bench past five minutes on two cores
-    const r = ingestInChild(dir);
+    const r = await ingestInChild(dir);
     const peak = r.peakRssMiB;
     console.log(`ingest of 30 days of a busy node (${s.containers.toLocaleString('en')} containers, ${s.podNames.toLocaleString('en')} pod names, ` +
       `${s.namespaces} namespaces, ${s.pids.toLocaleString('en')} pids, ${(s.bytes / 1048576).toFixed(0)} MiB): ${r.ms.toFixed(0)} ms = ${rate(r.records, r.ms)} records ` +

@@ -10,6 +10,7 @@ import type { FileIngestMessage, FileIngestOptions, FileIngestReply } from './fi
 import { RecordPipeline } from './record-pipeline.js';
 
 const options = workerData as FileIngestOptions;
+const ADVANCE_EVERY_MS = 1000;
 const post = (m: FileIngestMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
 
 let inFlight = 0;
@@ -44,6 +45,7 @@ async function handOver(): Promise<void> {
 
 pipeline.start({ watch: false });
 let lastBatch = Date.now();
+let lastAdvance = lastBatch;
 for (const file of options.files) {
   current = file === '-' ? '<stdin>' : file;
   try {
@@ -51,8 +53,13 @@ for (const file of options.files) {
       pipeline.push(chunk);
       post({ type: 'progress', file: current, bytes: chunk.length });
       const now = Date.now();
-      if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
+      // the attributor's clock moves every second as the daemon's does (re-checking cached pids
+      // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over
+      if (now - lastAdvance >= ADVANCE_EVERY_MS) {
         pipeline.onBatchEnd();
+        lastAdvance = now;
+      }
+      if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
         await handOver();
         lastBatch = now;
       }

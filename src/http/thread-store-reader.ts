@@ -4,6 +4,15 @@ import { startThread, threadEntry } from '../runtime/start-thread.js';
 
 /** V8's default young generation is 48 MB on a 64-bit heap */
 const READ_YOUNG_GENERATION_MB = 8;
+/**
+ * The largest read (a 5 000-pod page, a profile over hundreds of pods, the per-container metric
+ * families) needs a few tens of MB. Without a bound V8 lets a busy thread's heap grow far past
+ * that before collecting: 8 clients looping over 5 000-item pages took the daemon to 284-299
+ * MiB peak RSS; with this one, 223-231 (api-bench, 2026-12-03). A read that outgrows it ends its
+ * thread: that read answers 500, the next starts a new thread, and the daemon (ingest, commits)
+ * is not the one the kernel's OOM killer picks.
+ */
+export const READ_OLD_GENERATION_MB = 96;
 import { fileIdentity, type FileIdentity } from '../store/file-identity.js';
 import type { SyscallStore } from '../store/syscall-store.js';
 import { ApiError, requireStore } from './api-errors.js';
@@ -31,6 +40,8 @@ export interface ThreadStoreReaderOptions {
   queries?: URL;
   /** how long a read waits for a lock before SA_DB_BUSY (default 5000) */
   busyTimeoutMs?: number;
+  /** a read thread's old generation at most (default READ_OLD_GENERATION_MB); tests pass smaller ones */
+  maxOldGenerationMb?: number;
 }
 
 interface Job {
@@ -65,6 +76,7 @@ const QUERIES = threadEntry(import.meta.url, './reads/read-queries');
 export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
   readonly #store: () => SyscallStore | null;
   readonly #threadCount: number;
+  readonly #oldGenerationMb: number;
   readonly #maxQueued: number;
   readonly #data: ReadThreadData;
   readonly #onThreadFailed: (error: string) => void;
@@ -86,6 +98,7 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
     if (!Number.isSafeInteger(maxQueued) || maxQueued < 0) throw new RangeError(`maxQueued must be a whole number >= 0, got ${maxQueued}`);
     this.#store = options.store;
     this.#threadCount = threads;
+    this.#oldGenerationMb = options.maxOldGenerationMb ?? READ_OLD_GENERATION_MB;
     this.#maxQueued = maxQueued;
     this.#data = { queries: (options.queries ?? QUERIES).href, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
     this.#onThreadFailed = options.onThreadFailed ?? (() => {});
@@ -216,7 +229,7 @@ export class ThreadStoreReader<T extends ReadQueryTable = typeof READ_QUERIES> {
   #spawn(): ReadThread {
     // a read's garbage is one page or one profile: a small young generation collects it often
     // and keeps it from growing the RSS under a burst of large pages
-    const worker = startThread(WORKER, { workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: READ_YOUNG_GENERATION_MB } });
+    const worker = startThread(WORKER, { workerData: this.#data, resourceLimits: { maxYoungGenerationSizeMb: READ_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: this.#oldGenerationMb } });
     // an idle read thread must not keep a stopping process alive
     worker.unref();
     const thread: ReadThread = { worker, job: null, id: 0 };

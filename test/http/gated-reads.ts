@@ -27,4 +27,11 @@ function gated(store: SyscallStore, args: { gate: Int32Array }): { before: numbe
   });
 }
 
-export const READ_QUERIES = { ...API_READS, gated };
+/** Keeps what it allocates until the thread's heap bound ends the thread (or 1 GiB, which no bound here allows). */
+function hog(): number {
+  const kept: number[][] = [];
+  for (let i = 0; i < 1024; i++) kept.push(Array.from({ length: 131_072 }, (_, k) => k + i));
+  return kept.length;
+}
+
+export const READ_QUERIES = { ...API_READS, gated, hog };

@@ -41,13 +41,15 @@ interface Served {
 }
 
 /** A database with `pods` pods, served by the app over HTTP with its reads on one read thread. */
-async function serve(t: Test, options: { pods?: number; maxQueued?: number; path?: string } = {}): Promise<Served> {
+async function serve(t: Test, options: { pods?: number; maxQueued?: number; path?: string; maxOldGenerationMb?: number; onThreadFailed?: (error: string) => void } = {}): Promise<Served> {
   const path = options.path ?? join(makeTempDir('sa-read-thread-'), 'api.db');
   const store = SyscallStore.open({ path });
   for (let n = 1; n <= (options.pods ?? 2); n++) store.commitBatch(podBatch(n));
   const registry = new Registry();
   const reader = new ThreadStoreReader<typeof GATED_READS>({
     store: () => store, registry, queries: GATED, ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
+    ...(options.maxOldGenerationMb !== undefined ? { maxOldGenerationMb: options.maxOldGenerationMb } : {}),
+    ...(options.onThreadFailed !== undefined ? { onThreadFailed: options.onThreadFailed } : {}),
   });
   const storeErrors: StoreError[] = [];
   const app = buildApp({ status: { ready: () => ({ ready: true, sources: [] }) }, store: () => store, reader, onStoreError: (e) => storeErrors.push(e) });
@@ -284,4 +286,16 @@ t.test('what the read thread serializes holds only what each route\'s response s
   t.type(pods.continue, 'string', 'a page with a next one has its token');
   t.same(pods.items[0]?.owner, null, 'db-0 first: no owner');
   t.same((await (await fetch(`${s.url}/api/v1/unattributed`)).json() as { overflow?: unknown }).overflow, { process_gone: 1 }, 'the overflow is there');
+});
+
+t.test('a read that outgrows the read thread\'s heap bound ends that thread, not the daemon: it fails, the next read runs on a new thread', async (t) => {
+  const failures: string[] = [];
+  const s = await serve(t, { maxOldGenerationMb: 32, onThreadFailed: (e) => failures.push(e) });
+  await t.rejects(s.reader.run('hog', undefined), /read thread ended/);
+  t.equal(failures.length, 1, 'the daemon is told (it logs read_thread_failed)');
+  t.match(failures[0], /out of memory|ERR_WORKER_OUT_OF_MEMORY/i, failures[0]);
+  t.equal((await fetch(`${s.url}/healthz`)).status, 200, 'the main thread lives on');
+  const pods = await fetch(`${s.url}/api/v1/pods`);
+  t.equal(pods.status, 200, 'the next read is answered by a new thread');
+  t.equal(((await pods.json()) as { items: unknown[] }).items.length, 2);
 });

@@ -291,10 +291,16 @@ run_container complain "$CANARY_CGROUP" "$TMP/complain.json" "$VARIANT"
 diff=
 for _ in $(seq 50); do
   # 404 until the daemon has committed the canary's first records
-  answer=$(post_json "/api/v1/namespaces/$NS/pods/$CANARY/profile/diff" "$TMP/learned.json" 2>/dev/null) || answer='{"wouldBlock":[]}'
+  answer=$(post_json "/api/v1/namespaces/$NS/pods/$CANARY/profile/diff" "$TMP/learned.json" 2>"$TMP/diff.err") || answer='{"wouldBlock":[]}'
   diff=$(printf '%s' "$answer" | json 'd => d.wouldBlock.map((w) => w.name).join(" ")')
   case " $diff " in *" mknodat "*) break ;; esac
   sleep 0.2
 done
-case " $diff " in *" mknodat "*) ;; *) die "the diff did not report mknodat (wouldBlock: $diff)" ;; esac
+case " $diff " in *" mknodat "*) ;; *)
+  # what the daemon made of the canary's records, to tell a record not attributed from one not read
+  info "last answer: $(tail -1 "$TMP/diff.err" 2>/dev/null)"
+  info "the canary's syscalls: $(get "/api/v1/namespaces/$NS/pods/$CANARY/syscalls" 2>&1 | head -c 400)"
+  info "unattributed: $(get "/api/v1/unattributed" 2>&1 | head -c 600)"
+  die "the diff did not report mknodat (wouldBlock: $diff)" ;;
+esac
 info "POST /api/v1/namespaces/$NS/pods/$CANARY/profile/diff with the learned profile: wouldBlock: $diff"

@@ -22,6 +22,22 @@ const CHURN_RECORDS = 6_000_000;
 
 export const TARGETS = { pageP99Ms: 50, fullPaginationMs: 2000, metricsMs: 250, healthzP99Ms: 100, rssMiB: 256 } as const;
 
+/**
+ * A copy of the 30-day database in a temporary directory (a bench must not change the kept one),
+ * and the per-container series window that covers the log's own last hour: the log ended days
+ * ago, so a wall-clock hour would export no per-container series at all.
+ */
+export function copyOfApiDb(prefix: string): { dir: string; db: string; window: string } {
+  const { db: kept } = prepareApiDb();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const db = join(dir, 'api.db');
+  copyFileSync(kept, db);
+  const sqlite = new Database(db, { readonly: true });
+  const lastSeen = sqlite.prepare('SELECT max(last_seen) FROM workloads').pluck().get() as number;
+  sqlite.close();
+  return { dir, db, window: `${Math.ceil((Date.now() - lastSeen) / 60_000) + 60}m` };
+}
+
 /** The 30-day database: the cached one, or one ingested now from the cached (or generated) log. */
 export function prepareApiDb(): { db: string; generated: boolean } {
   const { dir } = prepareNodeLog('churn', CHURN_RECORDS);
@@ -138,12 +154,9 @@ export interface ApiBenchResult {
 }
 
 export async function apiBench(): Promise<ApiBenchResult> {
-  const { db: kept } = prepareApiDb();
-  const dir = mkdtempSync(join(tmpdir(), 'sa-api-bench-'));
+  const { dir, db, window } = copyOfApiDb('sa-api-bench-');
   let daemon: ChildProcess | null = null;
   try {
-    const db = join(dir, 'api.db');
-    copyFileSync(kept, db);
     // what to ask for, and what the answers must hold, from the database itself
     const sqlite = new Database(db, { readonly: true });
     const one = <T>(sql: string): T => sqlite.prepare(sql).get() as T;
@@ -159,10 +172,6 @@ export async function apiBench(): Promise<ApiBenchResult> {
       WHERE owner_name IS NOT NULL GROUP BY namespace, owner_name ORDER BY n DESC LIMIT 1`);
     const aPod = one<{ namespace: string; pod: string }>(`SELECT w.namespace, w.pod FROM workloads w JOIN workload_summaries s ON s.workload_id = w.id
       WHERE w.pod IS NOT NULL ORDER BY s.syscalls DESC LIMIT 1`);
-    // per-container series describe containers seen within the window of the scrape; the log
-    // ended days ago, so the window is the last hour of the log's own time as of now
-    const lastSeen = count('SELECT max(last_seen) FROM workloads');
-    const window = `${Math.ceil((Date.now() - lastSeen) / 60_000) + 60}m`;
     sqlite.close();
     // without owners (no Kubernetes API at ingest) the route derives the workload from pod names
     const wl = workload ?? (() => { const m = /^(.*)-[a-z0-9]{5,10}-[a-z0-9]{5}$/.exec(aPod.pod); return { namespace: aPod.namespace, owner_name: m?.[1] ?? aPod.pod }; })();

@@ -1,10 +1,8 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { prepareApiDb, startDaemon, TARGETS } from './api-bench.js';
+import { copyOfApiDb, startDaemon, TARGETS } from './api-bench.js';
 
 /**
  * GET /metrics on the 30-day database (issue 14 item 3), on its own and with enough scrapes for
@@ -17,16 +15,10 @@ import { prepareApiDb, startDaemon, TARGETS } from './api-bench.js';
 export interface MetricsBenchResult { n: number; p50: number; p99: number; max: number; bytes: number; samples: number; promtool: string; loadavg: number[] }
 
 export async function metricsBench(n = 300): Promise<MetricsBenchResult> {
-  const { db: kept } = prepareApiDb();
-  const dir = mkdtempSync(join(tmpdir(), 'sa-metrics-bench-'));
+  const { dir, db, window } = copyOfApiDb('sa-metrics-bench-');
   let daemon: ChildProcess | null = null;
   try {
-    const db = join(dir, 'api.db');
-    copyFileSync(kept, db);
-    const sqlite = new Database(db, { readonly: true });
-    const lastSeen = sqlite.prepare('SELECT max(last_seen) FROM workloads').pluck().get() as number;
-    sqlite.close();
-    const started = await startDaemon(db, `${Math.ceil((Date.now() - lastSeen) / 60_000) + 60}m`);
+    const started = await startDaemon(db, window);
     daemon = started.child;
     const url = `${started.base}/metrics`;
     const scrape = async (): Promise<{ ms: number; text: string }> => {

@@ -62,7 +62,7 @@ for (const runtime of ['crun', 'runc']) {
     const hugetlbBefore = v2HoldsHugetlb();
     let run = await runScript(runtime);
     if (run.code !== 0 && /FAILED: the diff did not report mknodat/.test(run.out)) {
-      // Seen once in a fresh-clone CI run (crun, 2026-12-03), not in 9 runs here since, loaded or
+      // Seen once in a fresh-clone CI run (crun, 2026-12-03), not in 7 runs here since, loaded or
       // not: the canary's new call did not reach its pod within the wait. The script now prints
       // what the daemon made of the canary's records; the first run's output is kept here, and
       // the trial runs once more (everything else it asserts is asserted on that run).

@@ -2,7 +2,7 @@ import type { AttributionMethod, UnattributedReason, Workload } from '../attribu
 import type { ExecutableDelta, FlushBatch, LossEvent, LostDelta, SourcePosition, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
 import { WorkloadKeys } from './workload-keys.js';
-import { rowsOf, SyscallColumnsBuilder } from '../types/syscall-columns.js';
+import { SyscallColumnsBuilder } from '../types/syscall-columns.js';
 
 interface WorkloadState {
   workload: Workload;
@@ -220,11 +220,11 @@ export class SyscallAggregate {
   }
 
   /**
-   * What changed since the last batch, with the positions it covers; null when nothing did.
-   * `columns`: the syscall rows in `columns` (for a batch that crosses threads) instead of
-   * objects in `syscalls`.
+   * What changed since the last batch, with the positions it covers; null when nothing did. The
+   * syscall rows are in `columns` (syscall-columns.ts), the form the store reads and the one that
+   * crosses threads; `syscalls` is empty.
    */
-  takeBatch(positions: SourcePosition[], options: { columns?: boolean } = {}): FlushBatch | null {
+  takeBatch(positions: SourcePosition[]): FlushBatch | null {
     this.newestInLastBatch = this.#newest;
     if (this.#newest > this.#clock) this.#clock = this.#newest;
     this.#newest = ABSENT;
@@ -265,10 +265,7 @@ export class SyscallAggregate {
     this.#unattributedSize = 0;
     this.#lost.clear();
     this.#evictIdle();
-    const columns = rows.finish();
-    return options.columns === true
-      ? { workloads, syscalls: [], columns, executables, unattributed, lost, losses, positions }
-      : { workloads, syscalls: rowsOf(columns), executables, unattributed, lost, losses, positions };
+    return { workloads, syscalls: [], columns: rows.finish(), executables, unattributed, lost, losses, positions };
   }
 
   /** Once a batch, with nothing pending: idle workloads give up their counters, or are forgotten. */

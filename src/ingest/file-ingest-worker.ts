@@ -36,7 +36,7 @@ const pipeline = new RecordPipeline({
 });
 
 async function handOver(): Promise<void> {
-  const batch = pipeline.takeBatch([], { columns: true });
+  const batch = pipeline.takeBatch([]);
   if (batch === null) return;
   inFlight++;
   post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));

@@ -154,7 +154,7 @@ function flush(): void {
   const position = at >= 0 && at !== committed ? [{ source: options.kind, position: `${bootId}:${at}` }] : [];
   // syscall rows in columns whose buffers move to the main thread: no clone of a row object on
   // either side, and no garbage of them on the main thread's heap, which serves the API
-  const batch = pipeline.takeBatch(position, { columns: true });
+  const batch = pipeline.takeBatch(position);
   if (batch === null) return;
   committed = at;
   post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));

@@ -185,10 +185,10 @@ export class RecordPipeline implements LineSink, AuditBodySink {
    * newest record read (unless the caller did), which is where a later loss of unknown start
    * begins.
    */
-  takeBatch(positions: SourcePosition[], options: { columns?: boolean } = {}): FlushBatch | null {
+  takeBatch(positions: SourcePosition[]): FlushBatch | null {
     if (this.#open.length > 0) this.#closeOpen(Date.now());
     if (this.#newest !== ABSENT) for (const p of positions) p.recordTime ??= this.#newest;
-    const batch = this.aggregate.takeBatch(positions, options);
+    const batch = this.aggregate.takeBatch(positions);
     const newest = this.aggregate.newestInLastBatch;
     if (newest !== ABSENT) this.#lagSeconds = Math.max(0, Date.now() - newest) / 1000;
     return batch;

@@ -1,3 +1,4 @@
+import { rowsOf } from '../../src/types/syscall-columns.js';
 import t from 'tap';
 import { EVICT_IDLE_MS, FORGET_IDLE_MS, SyscallAggregate } from '../../src/aggregate/syscall-aggregate.js';
 import type { Workload } from '../../src/attribute/workload.js';
@@ -26,12 +27,12 @@ t.test('deltas per key, one row per changed key, counting afresh after each batc
   const b1 = agg.takeBatch([{ source: 'kmsg', position: 'boot:42' }])!;
   t.same(b1.positions, [{ source: 'kmsg', position: 'boot:42' }]);
   t.match(b1.workloads, [{ key: web.key, namespace: 'shop', pod: 'web-1', container: 'nginx', node: 'node-1', firstSeen: 9000, lastSeen: 13000 }]);
-  t.same(b1.syscalls.map((s) => [s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm]), [
+  t.same(rowsOf(b1.columns!).map((s) => [s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm]), [
     [0, 'log', 3, 9000, 11000, 'nginx'], [1, 'log', 1, 12000, 12000, 'nginx'], [0, 'errno', 1, 13000, 13000, 'nginx'],
   ]);
   feed([line(20, 1)], (rec) => agg.add(web, rec, 'cache', 0));
   const b2 = agg.takeBatch([])!;
-  t.same(b2.syscalls.map((s) => [s.syscallNr, s.count, s.comm]), [[1, 1, null]], 'only the changed key, its delta, the sample only once');
+  t.same(rowsOf(b2.columns!).map((s) => [s.syscallNr, s.count, s.comm]), [[1, 1, null]], 'only the changed key, its delta, the sample only once');
   t.equal(agg.keys, 3);
 });
 
@@ -68,7 +69,7 @@ t.test('an idle workload gives up its counters, keeps its keys, and is forgotten
   feed([line(101 + EVICT_IDLE_MS / 1000 + 1, 1), line(101 + EVICT_IDLE_MS / 1000 + 2, 2)], (rec) => agg.add(web, rec, 'cache', 0));
   const b = agg.takeBatch([])!;
   t.same(fresh, ['web-1:0', 'web-1:1', 'job-1:0', 'web-1:2'], 'a key seen before eviction is not new again');
-  t.same(b.syscalls.map((s) => [s.workload === web.key, s.syscallNr, s.count, s.comm]), [[true, 1, 1, null], [true, 2, 1, 'nginx']],
+  t.same(rowsOf(b.columns!).map((s) => [s.workload === web.key, s.syscallNr, s.count, s.comm]), [[true, 1, 1, null], [true, 2, 1, 'nginx']],
     'a revived key counts from zero and sends no second sample');
   t.equal(agg.keys, 4);
   feed([line(100 + FORGET_IDLE_MS / 1000 + 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
@@ -85,5 +86,5 @@ t.test('x32 numbers and a missing number are keys of their own', async (t) => {
   const lines = [line(1, 1), line(2, Number(x32)), line(3, Number(x32)), line(4, 0x0f0002)];
   feed(lines, (rec) => agg.add(web, rec, 'cache', 0));
   t.same(fresh, [1, 0x40000001, 0x0f0002]);
-  t.same(agg.takeBatch([])!.syscalls.map((s) => [s.syscallNr, s.count]), [[1, 1], [0x40000001, 2], [0x0f0002, 1]]);
+  t.same(rowsOf(agg.takeBatch([])!.columns!).map((s) => [s.syscallNr, s.count]), [[1, 1], [0x40000001, 2], [0x0f0002, 1]]);
 });

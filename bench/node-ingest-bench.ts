@@ -59,7 +59,8 @@ export interface IngestRun {
 export async function ingestInChild(dir: string): Promise<IngestRun> {
   const db = mkdtempSync(join(tmpdir(), 'sa-node-ingest-'));
   try {
-    const report = 'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>writeSync(3,JSON.stringify(process.resourceUsage())))';
+    // the main thread's only: the import runs in every thread of the process, and a thread's exit is an 'exit' too
+    const report = 'data:text/javascript,import{writeSync}from"node:fs";import{isMainThread}from"node:worker_threads";if(isMainThread)process.on("exit",()=>writeSync(3,JSON.stringify(process.resourceUsage())))';
     const start = process.hrtime.bigint();
     const child = spawn(process.execPath, [`--import=${report}`, CLI, 'ingest', join(dir, 'audit.log'), '--db', join(db, 'bench.db'), '--proc-root', join(dir, 'proc'), '--log-dir', join(dir, 'log')],
       { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });

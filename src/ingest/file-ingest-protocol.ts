@@ -2,8 +2,9 @@ import type { RelayTrust } from '../parse/record-framing.js';
 import type { ParseStats } from '../parse/record-handler.js';
 import type { AttributionMethod, UnattributedReason } from '../attribute/workload.js';
 import type { FlushBatch } from '../types/flush-batch.js';
+import type { PackedRecords } from './packed-records.js';
 
-/** What the thread that reads `ingest`'s files is started with. */
+/** What the threads of `ingest` are started with. */
 export interface FileIngestOptions {
   files: string[];
   procRoot: string | null;
@@ -27,13 +28,31 @@ export interface FileIngestSummary {
   malformed: number;
 }
 
-export type FileIngestMessage =
-  /** its syscall rows in `columns`, whose buffers are transferred */
-  | { type: 'batch'; batch: FlushBatch }
+/** From the parse thread to the thread that started it. */
+export type FileParseMessage =
   | { type: 'malformed'; file: string; lineNo: number; reason: string; excerpt: string }
   | { type: 'progress'; file: string; bytes: number }
   | { type: 'input-error'; file: string; message: string }
-  | { type: 'done'; summary: FileIngestSummary };
+  | { type: 'parsed'; stats: ParseStats; malformed: number };
+
+/** From the parse thread to the attributing thread, over their own channel. */
+export type ParsedPacket =
+  /** a chunk's records; its buffers are transferred */
+  | { type: 'records'; packed: PackedRecords }
+  /** the input is over */
+  | { type: 'end' };
+
+/**
+ * From the attributing thread back to the parse thread: a packet was handled (reading may go
+ * on); its arrays come back (transferred) to be filled again.
+ */
+export type ParsedPacketAck = { type: 'ack'; numbers: Float64Array; ranges: Int32Array };
+
+/** From the attributing thread to the thread that started it. */
+export type FileIngestMessage =
+  /** its syscall rows in `columns`, whose buffers are transferred */
+  | { type: 'batch'; batch: FlushBatch }
+  | { type: 'done'; counts: FileIngestSummary['counts']; newKeys: number };
 
 /** From the committing thread: a batch is in the store (reading may go on). */
 export type FileIngestReply = { type: 'committed' };

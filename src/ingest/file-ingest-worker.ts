@@ -1,38 +1,42 @@
 /**
- * The thread that reads `ingest`'s files: parse, attribute and aggregate here, the store's
- * commits on the thread that started it. On a month of a busy node's log each half is seconds
- * of CPU, so two cores finish in the time of the longer one rather than of both.
+ * The thread that attributes and aggregates `ingest`'s records: the parse thread
+ * (file-parse-worker.ts) sends them a chunk at a time as packed records, and batches go to the
+ * thread that started both, which commits them. Reading, attributing and committing are each
+ * seconds of CPU on a month of a busy node's log: on threads of their own they overlap.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { inputChunks, InputError } from '../sources/input-chunks.js';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { ParsedRecord } from '../parse/parsed-record.js';
 import { columnBuffers } from '../types/syscall-columns.js';
-import type { FileIngestMessage, FileIngestOptions, FileIngestReply } from './file-ingest-protocol.js';
+import type { FileIngestMessage, FileIngestOptions, FileIngestReply, ParsedPacket, ParsedPacketAck } from './file-ingest-protocol.js';
+import { replayPacked } from './packed-records.js';
 import { RecordPipeline } from './record-pipeline.js';
 
-const options = workerData as FileIngestOptions;
+const { options, port } = workerData as { options: FileIngestOptions; port: MessagePort };
 const ADVANCE_EVERY_MS = 1000;
 const post = (m: FileIngestMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
 
 let inFlight = 0;
-let wake: (() => void) | null = null;
+let wakeCommitted: (() => void) | null = null;
 parentPort!.on('message', (m: FileIngestReply) => {
   if (m.type !== 'committed') return;
   inFlight--;
-  wake?.();
-  wake = null;
+  wakeCommitted?.();
+  wakeCommitted = null;
 });
 
-let current = '';
-let malformed = 0;
+// packets wait here while a batch waits for its commit: handled one at a time, in order
+const packets: ParsedPacket[] = [];
+let wakePacket: (() => void) | null = null;
+port.on('message', (m: ParsedPacket) => {
+  packets.push(m);
+  wakePacket?.();
+  wakePacket = null;
+});
+
 const pipeline = new RecordPipeline({
   source: 'ingest', procRoot: options.procRoot, logDir: options.logDir, nodeName: options.nodeName, trust: options.trust,
-  events: {
-    onNewSyscall() {},
-    onLostSignal() {},
-    onMalformed(lineNo, reason, excerpt) {
-      if (malformed++ < options.maxErrors) post({ type: 'malformed', file: current, lineNo, reason, excerpt });
-    },
-  },
+  // the parse thread reports malformed lines; nothing else is announced during an ingest
+  events: { onNewSyscall() {}, onLostSignal() {}, onMalformed() {} },
 });
 
 async function handOver(): Promise<void> {
@@ -40,36 +44,33 @@ async function handOver(): Promise<void> {
   if (batch === null) return;
   inFlight++;
   post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
-  while (inFlight >= options.maxBatchesInFlight) await new Promise<void>((resolve) => { wake = resolve; });
+  while (inFlight >= options.maxBatchesInFlight) await new Promise<void>((resolve) => { wakeCommitted = resolve; });
 }
 
 pipeline.start({ watch: false });
+const rec = new ParsedRecord();
 let lastBatch = Date.now();
 let lastAdvance = lastBatch;
-for (const file of options.files) {
-  current = file === '-' ? '<stdin>' : file;
-  try {
-    for await (const chunk of inputChunks(file, process.stdin)) {
-      pipeline.push(chunk);
-      post({ type: 'progress', file: current, bytes: chunk.length });
-      const now = Date.now();
-      // the attributor's clock moves every second as the daemon's does (re-checking cached pids
-      // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over
-      if (now - lastAdvance >= ADVANCE_EVERY_MS) {
-        pipeline.onBatchEnd();
-        lastAdvance = now;
-      }
-      if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
-        await handOver();
-        lastBatch = now;
-      }
-    }
-    pipeline.end();
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    post({ type: 'input-error', file: current, message: err.message });
+for (;;) {
+  while (packets.length === 0) await new Promise<void>((resolve) => { wakePacket = resolve; });
+  const packet = packets.shift()!;
+  if (packet.type === 'end') break;
+  replayPacked(packet.packed, pipeline.records, rec);
+  const { numbers, ranges } = packet.packed;
+  port.postMessage({ type: 'ack', numbers, ranges } satisfies ParsedPacketAck, [numbers.buffer as ArrayBuffer, ranges.buffer as ArrayBuffer]);
+  const now = Date.now();
+  // the attributor's clock moves every second as the daemon's does (re-checking cached pids
+  // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over
+  if (now - lastAdvance >= ADVANCE_EVERY_MS) {
+    pipeline.onBatchEnd();
+    lastAdvance = now;
+  }
+  if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
+    await handOver();
+    lastBatch = now;
   }
 }
 await handOver();
 pipeline.stop();
-post({ type: 'done', summary: { stats: pipeline.stats, counts: { ...pipeline.attributor.counts }, newKeys: pipeline.aggregate.newKeys, malformed } });
+port.close();
+post({ type: 'done', counts: { ...pipeline.attributor.counts }, newKeys: pipeline.aggregate.newKeys });

@@ -42,6 +42,11 @@ export class RecordPipeline implements LineSink, AuditBodySink {
   readonly parser: SeccompLineParser;
   readonly attributor: Attributor;
   readonly aggregate: SyscallAggregate;
+  /**
+   * Where parsed records go: what this pipeline's own parsers call, and what a parse done
+   * elsewhere (another thread, see packed-records.ts) hands its records to.
+   */
+  readonly records: RecordHandler;
   readonly #names: KubeletLogIndex | null;
   readonly #source: string;
   readonly #stream: RecordStreamParser;
@@ -113,6 +118,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
       },
       onMalformed: (lineNo, reason, excerpt) => options.events.onMalformed(lineNo, reason, excerpt),
     };
+    this.records = handler;
     const trust = options.trust ?? {};
     this.parser = new SeccompLineParser({ handler, trust });
     this.#stream = new RecordStreamParser({ handler, trust });

@@ -1,5 +1,6 @@
 import { ABSENT, type SeccompAction, type SeccompRecordData, type SeccompRecordView } from '../types/seccomp-record.js';
 import { decodeAuditString } from './audit-string.js';
+import { LastDecoded } from './last-decoded.js';
 import { parseRawFields } from './raw-fields.js';
 
 /**
@@ -91,12 +92,15 @@ export class ParsedRecord implements SeccompRecordView {
     this.plainStrings = false;
   }
 
+  readonly #lastComm = new LastDecoded();
+  readonly #lastExe = new LastDecoded();
+
   comm(): string | null {
-    return this.#text(this.commStart, this.commEnd);
+    return this.commStart === ABSENT ? null : this.#lastComm.get(this.buf, this.commStart, this.commEnd, this.plainStrings, this.plainStrings ? utf8 : decodeAuditString);
   }
 
   exe(): string | null {
-    return this.#text(this.exeStart, this.exeEnd);
+    return this.exeStart === ABSENT ? null : this.#lastExe.get(this.buf, this.exeStart, this.exeEnd, this.plainStrings, this.plainStrings ? utf8 : decodeAuditString);
   }
 
   subj(): string | null {
@@ -130,11 +134,6 @@ export class ParsedRecord implements SeccompRecordView {
     };
   }
 
-  #text(start: number, end: number): string | null {
-    if (start === ABSENT) return null;
-    if (this.plainStrings) return utf8(this.buf, start, end);
-    return decodeAuditString(this.buf, start, end);
-  }
 }
 
 const EMPTY = new Uint8Array(0);

@@ -2,7 +2,7 @@ import type { RelayTrust } from '../parse/record-framing.js';
 import type { ParseStats } from '../parse/record-handler.js';
 import type { AttributionMethod, UnattributedReason } from '../attribute/workload.js';
 import type { FlushBatch } from '../types/flush-batch.js';
-import type { PackedRecords } from './packed-records.js';
+import type { PacketHeader } from './packed-records.js';
 
 /** What the threads of `ingest` are started with. */
 export interface FileIngestOptions {
@@ -37,16 +37,13 @@ export type FileParseMessage =
 
 /** From the parse thread to the attributing thread, over their own channel. */
 export type ParsedPacket =
-  /** a chunk's records; its buffers are transferred */
-  | { type: 'records'; packed: PackedRecords }
+  /** a piece's records are in the slot the header names: the slot is the attributing thread's until it acknowledges it */
+  | { type: 'records'; header: PacketHeader }
   /** the input is over */
   | { type: 'end' };
 
-/**
- * From the attributing thread back to the parse thread: a packet was handled (reading may go
- * on); its arrays come back (transferred) to be filled again.
- */
-export type ParsedPacketAck = { type: 'ack'; numbers: Float64Array; ranges: Int32Array };
+/** From the attributing thread back to the parse thread: the slot was read and may be filled again. */
+export type ParsedPacketAck = { type: 'ack'; slot: number };
 
 /** From the attributing thread to the thread that started it. */
 export type FileIngestMessage =

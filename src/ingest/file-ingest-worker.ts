@@ -5,13 +5,12 @@
  * seconds of CPU on a month of a busy node's log: on threads of their own they overlap.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { ParsedRecord } from '../parse/parsed-record.js';
 import { columnBuffers } from '../types/syscall-columns.js';
 import type { FileIngestMessage, FileIngestOptions, FileIngestReply, ParsedPacket, ParsedPacketAck } from './file-ingest-protocol.js';
-import { replayPacked } from './packed-records.js';
+import { PacketReader, type PacketSlot } from './packed-records.js';
 import { RecordPipeline } from './record-pipeline.js';
 
-const { options, port } = workerData as { options: FileIngestOptions; port: MessagePort };
+const { options, port, slots } = workerData as { options: FileIngestOptions; port: MessagePort; slots: PacketSlot[] };
 const ADVANCE_EVERY_MS = 1000;
 const post = (m: FileIngestMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
 
@@ -48,16 +47,15 @@ async function handOver(): Promise<void> {
 }
 
 pipeline.start({ watch: false });
-const rec = new ParsedRecord();
+const reader = new PacketReader(slots);
 let lastBatch = Date.now();
 let lastAdvance = lastBatch;
 for (;;) {
   while (packets.length === 0) await new Promise<void>((resolve) => { wakePacket = resolve; });
   const packet = packets.shift()!;
   if (packet.type === 'end') break;
-  replayPacked(packet.packed, pipeline.records, rec);
-  const { numbers, ranges } = packet.packed;
-  port.postMessage({ type: 'ack', numbers, ranges } satisfies ParsedPacketAck, [numbers.buffer as ArrayBuffer, ranges.buffer as ArrayBuffer]);
+  reader.replay(packet.header, pipeline.records);
+  port.postMessage({ type: 'ack', slot: packet.header.slot } satisfies ParsedPacketAck);
   const now = Date.now();
   // the attributor's clock moves every second as the daemon's does (re-checking cached pids
   // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over

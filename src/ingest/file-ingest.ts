@@ -1,6 +1,7 @@
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { READER_YOUNG_GENERATION_MB, startThread, threadEntry } from '../runtime/start-thread.js';
 import type { FlushBatch } from '../types/flush-batch.js';
+import { packetSlots } from './packed-records.js';
 import type { FileIngestMessage, FileIngestOptions, FileIngestReply, FileIngestSummary, FileParseMessage } from './file-ingest-protocol.js';
 
 export interface FileIngestEvents {
@@ -16,6 +17,12 @@ export interface FileIngestEvents {
  * as they are made.
  */
 const PARSE_YOUNG_GENERATION_MB = 8;
+/**
+ * Pieces (1 MiB each) the parse thread may be ahead of the attributing one: enough that neither
+ * waits for the other's next step, few enough that memory stays flat when attributing is the
+ * slower half.
+ */
+const SLOTS = 4;
 
 /**
  * Reads `options.files` on two threads of their own (file-parse-worker.ts parses,
@@ -26,11 +33,12 @@ const PARSE_YOUNG_GENERATION_MB = 8;
 export async function ingestFiles(options: FileIngestOptions, stdin: NodeJS.ReadableStream, events: FileIngestEvents): Promise<FileIngestSummary> {
   const readsStdin = options.files.includes('-');
   const { port1, port2 } = new MessageChannel();
+  const slots = packetSlots(SLOTS);
   const parse = startThread(threadEntry(import.meta.url, './file-parse-worker'), {
-    workerData: { options, port: port1 }, transferList: [port1], stdin: readsStdin, resourceLimits: { maxYoungGenerationSizeMb: PARSE_YOUNG_GENERATION_MB },
+    workerData: { options, port: port1, slots }, transferList: [port1], stdin: readsStdin, resourceLimits: { maxYoungGenerationSizeMb: PARSE_YOUNG_GENERATION_MB },
   });
   const attribute = startThread(threadEntry(import.meta.url, './file-ingest-worker'), {
-    workerData: { options, port: port2 }, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
+    workerData: { options, port: port2, slots }, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
   });
   if (readsStdin) stdin.pipe(parse.stdin!);
   try {

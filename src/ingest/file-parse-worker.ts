@@ -8,19 +8,14 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { inputChunks, InputError } from '../sources/input-chunks.js';
 import type { FileIngestOptions, FileParseMessage, ParsedPacket, ParsedPacketAck } from './file-ingest-protocol.js';
-import { RecordPacker } from './packed-records.js';
+import { RecordPacker, SLOT_BYTES, type PacketSlot } from './packed-records.js';
 
-const { options, port } = workerData as { options: FileIngestOptions; port: MessagePort };
-/**
- * Chunks (1 MiB each) parsed ahead of the attributing thread: enough that neither waits for the
- * other's next step, few enough that memory stays flat when attributing is the slower half.
- */
-const MAX_PACKETS_IN_FLIGHT = 4;
+const { options, port, slots } = workerData as { options: FileIngestOptions; port: MessagePort; slots: PacketSlot[] };
 const report = (m: FileParseMessage): void => parentPort!.postMessage(m);
 
 let current = '';
 let malformed = 0;
-const packer = new RecordPacker();
+const packer = new RecordPacker(slots);
 const parser = new RecordStreamParser({
   trust: options.trust,
   handler: {
@@ -32,41 +27,41 @@ const parser = new RecordStreamParser({
   },
 });
 
-let inFlight = 0;
+// slots the attributing thread has given back: as many pieces as slots are parsed ahead of it
+const free = slots.map((_, i) => i);
 let wake: (() => void) | null = null;
 port.on('message', (m: ParsedPacketAck) => {
   if (m.type !== 'ack') return;
-  packer.recycle(m);
-  inFlight--;
+  free.push(m.slot);
   wake?.();
   wake = null;
 });
 
-async function send(): Promise<void> {
-  if (packer.count === 0) {
-    packer.begin(null);
-    return;
-  }
-  const { packed, transfer } = packer.take();
-  inFlight++;
-  port.postMessage({ type: 'records', packed } satisfies ParsedPacket, transfer);
-  while (inFlight >= MAX_PACKETS_IN_FLIGHT) await new Promise<void>((resolve) => { wake = resolve; });
+async function freeSlot(): Promise<number> {
+  while (free.length === 0) await new Promise<void>((resolve) => { wake = resolve; });
+  return free.shift()!;
+}
+
+function send(): void {
+  const header = packer.finish();
+  if (header.count === 0) free.unshift(header.slot);
+  else port.postMessage({ type: 'records', header } satisfies ParsedPacket);
 }
 
 for (const file of options.files) {
   current = file === '-' ? '<stdin>' : file;
   try {
     for await (const chunk of inputChunks(file, process.stdin)) {
-      const bytes = chunk.length;
-      packer.begin(chunk);
-      parser.push(chunk);
-      // the chunk is moved to the attributing thread here: not to be touched after
-      await send();
-      report({ type: 'progress', file: current, bytes });
+      for (let from = 0; from < chunk.length; from += SLOT_BYTES) {
+        parser.push(packer.begin(await freeSlot(), chunk, from));
+        send();
+      }
+      report({ type: 'progress', file: current, bytes: chunk.length });
     }
     // a last line without a newline
+    packer.beginEmpty(await freeSlot());
     parser.end();
-    await send();
+    send();
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     report({ type: 'input-error', file: current, message: err.message });

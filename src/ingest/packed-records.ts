@@ -1,77 +1,123 @@
 import { ParsedRecord } from '../parse/parsed-record.js';
 import type { RecordHandler } from '../parse/record-handler.js';
-import { grown } from '../types/typed-arrays.js';
 import { SECCOMP_ACTIONS, type LostSignalKind, type SeccompRecordView } from '../types/seccomp-record.js';
 
 /**
- * What the parse thread found in one chunk of input, for the thread that attributes and
- * aggregates: per entry the record's numbers and the byte ranges of its strings, in typed arrays
- * whose buffers are transferred, and the chunk itself (transferred too), which the ranges point
- * into. No string is decoded and nothing is copied per record: the receiving thread loads each
- * entry into a ParsedRecord, which decodes a comm or exe only when asked, as on one thread.
+ * Where the parse thread puts what it found in one piece of input, for the thread that
+ * attributes and aggregates: the piece's bytes, and per entry the record's numbers and the byte
+ * ranges of its strings, all in memory both threads share. No string is decoded and nothing is
+ * allocated per record or per piece: the receiving thread loads each entry into a ParsedRecord,
+ * which decodes a comm or exe only when asked, as on one thread. A slot is filled by one thread
+ * and read by the other in turn (the messages that pass its number say whose turn it is).
  *
- * A record of a line that does not lie in the chunk (one carried over from the previous chunk,
- * a journal entry's decoded message) points into a copy of its line in `extras` instead.
- * Lost-record signals keep their place among the records: where a loss begins and ends is read
- * from the records around it.
+ * Shared, not transferred: pieces and their arrays are allocated once, not per piece on one
+ * side and collected on the other (a megabyte per piece of external memory for both heaps).
  */
-export interface PackedRecords {
-  count: number;
-  /** the chunk the ranges of most entries point into (empty when none does) */
-  chunk: ArrayBuffer;
-  /** lines that are not in the chunk, for the entries that point into them */
-  extras: Uint8Array[];
+export interface PacketSlot {
+  /** the piece's bytes (at most SLOT_BYTES) */
+  bytes: SharedArrayBuffer;
   /** per entry, NUMBERS numbers (see the N_ offsets); a signal's count in its first */
-  numbers: Float64Array;
+  numbers: SharedArrayBuffer;
   /** per entry, RANGES integers (see the R_ offsets) */
-  ranges: Int32Array;
+  ranges: SharedArrayBuffer;
 }
+
+/** What crosses with a slot's number: its entry count, and lines that are not in its bytes. */
+export interface PacketHeader {
+  slot: number;
+  count: number;
+  /**
+   * Lines the entries point into that are not in the slot's bytes (one carried over from the
+   * previous piece, a journal entry's decoded message): copies, one per such line.
+   */
+  extras: Uint8Array[];
+}
+
+/** A piece of input is at most this long: longer chunks are cut (a line may span pieces, as it may span chunks). */
+export const SLOT_BYTES = 1 << 20;
+/**
+ * Entries a slot holds. Every entry is a line of at least 16 bytes with its newline (the
+ * shortest, a bare `audit: rate limit exceeded`, has 27), plus the line carried in from the
+ * previous piece: a piece can never hold more.
+ */
+export const SLOT_ENTRIES = SLOT_BYTES / 16 + 16;
 
 const NUMBERS = 12;
 const N_TIME = 0, N_SERIAL = 1, N_PID = 2, N_UID = 3, N_GID = 4, N_AUID = 5, N_SES = 6, N_SIG = 7, N_ARCH = 8, N_NR = 9, N_COMPAT = 10, N_CODE = 11;
 const RANGES = 14;
 /** a record, or the index of its kind in LOST_SIGNAL_KINDS for a lost-record signal */
 const R_ENTRY = 0;
-/** 0: the chunk; k: extras[k - 1] */
+/** 0: the slot's bytes; k: extras[k - 1] */
 const R_BUF = 1;
 const R_ACTION = 2, R_PLAIN = 3, R_COMM = 4, R_EXE = 6, R_SUBJ = 8, R_IP = 10, R_HEAD = 12;
 const RECORD = -1;
 
+/** Slots for a parse thread and its receiver; `count` of them let the parser run that many pieces ahead. */
+export function packetSlots(count: number): PacketSlot[] {
+  return Array.from({ length: count }, () => ({
+    bytes: new SharedArrayBuffer(SLOT_BYTES),
+    numbers: new SharedArrayBuffer(SLOT_ENTRIES * NUMBERS * 8),
+    ranges: new SharedArrayBuffer(SLOT_ENTRIES * RANGES * 4),
+  }));
+}
+
 export const LOST_SIGNAL_KINDS: readonly LostSignalKind[] = ['printk_suppressed', 'audit_lost', 'backlog_exceeded', 'rate_limit_exceeded'];
-const EMPTY = new ArrayBuffer(0);
 
 /**
- * The parse thread's RecordHandler side: `begin(chunk)`, let the parser push the chunk (records
- * and signals arrive here), then `take()` what it found, with the buffers to transfer.
+ * The parse thread's RecordHandler side: `begin(slot, piece)` (the piece's bytes already copied
+ * into the slot, see fill), let the parser push the piece (records and signals arrive here),
+ * then `finish()` the header to send.
  */
 export class RecordPacker {
-  #cap: number;
+  #slot = -1;
   #n = 0;
-  #numbers: Float64Array;
-  #ranges: Int32Array;
-  #chunk: Buffer | null = null;
+  #numbers: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  #ranges: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  #piece: Buffer | null = null;
   #extras: Uint8Array[] = [];
-  /** the last buffer copied into extras and its index there: a record's line is copied once */
+  /** the last line copied into extras: a record's line is copied once */
   #lastExtraOf: Uint8Array | null = null;
-  /** arrays sent back by the receiver (see recycle) */
-  readonly #spare: { numbers: Float64Array; ranges: Int32Array }[] = [];
+  readonly #views: { bytes: Buffer; numbers: Float64Array; ranges: Int32Array }[];
 
-  constructor(capacity = 8192) {
-    this.#cap = capacity;
-    this.#numbers = new Float64Array(capacity * NUMBERS);
-    this.#ranges = new Int32Array(capacity * RANGES);
+  constructor(slots: readonly PacketSlot[]) {
+    this.#views = slots.map((s) => ({ bytes: Buffer.from(s.bytes), numbers: new Float64Array(s.numbers), ranges: new Int32Array(s.ranges) }));
   }
 
-  /** Entries are gathered for this chunk from now on (before the parser is given it). */
-  begin(chunk: Buffer | null): void {
-    this.#chunk = chunk;
+  /**
+   * Copies `input[from, from + SLOT_BYTES)` into slot `slot` and starts gathering its entries;
+   * returns the piece to push to the parser (a view of the slot's bytes) and its length.
+   */
+  begin(slot: number, input: Buffer, from: number): Buffer {
+    const v = this.#views[slot]!;
+    const length = Math.min(SLOT_BYTES, input.length - from);
+    v.bytes.set(input.subarray(from, from + length));
+    this.#slot = slot;
+    this.#n = 0;
+    this.#numbers = v.numbers;
+    this.#ranges = v.ranges;
+    this.#piece = v.bytes.subarray(0, length);
+    this.#extras = [];
+    this.#lastExtraOf = null;
+    return this.#piece;
+  }
+
+  /** Entries after the input's end (a last line without a newline) go to an empty piece of this slot. */
+  beginEmpty(slot: number): void {
+    const v = this.#views[slot]!;
+    this.#slot = slot;
+    this.#n = 0;
+    this.#numbers = v.numbers;
+    this.#ranges = v.ranges;
+    this.#piece = null;
+    this.#extras = [];
+    this.#lastExtraOf = null;
   }
 
   addRecord(view: SeccompRecordView): void {
     // the parsers deliver their one reusable ParsedRecord; anything else is a programming error
     if (!(view instanceof ParsedRecord)) throw new TypeError('RecordPacker: records must come from the parsers (ParsedRecord)');
     const r = view;
-    const i = this.#slot();
+    const i = this.#entry();
     const n = this.#numbers, g = this.#ranges;
     const a = i * NUMBERS, b = i * RANGES;
     n[a + N_TIME] = r.time;
@@ -87,7 +133,7 @@ export class RecordPacker {
     n[a + N_COMPAT] = r.compat;
     n[a + N_CODE] = r.code;
     g[b + R_ENTRY] = RECORD;
-    g[b + R_BUF] = r.buf === this.#chunk ? 0 : this.#extraIndex(r.buf);
+    g[b + R_BUF] = r.buf === this.#piece ? 0 : this.#extraIndex(r.buf);
     // 'log' is first: the common case costs one comparison
     g[b + R_ACTION] = SECCOMP_ACTIONS.indexOf(r.action);
     g[b + R_PLAIN] = r.plainStrings ? 1 : 0;
@@ -104,7 +150,7 @@ export class RecordPacker {
   }
 
   addSignal(kind: LostSignalKind, count: number): void {
-    const i = this.#slot();
+    const i = this.#entry();
     this.#numbers[i * NUMBERS] = count;
     this.#ranges[i * RANGES + R_ENTRY] = LOST_SIGNAL_KINDS.indexOf(kind);
   }
@@ -113,55 +159,23 @@ export class RecordPacker {
     return this.#n;
   }
 
-  /**
-   * What was gathered since begin(), and the buffers to transfer with it. The chunk is
-   * transferred when it owns its whole ArrayBuffer (a file read's chunk does), else copied;
-   * either way the caller must not use it afterwards.
-   */
-  take(): { packed: PackedRecords; transfer: ArrayBuffer[] } {
-    const count = this.#n;
-    const chunk = this.#chunk;
-    let buffer = EMPTY;
-    if (chunk !== null && count > 0) {
-      buffer = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer
-        ? chunk.buffer
-        : new Uint8Array(chunk).buffer;
-    }
-    // the arrays themselves go, whole: the receiver reads `count` entries and may send them
-    // back for reuse (recycle), so a chunk costs neither a copy nor a new allocation
-    const packed: PackedRecords = { count, chunk: buffer, extras: this.#extras, numbers: this.#numbers, ranges: this.#ranges };
-    const transfer = [this.#numbers.buffer as ArrayBuffer, this.#ranges.buffer as ArrayBuffer];
-    if (buffer.byteLength > 0) transfer.push(buffer);
-    const spare = this.#spare.pop();
-    if (spare !== undefined && spare.numbers.length === this.#cap * NUMBERS) {
-      this.#numbers = spare.numbers;
-      this.#ranges = spare.ranges;
-    } else {
-      this.#numbers = new Float64Array(this.#cap * NUMBERS);
-      this.#ranges = new Int32Array(this.#cap * RANGES);
-    }
-    this.#n = 0;
+  /** The header of what was gathered since begin(): the slot is the receiver's until it says so. */
+  finish(): PacketHeader {
+    const header: PacketHeader = { slot: this.#slot, count: this.#n, extras: this.#extras };
+    this.#piece = null;
     this.#extras = [];
     this.#lastExtraOf = null;
-    this.#chunk = null;
-    return { packed, transfer };
+    this.#slot = -1;
+    return header;
   }
 
-  /** Arrays of a packet the receiver is done with, to fill again. */
-  recycle(arrays: { numbers: Float64Array; ranges: Int32Array }): void {
-    this.#spare.push(arrays);
-  }
-
-  #slot(): number {
-    if (this.#n === this.#cap) {
-      this.#cap *= 2;
-      this.#numbers = grown(this.#numbers, this.#cap * NUMBERS);
-      this.#ranges = grown(this.#ranges, this.#cap * RANGES);
-    }
+  #entry(): number {
+    // SLOT_ENTRIES bounds what a piece can hold; past it is a bug, never a reason to write beyond the slot
+    if (this.#n === SLOT_ENTRIES || this.#slot < 0) throw new RangeError(`RecordPacker: ${this.#slot < 0 ? 'no slot begun' : `more than ${SLOT_ENTRIES} entries in one piece`}`);
     return this.#n++;
   }
 
-  /** A copy of a line outside the chunk: the parser may reuse or drop its buffer after the call. */
+  /** A copy of a line outside the piece: the parser may reuse or drop its buffer after the call. */
   #extraIndex(buf: Uint8Array): number {
     if (buf !== this.#lastExtraOf) {
       this.#extras.push(new Uint8Array(buf));
@@ -172,47 +186,57 @@ export class RecordPacker {
 }
 
 /**
- * Hands each entry of `packed` to `handler` in order, as the parser would have: records through
- * one reused ParsedRecord over the transferred bytes (valid only during the call, as always),
- * signals as signals. Line numbers are not carried (this side reports no line).
+ * Reads the slots a RecordPacker fills: `replay(header, handler)` hands each entry to `handler`
+ * in order, as the parser would have: records through one reused ParsedRecord over the shared
+ * bytes (valid only during the call, as always), signals as signals. Line numbers are not
+ * carried (this side reports no line). The slot may be refilled once this returns.
  */
-export function replayPacked(packed: PackedRecords, handler: Pick<RecordHandler, 'onRecord' | 'onLostSignal'>, rec: ParsedRecord = new ParsedRecord()): void {
-  const chunk = Buffer.from(packed.chunk);
-  const extras = packed.extras.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength));
-  const n = packed.numbers, g = packed.ranges;
-  for (let i = 0; i < packed.count; i++) {
-    const a = i * NUMBERS, b = i * RANGES;
-    const entry = g[b + R_ENTRY]!;
-    if (entry !== RECORD) {
-      handler.onLostSignal(LOST_SIGNAL_KINDS[entry]!, n[a]!, 0);
-      continue;
+export class PacketReader {
+  readonly #views: { bytes: Buffer; numbers: Float64Array; ranges: Int32Array }[];
+  readonly #rec = new ParsedRecord();
+
+  constructor(slots: readonly PacketSlot[]) {
+    this.#views = slots.map((s) => ({ bytes: Buffer.from(s.bytes), numbers: new Float64Array(s.numbers), ranges: new Int32Array(s.ranges) }));
+  }
+
+  replay(header: PacketHeader, handler: Pick<RecordHandler, 'onRecord' | 'onLostSignal'>): void {
+    const { bytes, numbers: n, ranges: g } = this.#views[header.slot]!;
+    const extras = header.extras.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength));
+    const rec = this.#rec;
+    for (let i = 0; i < header.count; i++) {
+      const a = i * NUMBERS, b = i * RANGES;
+      const entry = g[b + R_ENTRY]!;
+      if (entry !== RECORD) {
+        handler.onLostSignal(LOST_SIGNAL_KINDS[entry]!, n[a]!, 0);
+        continue;
+      }
+      const bufIndex = g[b + R_BUF]!;
+      rec.buf = bufIndex === 0 ? bytes : extras[bufIndex - 1]!;
+      rec.time = n[a + N_TIME]!;
+      rec.serial = n[a + N_SERIAL]!;
+      rec.pid = n[a + N_PID]!;
+      rec.uidValue = n[a + N_UID]!;
+      rec.gidValue = n[a + N_GID]!;
+      rec.auidValue = n[a + N_AUID]!;
+      rec.sesValue = n[a + N_SES]!;
+      rec.sig = n[a + N_SIG]!;
+      rec.auditArch = n[a + N_ARCH]!;
+      rec.syscallNr = n[a + N_NR]!;
+      rec.compat = n[a + N_COMPAT]!;
+      rec.code = n[a + N_CODE]!;
+      rec.action = SECCOMP_ACTIONS[g[b + R_ACTION]!]!;
+      rec.plainStrings = g[b + R_PLAIN] === 1;
+      rec.commStart = g[b + R_COMM]!;
+      rec.commEnd = g[b + R_COMM + 1]!;
+      rec.exeStart = g[b + R_EXE]!;
+      rec.exeEnd = g[b + R_EXE + 1]!;
+      rec.subjStart = g[b + R_SUBJ]!;
+      rec.subjEnd = g[b + R_SUBJ + 1]!;
+      rec.ipStart = g[b + R_IP]!;
+      rec.ipEnd = g[b + R_IP + 1]!;
+      rec.headFrom = g[b + R_HEAD]!;
+      rec.headEnd = g[b + R_HEAD + 1]!;
+      handler.onRecord(rec, 0);
     }
-    const bufIndex = g[b + R_BUF]!;
-    rec.buf = bufIndex === 0 ? chunk : extras[bufIndex - 1]!;
-    rec.time = n[a + N_TIME]!;
-    rec.serial = n[a + N_SERIAL]!;
-    rec.pid = n[a + N_PID]!;
-    rec.uidValue = n[a + N_UID]!;
-    rec.gidValue = n[a + N_GID]!;
-    rec.auidValue = n[a + N_AUID]!;
-    rec.sesValue = n[a + N_SES]!;
-    rec.sig = n[a + N_SIG]!;
-    rec.auditArch = n[a + N_ARCH]!;
-    rec.syscallNr = n[a + N_NR]!;
-    rec.compat = n[a + N_COMPAT]!;
-    rec.code = n[a + N_CODE]!;
-    rec.action = SECCOMP_ACTIONS[g[b + R_ACTION]!]!;
-    rec.plainStrings = g[b + R_PLAIN] === 1;
-    rec.commStart = g[b + R_COMM]!;
-    rec.commEnd = g[b + R_COMM + 1]!;
-    rec.exeStart = g[b + R_EXE]!;
-    rec.exeEnd = g[b + R_EXE + 1]!;
-    rec.subjStart = g[b + R_SUBJ]!;
-    rec.subjEnd = g[b + R_SUBJ + 1]!;
-    rec.ipStart = g[b + R_IP]!;
-    rec.ipEnd = g[b + R_IP + 1]!;
-    rec.headFrom = g[b + R_HEAD]!;
-    rec.headEnd = g[b + R_HEAD + 1]!;
-    handler.onRecord(rec, 0);
   }
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordStreamParser } from '../../src/parse/record-stream-parser.js';
 import type { RecordHandler } from '../../src/parse/record-handler.js';
-import { RecordPacker, replayPacked, type PackedRecords } from '../../src/ingest/packed-records.js';
+import { PacketReader, packetSlots, RecordPacker, SLOT_BYTES, SLOT_ENTRIES } from '../../src/ingest/packed-records.js';
 import type { LostSignalKind, SeccompRecordData } from '../../src/types/seccomp-record.js';
 
 // Every form the parsers read, in one input: the real sample lines (test/fixtures/samples), the
@@ -37,73 +37,67 @@ function recorder(out: Seen[]): Pick<RecordHandler, 'onRecord' | 'onLostSignal'>
   };
 }
 
-/** The input in chunks of `size` bytes, each owning its ArrayBuffer (as a file read's do) or a view into a shared one. */
-function chunksOf(input: Buffer, size: number, own: boolean): Buffer[] {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < input.length; i += size) {
-    const part = input.subarray(i, i + size);
-    if (own) {
-      const ab = new ArrayBuffer(part.length);
-      new Uint8Array(ab).set(part);
-      chunks.push(Buffer.from(ab));
-    } else {
-      chunks.push(part);
-    }
-  }
-  return chunks;
-}
-
-t.test('records and signals replayed on the other side of a thread boundary are what the parser delivered, in order', async (t) => {
-  // many copies, so a chunk holds more entries than the packer's first arrays
-  const input = Buffer.from(Array.from({ length: 300 }, () => LINES.join('\n')).join('\n') + '\n');
+t.test('records and signals read on the other side of a thread boundary are what the parser delivered, in order', async (t) => {
+  // many copies, so that pieces hold thousands of entries, and one chunk is cut into pieces
+  const input = Buffer.from(Array.from({ length: 1200 }, () => LINES.join('\n')).join('\n') + '\n');
+  t.ok(input.length > 2 * SLOT_BYTES, 'the input is longer than two pieces');
   const direct: Seen[] = [];
   const straight = new RecordStreamParser({ handler: { ...recorder(direct), onMalformed: () => {} } });
   straight.push(input);
   straight.end();
-  t.ok(direct.filter((s) => 'record' in s).length >= 300 * 10, 'the input holds records');
-  t.ok(direct.filter((s) => 'signal' in s).length >= 300 * 3, 'and signals');
+  t.ok(direct.filter((s) => 'record' in s).length >= 1200 * 10, 'the input holds records');
+  t.ok(direct.filter((s) => 'signal' in s).length >= 1200 * 3, 'and signals');
 
-  for (const [size, own] of [[97, true], [4096, false], [1 << 20, true], [1 << 20, false]] as const) {
-    const packer = new RecordPacker(64);
+  for (const size of [97, 4096, 1 << 20, input.length]) {
+    const slots = packetSlots(2);
+    const packer = new RecordPacker(slots);
+    const reader = new PacketReader(slots);
     const parser = new RecordStreamParser({ handler: { onRecord: (r) => packer.addRecord(r), onLostSignal: (k, c) => packer.addSignal(k, c), onMalformed: () => {} } });
     const replayed: Seen[] = [];
     const handler = recorder(replayed);
-    let packets = 0, arraysMoved = 0, chunksWithRecords = 0, chunksMoved = 0;
+    let slot = 0, packets = 0;
     const cross = (): void => {
-      if (packer.count === 0) return;
-      const { packed, transfer } = packer.take();
-      // what postMessage does with a transfer list: the buffers move, the sender's copies are emptied
-      const moved = structuredClone(packed, { transfer }) as PackedRecords;
+      const header = packer.finish();
+      if (header.count === 0) return;
       packets++;
-      if (packed.numbers.byteLength === 0 && packed.ranges.byteLength === 0) arraysMoved++;
-      replayPacked(moved, handler);
-      packer.recycle(moved);
+      // what postMessage does with the header: a copy; the slot's memory is shared
+      reader.replay(structuredClone(header), handler);
     };
-    for (const chunk of chunksOf(input, size, own)) {
-      packer.begin(chunk);
-      parser.push(chunk);
-      const before = packets;
-      cross();
-      if (packets > before && moved(chunk) !== null) {
-        chunksWithRecords++;
-        if (moved(chunk)) chunksMoved++;
+    for (let i = 0; i < input.length; i += size) {
+      const chunk = input.subarray(i, i + size);
+      for (let from = 0; from < chunk.length; from += SLOT_BYTES) {
+        // each piece in the other slot: what a slot held before must not leak into the next
+        slot = 1 - slot;
+        parser.push(packer.begin(slot, chunk, from));
+        cross();
       }
     }
+    packer.beginEmpty(1 - slot);
     parser.end();
     cross();
-    t.same(replayed, direct, `chunks of ${size} bytes${own ? '' : ' (views into one buffer: copied)'}`);
-    t.ok(packets > 0 && arraysMoved === packets, `every packet's arrays were moved, not copied (${packets} packets)`);
-    // a chunk whose packet points into it is moved when it owns its buffer, copied when it is a view
-    t.equal(chunksMoved, own ? chunksWithRecords : 0, `chunks moved: ${chunksMoved} of ${chunksWithRecords}`);
+    t.same(replayed, direct, `chunks of ${size} bytes, in ${packets} pieces`);
   }
 });
 
-/** Whether the chunk's buffer was moved away (null: a view whose sharing buffer stays). */
-function moved(chunk: Buffer): boolean | null {
-  return chunk.byteLength === 0;
-}
+t.test('a piece of the shortest entries fits its slot; past the bound the packer refuses', async (t) => {
+  const line = 'audit: rate limit exceeded\n';
+  const input = Buffer.from(line.repeat(Math.ceil(SLOT_BYTES / line.length)));
+  const slots = packetSlots(1);
+  const packer = new RecordPacker(slots);
+  let signals = 0;
+  const parser = new RecordStreamParser({ handler: { onRecord: (r) => packer.addRecord(r), onLostSignal: (k, c) => { signals++; packer.addSignal(k, c); }, onMalformed: () => {} } });
+  parser.push(packer.begin(0, input, 0));
+  const header = packer.finish();
+  t.equal(header.count, signals);
+  t.equal(signals, Math.floor(SLOT_BYTES / line.length), 'every whole line of the piece');
+  t.ok(header.count < SLOT_ENTRIES);
+  packer.beginEmpty(0);
+  for (let i = 0; i < SLOT_ENTRIES; i++) packer.addSignal('audit_lost', 1);
+  t.throws(() => packer.addSignal('audit_lost', 1), /more than \d+ entries in one piece/);
+});
 
 t.test('only records from the parsers can be packed', async (t) => {
-  const packer = new RecordPacker();
+  const packer = new RecordPacker(packetSlots(1));
+  packer.beginEmpty(0);
   t.throws(() => packer.addRecord({ pid: 1 } as never), /must come from the parsers/);
 });

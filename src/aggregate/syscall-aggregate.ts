@@ -5,6 +5,8 @@ import { WorkloadKeys } from './workload-keys.js';
 import { SyscallColumnsBuilder } from '../types/syscall-columns.js';
 
 interface WorkloadState {
+  /** null once forgotten: a Workload that still holds this state must look its key up again */
+  owner: SyscallAggregate | null;
   workload: Workload;
   /** null while evicted (idle): then `known` alone says which keys were ever seen */
   keys: WorkloadKeys | null;
@@ -84,9 +86,6 @@ export class SyscallAggregate {
   #newest = ABSENT;
   /** the newest record time ever: the clock idle workloads are measured by */
   #clock = ABSENT;
-  /** the last workload and its state: records come in runs of one process */
-  #lastWorkload: Workload | null = null;
-  #lastState: WorkloadState | null = null;
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
@@ -112,7 +111,10 @@ export class SyscallAggregate {
   add(workload: Workload, rec: SeccompRecordView, method: AttributionMethod | null, now: number): void {
     const time = rec.time === ABSENT ? now : rec.time;
     if (time > this.#newest) this.#newest = time;
-    let w = this.#lastWorkload === workload ? this.#lastState! : this.#stateOf(workload, time);
+    // the state the workload holds is ours and current unless another aggregate took the slot,
+    // the workload was forgotten, or the attributor made it again
+    let w = workload.aggregateState as WorkloadState | null | undefined;
+    if (w == null || w.owner !== this || w.workload !== workload) w = this.#stateOf(workload, time);
     if (time > w.lastSeen) w.lastSeen = time;
     if (time < w.firstSeen) w.firstSeen = time;
     if (!w.dirty) {
@@ -154,14 +156,13 @@ export class SyscallAggregate {
   #stateOf(workload: Workload, time: number): WorkloadState {
     let w = this.#workloads.get(workload.key);
     if (w === undefined) {
-      w = { workload, keys: new WorkloadKeys(), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null, comm: null, exe: null };
+      w = { owner: this, workload, keys: new WorkloadKeys(), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null, comm: null, exe: null };
       this.#workloads.set(workload.key, w);
     } else if (w.workload !== workload) {
       // made again by the attributor (names may have been found since): the newer one speaks
       w.workload = workload;
     }
-    this.#lastWorkload = workload;
-    this.#lastState = w;
+    workload.aggregateState = w;
     return w;
   }
 
@@ -277,13 +278,12 @@ export class SyscallAggregate {
       if (clock - w.lastSeen >= FORGET_IDLE_MS) {
         this.keys -= w.keys === null ? w.known!.length : w.keys.size;
         this.#workloads.delete(key);
+        w.owner = null;
+        // the attributor keeps its Workloads: this one must not keep the keys' memory alive
+        if (w.workload.aggregateState === w) w.workload.aggregateState = null;
       } else if (w.keys !== null) {
         w.known = w.keys.knownKeys();
         w.keys = null;
-      } else continue;
-      if (this.#lastState === w) {
-        this.#lastWorkload = null;
-        this.#lastState = null;
       }
     }
   }

@@ -329,6 +329,7 @@ export class Attributor {
         ownerKind: null,
         ownerName: null,
         namesTriedAt: 0,
+        aggregateState: null,
       };
       this.#workloads.set(key, workload);
       if (workload.containerId !== null) this.#fillNames(workload);

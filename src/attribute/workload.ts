@@ -24,6 +24,12 @@ export interface Workload {
   ownerName?: string | null;
   /** When names were last looked for and not found (ms), to retry without looking per record. */
   namesTriedAt: number;
+  /**
+   * Set and read by SyscallAggregate alone (opaque to the rest): its per-workload state, so that
+   * a record of another workload than the last finds it without a lookup by key (records of a
+   * node's processes interleave: most records switch).
+   */
+  aggregateState?: object | null;
 }
 
 export type AttributionMethod = 'proc' | 'cache' | 'lineage' | 'label';

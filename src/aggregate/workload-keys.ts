@@ -19,8 +19,10 @@ const DIRECT_HI = 64;
  * record is a Map lookup and three array writes, and a key costs ~60 bytes, not an object.
  */
 export class WorkloadKeys {
-  /** every key's slot; lookups go here only for keys outside the direct tables */
+  /** slots of the keys outside the direct tables (the direct tables hold the rest) */
   readonly #slots = new Map<number, number>();
+  /** slots in use */
+  #n = 0;
   /**
    * Slot + 1 (0: none) by syscall number, one table per (arch, action) the workload has used:
    * counting a record is two array loads instead of hashing into a Map, which on a node's
@@ -49,7 +51,7 @@ export class WorkloadKeys {
   #known: Float64Array | null = null;
 
   get size(): number {
-    return this.#slots.size + (this.#known === null ? 0 : this.#known.length - this.#knownRevived);
+    return this.#n + (this.#known === null ? 0 : this.#known.length - this.#knownRevived);
   }
 
   #knownRevived = 0;
@@ -107,13 +109,12 @@ export class WorkloadKeys {
 
   /** A slot for the key of the last missed slotOf(), counting its first record. */
   add(auditArch: number, actionIndex: number, nr: number, time: number, comm: string | null, exe: string | null, seenBefore: boolean): void {
-    const slot = this.#slots.size;
+    const slot = this.#n++;
     if (slot === this.#cap) this.#grow();
-    this.#slots.set(this.#key, slot);
-    if (this.#key >= 0 && nr < DIRECT_NR) {
-      const hi = Math.floor(this.#key / SMALL_NR);
-      if (hi < DIRECT_HI) (this.#direct[hi] ??= new Int32Array(DIRECT_NR))[nr] = slot + 1;
-    }
+    // where slotOf() looks for it
+    const hi = this.#key >= 0 && nr < DIRECT_NR ? Math.floor(this.#key / SMALL_NR) : DIRECT_HI;
+    if (hi < DIRECT_HI) (this.#direct[hi] ??= new Int32Array(DIRECT_NR))[nr] = slot + 1;
+    else this.#slots.set(this.#key, slot);
     this.#packed[slot] = this.#key;
     this.#arch[slot] = auditArch;
     this.#nr[slot] = nr;
@@ -157,7 +158,7 @@ export class WorkloadKeys {
 
   /** Every key ever seen, sorted: what an evicted workload keeps. Call with nothing pending. */
   knownKeys(): Float64Array {
-    const n = this.#slots.size;
+    const n = this.#n;
     const known = this.#known;
     const out = new Float64Array(n + (known === null ? 0 : known.length));
     out.set(this.#packed.subarray(0, n));

@@ -8,8 +8,11 @@ import type { AttributionMethod, UnattributedReason, Workload } from './workload
 export interface ProcReader {
   readCgroup(pid: number): string | null;
   readStartTime(pid: number): number | null;
-  /** Parent pid and start time from one read of `/proc/<pid>/stat`. */
-  readStat(pid: number): { ppid: number; startTime: number } | null;
+  /**
+   * Parent pid and start time from one read of `/proc/<pid>/stat`. `live`: the process was there
+   * at the last read (a hint: a reader may skip asking whether it still is before reading).
+   */
+  readStat(pid: number, live?: boolean): { ppid: number; startTime: number } | null;
   /** Live children of a process's threads (`/proc/<pid>/task/<tid>/children`); null when it is gone. */
   readChildren(pid: number): number[] | null;
 }
@@ -184,7 +187,7 @@ export class Attributor {
 
   #resolve(rec: SeccompRecordView, entry: PidEntry | undefined): Workload | null {
     const pid = rec.pid;
-    const stat = this.#proc.readStat(pid);
+    const stat = this.#proc.readStat(pid, entry !== undefined && entry.startTime !== ABSENT);
     const startTime = stat === null ? null : stat.startTime;
     if (entry !== undefined) {
       if (startTime === null || startTime === entry.startTime) {

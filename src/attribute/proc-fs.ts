@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseProcStat, type ProcStat } from './proc-stat.js';
 
@@ -35,6 +35,8 @@ export class ProcFs {
 
   /** the root with one trailing slash: a pid's path is a concatenation, not a path.join per read */
   readonly #prefix: string;
+  /** what every read goes through (a stat file is ~300 bytes, a cgroup file a few KiB); grown for a longer one */
+  #buf = Buffer.allocUnsafe(8192);
 
   constructor(options: ProcFsOptions = {}) {
     this.root = options.root ?? '/proc';
@@ -47,12 +49,16 @@ export class ProcFs {
     return this.#read(pid, 'cgroup');
   }
 
-  /** ppid and start time from `<root>/<pid>/stat`, or null when the process is gone. */
-  readStat(pid: number): ProcStat | null {
+  /**
+   * ppid and start time from `<root>/<pid>/stat`, or null when the process is gone. `live`: the
+   * process was there at the last read, as it mostly still is.
+   */
+  readStat(pid: number, live = false): ProcStat | null {
     const path = this.#path(pid, 'stat');
     // the first read of a pid, and the process is often gone already (short-lived children):
-    // asking first costs a syscall, an ENOENT exception costs far more (a stack and a message)
-    if (!existsSync(path)) return null;
+    // asking first costs a syscall, an ENOENT exception costs far more (a stack and a message);
+    // a re-check of a live one seldom finds it gone, so it is not asked
+    if (!live && !existsSync(path)) return null;
     const content = this.#read(pid, 'stat');
     if (content === null) return null;
     const stat = parseProcStat(content);
@@ -102,15 +108,41 @@ export class ProcFs {
     return `${this.#prefix}${pid}/${file}`;
   }
 
+  /**
+   * One open, one read, one close: readFileSync also asks the size (fstat, which procfs does not
+   * know) and reads again to see the end, which made up half of a /proc read. A read that does
+   * not fill the buffer has it all: procfs makes these files whole in one go.
+   */
   #read(pid: number, file: string): string | null {
     const path = this.#path(pid, file);
+    let fd: number;
     try {
-      return readFileSync(path, 'utf8');
+      fd = openSync(path, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-      if (code === 'ENOENT' || code === 'ESRCH') return null;
-      throw new ProcFsError(path, code, describe(code));
+      return this.#failed(path, err);
     }
+    try {
+      let n = 0;
+      for (;;) {
+        const got = readSync(fd, this.#buf, n, this.#buf.length - n, null);
+        n += got;
+        if (got === 0 || n < this.#buf.length) break;
+        const bigger = Buffer.allocUnsafe(this.#buf.length * 2);
+        this.#buf.copy(bigger, 0, 0, n);
+        this.#buf = bigger;
+      }
+      return this.#buf.toString('utf8', 0, n);
+    } catch (err) {
+      return this.#failed(path, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #failed(path: string, err: unknown): null {
+    const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+    if (code === 'ENOENT' || code === 'ESRCH') return null;
+    throw new ProcFsError(path, code, describe(code));
   }
 }
 

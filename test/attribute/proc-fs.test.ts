@@ -45,6 +45,20 @@ t.test('a process that is gone gives null', async (t) => {
   t.equal(proc.readStartTime(999), null);
   t.equal((proc.readStat(999)?.ppid ?? null), null);
   t.equal(new ProcFs({ root: '/no/such/proc' }).readCgroup(1), null, 'a missing root reads like every process gone');
+  t.equal(proc.readStat(999, true), null, 'also when it was there at the last read');
+  t.same(proc.readStat(103, true), { ppid: 1, startTime: 7 });
+});
+
+t.test('a file longer than the read buffer is read whole', async (t) => {
+  const root = fakeProc(t);
+  // cgroup v1 lists every hierarchy: with long paths a few KiB, more than one read's worth here
+  const long = Array.from({ length: 300 }, (_, i) => `${i + 1}:name=h${i}:/kubepods/burstable/pod${'f'.repeat(36)}/${'a'.repeat(64)}`).join('\n') + '\n';
+  writeFileSync(join(root, '100', 'cgroup'), long);
+  const proc = new ProcFs({ root });
+  t.ok(long.length > 30_000);
+  t.equal(proc.readCgroup(100), long);
+  t.equal(proc.readCgroup(101), '0::/system.slice/kubelet.service\n', 'and a short one after it');
+  t.equal(proc.readStartTime(100), 5000);
 });
 
 function thrown(fn: () => unknown): unknown {
@@ -84,6 +98,44 @@ t.test('parseProcStat', async (t) => {
   t.equal(parseProcStat('1 (x) S 0 1'), null, 'too few fields');
   t.equal(parseProcStat('1 (x) S -5 ' + '0 '.repeat(30)), null, 'negative ppid');
   t.equal(parseProcStat(') 1 (x'), null, 'parentheses the wrong way round');
+});
+
+t.test('parseProcStat reads what splitting the trimmed fields at spaces read', async (t) => {
+  // the parser as it was (slice, trim, split, a regex per field): the scan must agree with it
+  const bySplit = (content: string): { ppid: number; startTime: number } | null => {
+    const close = content.lastIndexOf(')');
+    if (close < 0 || content.indexOf('(') < 0 || content.indexOf('(') > close) return null;
+    const fields = content.slice(close + 1).trim().split(' ');
+    const int = (f: string | undefined): number | null => (f === undefined || !/^\d+$/.test(f) || !Number.isSafeInteger(Number(f)) ? null : Number(f));
+    const ppid = int(fields[1]), startTime = int(fields[19]);
+    return ppid === null || startTime === null ? null : { ppid, startTime };
+  };
+  const pieces = [' ', '  ', '\n', '\n ', '\t', '\u00a0', '\u3000', '1', '42', '007', '-1', 'x', ')', '(', '9007199254740993', '9007199254740991', ''];
+  // mulberry32: the same variants every run
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return (((x ^ (x >>> 14)) >>> 0) % n);
+  };
+  const pick = (): string => pieces[random(pieces.length)]!;
+  let checked = 0;
+  const differ: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    // fields 1 to 22 (ppid and start time are 4 and 22), some changed, cut short or not, odd
+    // spaces between them, odd ends
+    const fields = statLine(5, 'c', 3, 77).trim().split(' ').slice(0, 20 + random(6));
+    for (let k = random(3); k > 0; k--) fields[[3, 21, random(fields.length)][random(3)]!] = pick();
+    let content = pick() + fields[0]! + ' ' + fields[1]! + (random(2) === 0 ? ' ' : pick());
+    for (let f = 2; f < fields.length; f++) content += fields[f]! + (f === fields.length - 1 ? '' : random(8) === 0 ? pick() : ' ');
+    content += random(2) === 0 ? '\n' : pick();
+    const want = bySplit(content);
+    if (want !== null) checked++;
+    if (JSON.stringify(parseProcStat(content)) !== JSON.stringify(want)) differ.push(JSON.stringify(content));
+  }
+  t.same(differ, [], 'the same answer for 5000 variants');
+  t.ok(checked > 100, `${checked} of them parse`);
 });
 
 t.test('the real /proc: own start time is a positive integer and stable, ppid is process.ppid', async (t) => {

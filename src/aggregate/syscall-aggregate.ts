@@ -1,7 +1,7 @@
 import type { AttributionMethod, UnattributedReason, Workload } from '../attribute/workload.js';
 import type { ExecutableDelta, FlushBatch, LossEvent, LostDelta, SourcePosition, UnattributedDelta, WorkloadRow } from '../types/flush-batch.js';
 import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../types/seccomp-record.js';
-import { WorkloadKeys } from './workload-keys.js';
+import { KeyArena, WorkloadKeys } from './workload-keys.js';
 import { SyscallColumnsBuilder } from '../types/syscall-columns.js';
 
 interface WorkloadState {
@@ -59,6 +59,8 @@ export class SyscallAggregate {
   readonly #onNewKey: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void;
   /** by workload key, not object: the attributor may forget a Workload and make it again */
   readonly #workloads = new Map<string, WorkloadState>();
+  /** the hot arrays of every held workload's keys */
+  readonly #arena = new KeyArena();
   #dirtyWorkloads: WorkloadState[] = [];
   #executables = 0;
   /** unattributed counts by reason, comm and exe: no string is built to look one up */
@@ -156,7 +158,7 @@ export class SyscallAggregate {
   #stateOf(workload: Workload, time: number): WorkloadState {
     let w = this.#workloads.get(workload.key);
     if (w === undefined) {
-      w = { owner: this, workload, keys: new WorkloadKeys(), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null, comm: null, exe: null };
+      w = { owner: this, workload, keys: new WorkloadKeys(this.#arena), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null, comm: null, exe: null };
       this.#workloads.set(workload.key, w);
     } else if (w.workload !== workload) {
       // made again by the attributor (names may have been found since): the newer one speaks
@@ -167,7 +169,7 @@ export class SyscallAggregate {
   }
 
   #revive(w: WorkloadState): WorkloadKeys {
-    const keys = new WorkloadKeys();
+    const keys = new WorkloadKeys(this.#arena);
     // only the keys it makes again get counters back
     keys.restore(w.known!);
     w.keys = keys;
@@ -277,12 +279,15 @@ export class SyscallAggregate {
       if (w.dirty || clock - w.lastSeen < EVICT_IDLE_MS) continue;
       if (clock - w.lastSeen >= FORGET_IDLE_MS) {
         this.keys -= w.keys === null ? w.known!.length : w.keys.size;
+        w.keys?.release();
+        w.keys = null;
         this.#workloads.delete(key);
         w.owner = null;
         // the attributor keeps its Workloads: this one must not keep the keys' memory alive
         if (w.workload.aggregateState === w) w.workload.aggregateState = null;
       } else if (w.keys !== null) {
         w.known = w.keys.knownKeys();
+        w.keys.release();
         w.keys = null;
       }
     }

@@ -1,7 +1,7 @@
 import { IS_NEW_FALSE, IS_NEW_TRUE, type SyscallColumnsBuilder } from '../types/syscall-columns.js';
 import { grown } from '../types/typed-arrays.js';
 
-/** per slot in #nums: its count since the last batch (> 0: listed in #dirty), first and last time */
+/** per slot in the arena's nums: its count since the last batch (> 0: listed in #dirty), first and last time */
 const NUMS = 3;
 /** per slot in #cold: its key (folded), audit arch, number, action (+ FLUSHED) */
 const COLD = 4;
@@ -20,36 +20,99 @@ const HI_LIMIT = 1 << 10;
 const DIRECT_NR = 1024;
 /** (arch index, action index) pairs with a direct table: the first four arches a node's records show */
 const DIRECT_HI = 64;
-const NO_TABLE = new Int32Array(0);
+
+/**
+ * The hot half of an aggregate's workloads' keys, in two arrays for them all: the direct tables
+ * (a page of DIRECT_NR per (arch, action) a workload uses) and the counters (NUMS per slot, in
+ * blocks of a power of two slots). Arrays of each workload's own cost two cache misses a lookup,
+ * the array's header and then its element, and records of a node's processes interleave, so the
+ * last workload's lines are seldom at hand; these two arrays' headers stay at hand. Pages and
+ * blocks an evicted workload gives up are used again; the arrays grow by doubling and do not
+ * shrink (they hold what the busiest stretch's active workloads needed).
+ */
+export class KeyArena {
+  /** slot + 1 (0: none) by syscall number, DIRECT_NR a page */
+  tables = new Int32Array(64 * DIRECT_NR);
+  nums = new Float64Array(64 * INITIAL_SLOTS * NUMS);
+  #pagesUsed = 0;
+  readonly #freePages: number[] = [];
+  /** doubles handed out from the start of nums */
+  #numsUsed = 0;
+  /** free blocks by size class: INITIAL_SLOTS << class slots */
+  readonly #freeBlocks: number[][] = [];
+  #blocks = 0;
+
+  /** Pages and blocks in use, for tests. */
+  get used(): { pages: number; blocks: number } {
+    return { pages: this.#pagesUsed - this.#freePages.length, blocks: this.#blocks };
+  }
+
+  /** The offset of a zeroed page in `tables`. */
+  allocPage(): number {
+    const reused = this.#freePages.pop();
+    if (reused !== undefined) return reused;
+    const base = this.#pagesUsed++ * DIRECT_NR;
+    if (base + DIRECT_NR > this.tables.length) this.tables = grown(this.tables, this.tables.length * 2);
+    return base;
+  }
+
+  freePage(base: number): void {
+    this.tables.fill(0, base, base + DIRECT_NR);
+    this.#freePages.push(base);
+  }
+
+  /** The offset in `nums` of a block for `slots` (INITIAL_SLOTS times a power of two); its content is not cleared. */
+  allocBlock(slots: number): number {
+    this.#blocks++;
+    const reused = this.#freeBlocks[sizeClass(slots)]?.pop();
+    if (reused !== undefined) return reused;
+    const base = this.#numsUsed;
+    this.#numsUsed += slots * NUMS;
+    if (this.#numsUsed > this.nums.length) {
+      let length = this.nums.length * 2;
+      while (length < this.#numsUsed) length *= 2;
+      this.nums = grown(this.nums, length);
+    }
+    return base;
+  }
+
+  freeBlock(base: number, slots: number): void {
+    this.#blocks--;
+    (this.#freeBlocks[sizeClass(slots)] ??= []).push(base);
+  }
+}
+
+function sizeClass(slots: number): number {
+  return Math.clz32(INITIAL_SLOTS) - Math.clz32(slots);
+}
 
 /**
  * One workload's (arch, syscall, action) keys and their counters since the last batch. A key is
  * folded into one number, a V8 small integer for every number the tables hold (so a lookup
- * neither allocates nor hashes a heap number), and owns a slot in typed arrays: counting a
- * record is a Map lookup and three array writes, and a key costs ~60 bytes, not an object.
+ * neither allocates nor hashes a heap number), and owns a slot: counting a record is a load from
+ * its direct table and three writes to one cache line of counters, both in the aggregate's
+ * KeyArena, and a key costs ~80 bytes, not an object.
  */
 export class WorkloadKeys {
+  readonly #arena: KeyArena;
   /** slots of the keys outside the direct tables (the direct tables hold the rest) */
   readonly #slots = new Map<number, number>();
   /** slots in use */
   #n = 0;
   /**
-   * Slot + 1 (0: none) by syscall number, one table per (arch, action) the workload has used:
-   * counting a record is two array loads instead of hashing into a Map, which on a node's
+   * The arena page of each (arch, action) the workload has used: slot + 1 (0: none) by syscall
+   * number. Counting a record is an array load instead of hashing into a Map, which on a node's
    * thousands of containers was a cache miss or three per record (a quarter of a 30-day
    * ingest's parse-to-aggregate time). A container uses one arch and one or two actions: 4 KiB
-   * a table, for the workloads active now (idle ones give their counters up).
+   * a page, for the workloads active now (idle ones give their counters up).
    */
-  readonly #direct: (Int32Array | undefined)[] = [];
-  /** the direct table used last (-1: none): a workload's records are mostly of one arch and action */
+  readonly #direct: (number | undefined)[] = [];
+  /** the page used last (-1: none): a workload's records are mostly of one arch and action */
   #tableHi = -1;
-  #table: Int32Array = NO_TABLE;
+  #tableBase = 0;
   #cap = INITIAL_SLOTS;
-  /**
-   * A record's three counters side by side: one cache line to miss instead of three arrays'
-   * (records of a node's processes interleave, so the last workload's lines are seldom at hand).
-   */
-  #nums = new Float64Array(INITIAL_SLOTS * NUMS);
+  /** where its slots' counters start in the arena's nums: a record's three side by side, one cache line */
+  #base: number;
   /** what only a new key and a batch read, in one array: fewer to allocate and copy per growth */
   #cold = new Float64Array(INITIAL_SLOTS * COLD);
   /** sample comm and exe of a key's first record, until its first row is taken */
@@ -69,6 +132,11 @@ export class WorkloadKeys {
 
   #knownRevived = 0;
 
+  constructor(arena: KeyArena) {
+    this.#arena = arena;
+    this.#base = arena.allocBlock(INITIAL_SLOTS);
+  }
+
   /** keys counted since the last takeDeltas(): the rows the next batch carries */
   get pending(): number {
     return this.#dirtyCount;
@@ -83,17 +151,17 @@ export class WorkloadKeys {
   slotOf(archIndex: number, actionIndex: number, nr: number): number {
     const hi = archIndex * 16 + actionIndex;
     if (nr >= 0 && nr < DIRECT_NR && hi < DIRECT_HI) {
-      let table = this.#table;
+      let base = this.#tableBase;
       if (hi !== this.#tableHi) {
         const found = this.#direct[hi];
         if (found === undefined) {
           this.#key = hi * SMALL_NR + nr;
           return -1;
         }
-        table = this.#table = found;
+        base = this.#tableBase = found;
         this.#tableHi = hi;
       }
-      const slot = table[nr]! - 1;
+      const slot = this.#arena.tables[base + nr]! - 1;
       if (slot < 0) this.#key = hi * SMALL_NR + nr;
       return slot;
     }
@@ -125,8 +193,8 @@ export class WorkloadKeys {
   }
 
   count(slot: number, time: number): void {
-    const nums = this.#nums;
-    const i = slot * NUMS;
+    const nums = this.#arena.nums;
+    const i = this.#base + slot * NUMS;
     if (nums[i]++ === 0) this.#markDirty(slot);
     if (time < nums[i + 1]!) nums[i + 1] = time;
     if (time > nums[i + 2]!) nums[i + 2] = time;
@@ -138,17 +206,22 @@ export class WorkloadKeys {
     if (slot === this.#cap) this.#grow();
     // where slotOf() looks for it
     const hi = this.#key >= 0 && nr < DIRECT_NR ? Math.floor(this.#key / SMALL_NR) : DIRECT_HI;
-    if (hi < DIRECT_HI) (this.#direct[hi] ??= new Int32Array(DIRECT_NR))[nr] = slot + 1;
+    if (hi < DIRECT_HI) {
+      // the page first: making one may grow the arena's tables
+      const page = this.#direct[hi] ??= this.#arena.allocPage();
+      this.#arena.tables[page + nr] = slot + 1;
+    }
     else this.#slots.set(this.#key, slot);
     const c = slot * COLD;
     this.#cold[c] = this.#key;
     this.#cold[c + 1] = auditArch;
     this.#cold[c + 2] = nr;
     this.#cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex;
-    const i = slot * NUMS;
-    this.#nums[i] = 0;
-    this.#nums[i + 1] = time;
-    this.#nums[i + 2] = time;
+    const nums = this.#arena.nums;
+    const i = this.#base + slot * NUMS;
+    nums[i] = 0;
+    nums[i + 1] = time;
+    nums[i + 2] = time;
     this.#comm[slot] = seenBefore ? null : comm;
     this.#exe[slot] = seenBefore ? null : exe;
     this.count(slot, time);
@@ -156,9 +229,10 @@ export class WorkloadKeys {
 
   /** Adds the pending deltas per action (indexed like SECCOMP_ACTIONS). */
   addActionCounts(counts: Float64Array): void {
+    const nums = this.#arena.nums;
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = this.#dirty[i]!;
-      counts[this.#cold[slot * COLD + 3]! & ~FLUSHED] += this.#nums[slot * NUMS]!;
+      counts[this.#cold[slot * COLD + 3]! & ~FLUSHED] += nums[this.#base + slot * NUMS]!;
     }
   }
 
@@ -166,18 +240,19 @@ export class WorkloadKeys {
   takeDeltas(workload: string, rows: SyscallColumnsBuilder, actions: Float64Array): void {
     if (this.#dirtyCount === 0) return;
     rows.workload(workload);
+    const nums = this.#arena.nums;
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = this.#dirty[i]!;
       const c = slot * COLD;
       const flags = this.#cold[c + 3]!;
       const flushed = (flags & FLUSHED) !== 0;
       const action = flags & ~FLUSHED;
-      const at = slot * NUMS;
-      const count = this.#nums[at]!;
-      rows.push(this.#cold[c + 1]!, this.#cold[c + 2]!, action, count, this.#nums[at + 1]!, this.#nums[at + 2]!,
+      const at = this.#base + slot * NUMS;
+      const count = nums[at]!;
+      rows.push(this.#cold[c + 1]!, this.#cold[c + 2]!, action, count, nums[at + 1]!, nums[at + 2]!,
         flushed ? null : this.#comm[slot]!, flushed ? null : this.#exe[slot]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
       actions[action] += count;
-      this.#nums[at] = 0;
+      nums[at] = 0;
       this.#cold[c + 3] = action | FLUSHED;
       this.#comm[slot] = null;
       this.#exe[slot] = null;
@@ -203,13 +278,25 @@ export class WorkloadKeys {
     return sorted.slice(0, w);
   }
 
+  /** Gives its pages and counters back to the arena (the workload is evicted or forgotten): not to be used after. */
+  release(): void {
+    for (const base of this.#direct) if (base !== undefined) this.#arena.freePage(base);
+    this.#direct.length = 0;
+    this.#tableHi = -1;
+    this.#arena.freeBlock(this.#base, this.#cap);
+    this.#base = -1;
+  }
+
   #markDirty(slot: number): void {
     this.#dirty[this.#dirtyCount++] = slot;
   }
 
   #grow(): void {
     const cap = this.#cap * 2;
-    this.#nums = grown(this.#nums, cap * NUMS);
+    const base = this.#arena.allocBlock(cap);
+    this.#arena.nums.copyWithin(base, this.#base, this.#base + this.#cap * NUMS);
+    this.#arena.freeBlock(this.#base, this.#cap);
+    this.#base = base;
     this.#cold = grown(this.#cold, cap * COLD);
     this.#dirty = grown(this.#dirty, cap);
     this.#cap = cap;

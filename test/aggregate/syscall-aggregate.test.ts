@@ -1,9 +1,10 @@
-import { rowsOf } from '../../src/types/syscall-columns.js';
+import { rowsOf, SyscallColumnsBuilder } from '../../src/types/syscall-columns.js';
 import t from 'tap';
 import { EVICT_IDLE_MS, FORGET_IDLE_MS, SyscallAggregate } from '../../src/aggregate/syscall-aggregate.js';
+import { KeyArena, WorkloadKeys } from '../../src/aggregate/workload-keys.js';
 import type { Workload } from '../../src/attribute/workload.js';
 import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
-import type { SeccompRecordView } from '../../src/types/seccomp-record.js';
+import { SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../../src/types/seccomp-record.js';
 
 const web: Workload = {
   key: `container:${'a'.repeat(64)}`, kind: 'container', containerId: 'a'.repeat(64), podUid: 'u-1', qos: 'burstable', runtime: 'containerd',
@@ -87,4 +88,135 @@ t.test('x32 numbers and a missing number are keys of their own', async (t) => {
   feed(lines, (rec) => agg.add(web, rec, 'cache', 0));
   t.same(fresh, [1, 0x40000001, 0x0f0002]);
   t.same(rowsOf(agg.takeBatch([])!.columns!).map((s) => [s.syscallNr, s.count]), [[1, 1], [0x40000001, 2], [0x0f0002, 1]]);
+});
+
+/** A record view without a parser: what add() reads. */
+function view(time: number, auditArch: number, syscallNr: number, action: SeccompAction, comm: string): SeccompRecordView {
+  return { time, auditArch, syscallNr, action, comm: () => comm, exe: () => `/bin/${comm}` } as unknown as SeccompRecordView;
+}
+
+t.test('batches agree with a plain model through growth, many tables, eviction, revival and forgetting', async (t) => {
+  // mulberry32: the same stream every run
+  let seed = 11;
+  const random = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const arches = [0xc000003e, 0x40000003, 0xc00000b7];
+  const workloads = Array.from({ length: 120 }, (_, i): Workload => ({ ...web, key: `container:${i}`, containerId: String(i), pod: `p-${i}` }));
+  const agg = new SyscallAggregate({ nodeName: 'n' });
+  interface Delta { count: number; first: number; last: number; isNew: boolean; comm: string | null }
+  // a row's first and last time are its key's since the workload last held counters for it
+  // (not since the last batch): `held`, emptied when the workload is evicted
+  const model = new Map<string, { known: Set<string>; held: Map<string, { first: number; last: number }>; pending: Map<string, Delta>; lastSeen: number }>();
+  let time = 1_000_000, clock = -1, newest = -1, batches = 0;
+  const mismatches: string[] = [];
+  const take = (): void => {
+    const b = agg.takeBatch([]);
+    const got = new Map<string, Delta>();
+    for (const r of b === null || b.columns === undefined ? [] : rowsOf(b.columns)) {
+      got.set(`${r.workload}|${r.auditArch}:${r.syscallNr}:${r.action}`, { count: r.count, first: r.firstSeen, last: r.lastSeen, isNew: r.isNew === true, comm: r.comm });
+    }
+    const want = new Map<string, Delta>();
+    for (const [w, m] of model) {
+      for (const [k, d] of m.pending) {
+        const h = m.held.get(k)!;
+        want.set(`${w}|${k}`, { ...d, first: h.first, last: h.last });
+      }
+      m.pending = new Map();
+    }
+    if (newest > clock) clock = newest;
+    newest = -1;
+    for (const [w, m] of model) {
+      if (clock - m.lastSeen >= FORGET_IDLE_MS) model.delete(w);
+      else if (clock - m.lastSeen >= EVICT_IDLE_MS) m.held.clear();
+    }
+    batches++;
+    for (const [k, d] of want) if (JSON.stringify(got.get(k)) !== JSON.stringify(d)) mismatches.push(`batch ${batches} ${k}: want ${JSON.stringify(d)} got ${JSON.stringify(got.get(k))}`);
+    for (const k of got.keys()) if (!want.has(k)) mismatches.push(`batch ${batches} ${k}: not expected`);
+    let keys = 0;
+    for (const m of model.values()) keys += m.known.size;
+    if (agg.keys !== keys) mismatches.push(`batch ${batches}: ${agg.keys} keys, want ${keys}`);
+  };
+  for (let i = 0; i < 60_000; i++) {
+    // mostly small steps; now and then past the eviction window, twice past a day
+    const jump = random(4000);
+    time += jump === 0 ? EVICT_IDLE_MS + 1000 : jump === 1 && i > 20_000 && i < 40_000 && random(4) === 0 ? FORGET_IDLE_MS : random(50);
+    // a few busy workloads and a long tail, so some idle while others run
+    const wi = random(3) === 0 ? random(workloads.length) : random(12);
+    const workload = workloads[wi]!;
+    const arch = arches[(wi + (random(5) === 0 ? 1 : 0)) % arches.length]!;
+    const r = random(100);
+    const nr = r < 2 ? 0x40000000 + random(20) : r < 3 ? 0x0f0000 + random(8) : r < 4 ? -1 : random(wi % 3 === 0 ? 900 : 150);
+    const action = SECCOMP_ACTIONS[random(10) === 0 ? random(SECCOMP_ACTIONS.length) : 0]!;
+    const comm = `c${random(3)}`;
+    agg.add(workload, view(time, arch, nr, action, comm), 'cache', 0);
+    if (time > newest) newest = time;
+    let m = model.get(workload.key);
+    if (m === undefined) model.set(workload.key, m = { known: new Set(), held: new Map(), pending: new Map(), lastSeen: time });
+    if (time > m.lastSeen) m.lastSeen = time;
+    const k = `${arch}:${nr}:${action}`;
+    const h = m.held.get(k);
+    if (h === undefined) m.held.set(k, { first: time, last: time });
+    else {
+      if (time < h.first) h.first = time;
+      if (time > h.last) h.last = time;
+    }
+    let d = m.pending.get(k);
+    if (d === undefined) {
+      const isNew = !m.known.has(k);
+      m.pending.set(k, d = { count: 0, first: time, last: time, isNew, comm: isNew ? comm : null });
+      m.known.add(k);
+    }
+    d.count++;
+    if (random(400) === 0) take();
+  }
+  take();
+  t.same(mismatches.slice(0, 10), [], `${batches} batches, ${agg.keys} keys held`);
+  t.ok(batches > 100);
+  t.ok(agg.newKeys > 10_000, `${agg.newKeys} new keys`);
+});
+
+t.test('the key arena: pages and counters released are used again, pages cleared', async (t) => {
+  const arena = new KeyArena();
+  const held: WorkloadKeys[] = [];
+  let found = 0, lost = 0;
+  for (let w = 0; w < 300; w++) {
+    const keys = new WorkloadKeys(arena);
+    for (let nr = 0; nr < 200; nr++) {
+      // two tables each, and growth past the first block
+      for (const action of [0, 1]) {
+        if (keys.slotOf(0, action, nr) !== -1) found++;
+        keys.add(0xc000003e, action, nr, 1000 + nr, null, null, false);
+        if (keys.slotOf(0, action, nr) !== 2 * nr + action) lost++;
+      }
+    }
+    held.push(keys);
+  }
+  t.equal(found, 0, 'new pages hold nothing');
+  t.equal(lost, 0, 'each key found where it was put, the arena grown or not');
+  t.same(arena.used, { pages: 600, blocks: 300 });
+  const tables = arena.tables.length, nums = arena.nums.length;
+  for (const keys of held) keys.release();
+  t.same(arena.used, { pages: 0, blocks: 0 });
+  for (let w = 0; w < 300; w++) {
+    const keys = new WorkloadKeys(arena);
+    for (let nr = 0; nr < 200; nr++) {
+      for (const action of [0, 1]) {
+        if (keys.slotOf(0, action, nr) !== -1) found++;
+        keys.add(0xc000003e, action, nr, 1000 + nr, null, null, false);
+        keys.count(keys.slotOf(0, action, nr), 5000);
+      }
+    }
+    held[w] = keys;
+  }
+  t.equal(found, 0, 'reused pages hold nothing of their last workload');
+  const rows = new SyscallColumnsBuilder();
+  held[7]!.takeDeltas('w', rows, new Float64Array(SECCOMP_ACTIONS.length));
+  const c = rows.finish();
+  t.same([c.length, c.syscallNr[399], c.numbers[3 * 399], c.numbers[3 * 399 + 1], c.numbers[3 * 399 + 2]], [400, 199, 2, 1199, 5000], 'reused counters start afresh');
+  t.equal(arena.tables.length, tables, 'no more tables than the first time');
+  t.equal(arena.nums.length, nums, 'no more counters than the first time');
 });

@@ -47,8 +47,9 @@ export const FORGET_IDLE_MS = 24 * 3600_000;
 /**
  * Per-workload syscall sets in memory, and the deltas the store has not committed yet.
  *
- * The hot path (a key seen before) is one Map lookup per workload and one per key, a counter
- * increment and two time comparisons in typed arrays: no allocation, no string work. Only a new
+ * The hot path (a key seen before) is the workload's state from a field of its Workload, a load
+ * from its direct table and a counter increment and two time comparisons on one cache line of
+ * counters (both in the KeyArena): no lookup by key, no allocation, no string work. Only a new
  * key allocates (its sample comm and exe), and it is reported to `onNewKey`. `takeBatch()` hands
  * over what changed since the last batch (one row per changed key, not per record), starts
  * counting afresh, and evicts idle workloads (EVICT_IDLE_MS, FORGET_IDLE_MS): memory follows

@@ -61,6 +61,16 @@ export function packetSlots(count: number): PacketSlot[] {
   }));
 }
 
+interface SlotViews {
+  bytes: Buffer;
+  numbers: Float64Array;
+  ranges: Int32Array;
+}
+
+function slotViews(s: PacketSlot): SlotViews {
+  return { bytes: Buffer.from(s.bytes), numbers: new Float64Array(s.numbers), ranges: new Int32Array(s.ranges) };
+}
+
 export const LOST_SIGNAL_KINDS: readonly LostSignalKind[] = ['printk_suppressed', 'audit_lost', 'backlog_exceeded', 'rate_limit_exceeded'];
 
 /**
@@ -83,10 +93,10 @@ export class RecordPacker {
   #extras: Uint8Array[] = [];
   /** the last line copied into extras: a record's line is copied once */
   #lastExtraOf: Uint8Array | null = null;
-  readonly #views: { bytes: Buffer; numbers: Float64Array; ranges: Int32Array }[];
+  readonly #views: SlotViews[];
 
   constructor(slots: readonly PacketSlot[]) {
-    this.#views = slots.map((s) => ({ bytes: Buffer.from(s.bytes), numbers: new Float64Array(s.numbers), ranges: new Int32Array(s.ranges) }));
+    this.#views = slots.map(slotViews);
   }
 
   /**
@@ -98,19 +108,19 @@ export class RecordPacker {
     const length = Math.min(SLOT_BYTES, input.length - from);
     const piece = input.subarray(from, from + length);
     v.bytes.set(piece);
-    this.#slot = slot;
-    this.#n = 0;
-    this.#piece = piece;
-    this.#extras = [];
-    this.#lastExtraOf = null;
+    this.#start(slot, piece);
     return piece;
   }
 
   /** Entries after the input's end (a last line without a newline) go to an empty piece of this slot. */
   beginEmpty(slot: number): void {
+    this.#start(slot, null);
+  }
+
+  #start(slot: number, piece: Buffer | null): void {
     this.#slot = slot;
     this.#n = 0;
-    this.#piece = null;
+    this.#piece = piece;
     this.#extras = [];
     this.#lastExtraOf = null;
   }
@@ -199,14 +209,14 @@ export class RecordPacker {
  * carried (this side reports no line). The slot may be refilled once this returns.
  */
 export class PacketReader {
-  readonly #views: { bytes: Buffer; numbers: Float64Array; ranges: Int32Array }[];
+  readonly #views: SlotViews[];
   readonly #rec = new ParsedRecord();
   /** a slot's entries are copied here first: reading shared memory entry by entry is slower (see RecordPacker) */
   readonly #numbers = new Float64Array(SLOT_ENTRIES * NUMBERS);
   readonly #ranges = new Int32Array(SLOT_ENTRIES * RANGES);
 
   constructor(slots: readonly PacketSlot[]) {
-    this.#views = slots.map((s) => ({ bytes: Buffer.from(s.bytes), numbers: new Float64Array(s.numbers), ranges: new Int32Array(s.ranges) }));
+    this.#views = slots.map(slotViews);
   }
 
   replay(header: PacketHeader, handler: Pick<RecordHandler, 'onRecord' | 'onLostSignal'>): void {

@@ -229,7 +229,7 @@ export class Daemon {
           case 'batch': return this.#commit(kind, m.batch);
           case 'kube-api':
             return this.#logKubeApi(m.connected ? null : m.error ?? 'unknown error');
-          case 'new-syscall': return this.#events.onNewSyscall(m.event);
+          case 'new-syscall': return this.#events.onNewSyscall?.(m.event);
           case 'lost-signal': return this.#events.onLostSignal(m.kind, m.count);
           case 'malformed': return this.#events.onMalformed(m.lineNo, m.reason, m.excerpt);
           case 'resumed':

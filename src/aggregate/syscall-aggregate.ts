@@ -57,7 +57,8 @@ export const FORGET_IDLE_MS = 24 * 3600_000;
  */
 export class SyscallAggregate {
   readonly #nodeName: string;
-  readonly #onNewKey: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void;
+  /** null: nobody listens, and no event is made (an ingest's million new keys) */
+  readonly #onNewKey: ((workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void) | null;
   /** by workload key, not object: the attributor may forget a Workload and make it again */
   readonly #workloads = new Map<string, WorkloadState>();
   /** the hot arrays of every held workload's keys */
@@ -92,7 +93,7 @@ export class SyscallAggregate {
 
   constructor(options: { nodeName: string; onNewKey?: (workload: Workload, key: { auditArch: number; syscallNr: number; action: SeccompAction }) => void }) {
     this.#nodeName = options.nodeName;
-    this.#onNewKey = options.onNewKey ?? (() => {});
+    this.#onNewKey = options.onNewKey ?? null;
   }
 
   /** Workloads whose counters are held (not evicted), for tests and metrics. */
@@ -142,7 +143,7 @@ export class SyscallAggregate {
       keys.add(rec.auditArch, actionIndex, nr, time, comm, exe, false);
       this.keys++;
       this.newKeys++;
-      this.#onNewKey(workload, { auditArch: rec.auditArch, syscallNr: nr, action: rec.action });
+      if (this.#onNewKey !== null) this.#onNewKey(workload, { auditArch: rec.auditArch, syscallNr: nr, action: rec.action });
     }
     // once per process (the first record of a pid; later ones come from the cache)
     if (method !== 'cache') {

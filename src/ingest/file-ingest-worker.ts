@@ -35,7 +35,7 @@ port.on('message', (m: ParsedPacket) => {
 const pipeline = new RecordPipeline({
   source: 'ingest', procRoot: options.procRoot, logDir: options.logDir, nodeName: options.nodeName, trust: options.trust,
   // the parse thread reports malformed lines; nothing else is announced during an ingest
-  events: { onNewSyscall() {}, onLostSignal() {}, onMalformed() {} },
+  events: { onLostSignal() {}, onMalformed() {} },
 });
 
 async function handOver(): Promise<void> {

@@ -27,7 +27,8 @@ export interface NewSyscall {
 }
 
 export interface PipelineEvents {
-  onNewSyscall(event: NewSyscall): void;
+  /** absent: new syscalls are not announced (and no event is made for each) */
+  onNewSyscall?(event: NewSyscall): void;
   onLostSignal(kind: LostSignalKind, count: number): void;
   onMalformed(lineNo: number, reason: string, excerpt: string): void;
   onError?(message: string): void;
@@ -91,10 +92,13 @@ export class RecordPipeline implements LineSink, AuditBodySink {
       proc: options.procRoot === null ? NO_PROC : new ProcFs({ root: options.procRoot }),
       ...(sources.length > 0 ? { names: api === null ? new ContainerNameSources(sources) : withOwners(new ContainerNameSources(sources), api) } : {}),
     });
+    const onNewSyscall = options.events.onNewSyscall?.bind(options.events);
     this.aggregate = new SyscallAggregate({
       nodeName: options.nodeName,
-      onNewKey: (w: Workload, k) => options.events.onNewSyscall({
-        workload: w.key, namespace: w.namespace, pod: w.pod, container: w.container, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action,
+      ...(onNewSyscall === undefined ? {} : {
+        onNewKey: (w: Workload, k: { auditArch: number; syscallNr: number; action: SeccompAction }) => onNewSyscall({
+          workload: w.key, namespace: w.namespace, pod: w.pod, container: w.container, auditArch: k.auditArch, syscallNr: k.syscallNr, action: k.action,
+        }),
       }),
     });
     const handler: RecordHandler = {

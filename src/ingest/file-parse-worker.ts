@@ -58,14 +58,15 @@ for (const file of options.files) {
       }
       report({ type: 'progress', file: current, bytes: chunk.length });
     }
-    // a last line without a newline
-    packer.beginEmpty(await freeSlot());
-    parser.end();
-    send();
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     report({ type: 'input-error', file: current, message: err.message });
   }
+  // a last line without a newline is a line of this file, also of one cut short (a truncated
+  // gzip): never the start of the next file's first line
+  packer.beginEmpty(await freeSlot());
+  parser.end();
+  send();
 }
 port.postMessage({ type: 'end' } satisfies ParsedPacket);
 report({ type: 'parsed', stats: parser.stats, malformed });

@@ -68,6 +68,20 @@ t.test('ingest errors say what to do', async (t) => {
   t.match(corrupt.stderr, /garbage\.db/);
 });
 
+t.test('a file cut short (truncated gzip) is reported, and its last line stays its own', async (t) => {
+  const n = nodeCopy();
+  const rec = (pid: number, nr: number, sec: number) =>
+    `Nov 27 07:21:26 node-1 kernel: [ 1.0] audit: type=1326 audit(${sec}.000:${sec}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=${pid} comm="app" exe="/app" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f0000001000 code=0x7ffc0000`;
+  // no newline after the last record, and the gzip trailer cut: every byte decodes, then the error
+  const gz = gzipSync([rec(4242, 0, 100), rec(4242, 1, 101), rec(4242, 2, 102)].join('\n'));
+  writeFileSync(join(n.dir, 'cut.log.gz'), gz.subarray(0, gz.length - 4));
+  const r = await runCli(['ingest', join(n.dir, 'cut.log.gz'), join(n.dir, 'kern.log'), '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs]);
+  t.match(r.stderr, /cut\.log\.gz: gzip data is corrupt or truncated/);
+  // the cut file's three records and the next file's one: glued to the cut line, kern.log's
+  // first record would have been read as an enriched suffix of it and lost
+  t.match(r.stdout, /^records 4, attributed 3,/, r.stdout + r.stderr);
+});
+
 t.test('ingest reads stdin (gzipped too) on its reading thread and names the input of each malformed line', async (t) => {
   const n = nodeCopy();
   const bad = 'Nov 27 07:21:26 node-1 kernel: [ 1.0] audit: type=1326 audit(104.000:104): pid=4242 comm="app" syscall=notanumber';

@@ -3,6 +3,9 @@
  * the thread that attributes and aggregates (file-ingest-worker.ts) as packed records over a
  * channel of their own; the store commits on the thread that started both. On a month of a busy
  * node's log each of the three is seconds of CPU: in a line, they take the time of the longest.
+ * A record's pid is looked up in /proc up to a few pieces after it was read, not right after as
+ * on the daemon's reading thread: an ingest reads logs of the past, whose short-lived processes
+ * are gone either way.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { RecordStreamParser } from '../parse/record-stream-parser.js';

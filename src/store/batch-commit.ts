@@ -36,9 +36,9 @@ const COLUMNS = 9;
  * the rows the batch added since: `keys` holds number * 16 + action index, `calls` the numbers.
  * Numbers, not strings: exact (an int32 times 16), and no string built per row.
  */
-type WorkloadKeys = Map<number, { keys: Set<number>; calls: Set<number> }>;
+type StoredKeys = Map<number, { keys: Set<number>; calls: Set<number> }>;
 
-function archKeys(w: WorkloadKeys, arch: number): { keys: Set<number>; calls: Set<number> } {
+function archKeys(w: StoredKeys, arch: number): { keys: Set<number>; calls: Set<number> } {
   let a = w.get(arch);
   if (a === undefined) w.set(arch, (a = { keys: new Set(), calls: new Set() }));
   return a;
@@ -225,7 +225,7 @@ export class BatchCommit {
 
     // a batch that failed (any statement, queued rows' or not) may have left rows queued
     this.#queuedRows = 0;
-    const known = new Map<number, WorkloadKeys>();
+    const known = new Map<number, StoredKeys>();
     if (b.syscalls.length > 0) this.#writeSyscalls(columnsOf(b.syscalls), idOf, summaryOf, known);
     if (b.columns !== undefined) this.#writeSyscalls(b.columns, idOf, summaryOf, known);
 
@@ -288,14 +288,14 @@ export class BatchCommit {
     for (const p of b.positions) this.#setPosition.run(p.source, p.position, now, p.recordTime ?? null);
   }
   /** The syscall rows (see the class comment); `known` holds the keys read, across both calls of a write. */
-  #writeSyscalls(c: SyscallColumns, idOf: (key: string) => number | null, summaryOf: (id: number) => SummaryDelta, known: Map<number, WorkloadKeys>): void {
+  #writeSyscalls(c: SyscallColumns, idOf: (key: string) => number | null, summaryOf: (id: number) => SummaryDelta, known: Map<number, StoredKeys>): void {
     const update = this.#updateSyscall, insert = this.#insertSyscall;
     const { numbers, strings } = c;
     let lastWorkload = -1;
     let id: number | null = null;
     // set by the first row: lastWorkload starts as no workload's index
     let summary!: SummaryDelta;
-    let keysRead: WorkloadKeys | undefined;
+    let keysRead: StoredKeys | undefined;
     let lastArch = -1;
     let keys!: Set<number>, calls!: Set<number>;
     for (let i = 0; i < c.length; i++) {
@@ -351,8 +351,8 @@ export class BatchCommit {
     this.#flushQueue();
   }
 
-  #readKeys(id: number): WorkloadKeys {
-    const w: WorkloadKeys = new Map();
+  #readKeys(id: number): StoredKeys {
+    const w: StoredKeys = new Map();
     let lastArch = -1;
     let keys!: Set<number>, calls!: Set<number>;
     for (const [arch, key] of this.#storedKeys.iterate(id)) {

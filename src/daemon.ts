@@ -10,7 +10,7 @@ import { JournalSource } from './sources/journal-source.js';
 import { StdinSource } from './sources/stdin-source.js';
 import { ProfileDelivery } from './deliver/profile-delivery.js';
 import { SyscallStore } from './store/syscall-store.js';
-import { archName, syscallName } from './syscalls/syscall-table.js';
+import { archName, checkSyscallTables, syscallName } from './syscalls/syscall-table.js';
 import type { FlushBatch } from './types/flush-batch.js';
 import type { AuditChannelState } from './types/audit-channel.js';
 import type { PipelineCounters } from './types/pipeline-counters.js';
@@ -166,6 +166,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // tables load on first use: a broken install should stop the start, not the first odd record
+    checkSyscallTables();
     this.#openStore(false);
     for (const spec of this.#config.sources) {
       const source = parseSourceSpec(spec);

@@ -55,8 +55,9 @@ const NAME_RE = /^[A-Za-z0-9_]+$/;
 const NUMBER_RE = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
- * Reads and checks one table file. Exported for tests and tools; the module itself loads every
- * table at import time so that a broken install fails at start, not on the first odd record.
+ * Reads and checks one table file. Exported for tests and tools; the module loads each table on
+ * its first use, and commands call checkSyscallTables() at start so that a broken install fails
+ * there, not on the first odd record.
  */
 export function readSyscallTable(file: string | URL, arch: ArchName): SyscallTable {
   const path = typeof file === 'string' ? file : fileURLToPath(file);
@@ -138,9 +139,26 @@ function load(arch: ArchName): SyscallTable {
   return readSyscallTable(new URL(`${arch}.json`, TABLE_DIR), arch);
 }
 
-const TABLES = Object.fromEntries(ARCH_NAMES.map((a) => [a, load(a)])) as Readonly<Record<ArchName, SyscallTable>>;
-/** A Map, not TABLES, for names that come from input: "__proto__" must not find Object.prototype. */
-const TABLE_BY_NAME: ReadonlyMap<string, SyscallTable> = new Map(ARCH_NAMES.map((a) => [a, TABLES[a]]));
+/**
+ * Tables are read on first use: each thread that imports this module would otherwise read all
+ * sixteen (~10 ms, on the path of every `ingest` start), where a node's records name one or two.
+ */
+const LOADED = new Map<ArchName, SyscallTable>();
+const KNOWN: ReadonlySet<string> = new Set(ARCH_NAMES);
+
+function tableOf(arch: ArchName): SyscallTable {
+  let t = LOADED.get(arch);
+  if (t === undefined) {
+    t = load(arch);
+    LOADED.set(arch, t);
+  }
+  return t;
+}
+
+/** Reads every table now: a command calls it at start, so a broken install fails there. */
+export function checkSyscallTables(): void {
+  for (const arch of ARCH_NAMES) tableOf(arch);
+}
 
 function nameIn(t: SyscallTable, nr: number): string | null {
   const i = nr - t.base;
@@ -156,7 +174,7 @@ function nameIn(t: SyscallTable, nr: number): string | null {
 /** The syscall's name, or null when the audit arch or the number is unknown. Allocation-free. */
 export function syscallName(auditArch: number, nr: number): string | null {
   const arch = archName(auditArch, nr);
-  return arch === null ? null : nameIn(TABLES[arch], nr);
+  return arch === null ? null : nameIn(tableOf(arch), nr);
 }
 
 /**
@@ -164,10 +182,11 @@ export function syscallName(auditArch: number, nr: number): string | null {
  * as logged), or null when the ABI has no such syscall.
  */
 export function syscallNumber(arch: ArchName, name: string): number | null {
-  return TABLE_BY_NAME.get(arch)?.numbers.get(name) ?? null;
+  // arch may come from input: a Set, not an object, so "__proto__" is not an ABI
+  return KNOWN.has(arch) ? tableOf(arch).numbers.get(name) ?? null : null;
 }
 
 /** The loaded table of an ABI, for callers that need to enumerate it (profiles, reports). */
 export function syscallTable(arch: ArchName): SyscallTable {
-  return TABLES[arch];
+  return tableOf(arch);
 }

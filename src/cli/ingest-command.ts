@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { ingestFiles } from '../ingest/file-ingest.js';
+import { startFileIngest } from '../ingest/file-ingest.js';
 import type { FileIngestSummary } from '../ingest/file-ingest-protocol.js';
-import { SyscallStore } from '../store/syscall-store.js';
+import type { SyscallStore } from '../store/syscall-store.js';
+import { checkSyscallTables } from '../syscalls/syscall-table.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
 import { relayTrustOf, TRUST_RELAY_OPTION } from './relay-trust-option.js';
@@ -55,22 +56,27 @@ ${formatOptions(OPTIONS)}
     if (values.db === undefined) throw new UsageError('--db PATH is required: the database to add the records to');
     const maxErrors = Number(values['max-errors']);
     const trust = relayTrustOf(values['trust-relay']);
+    const started = Date.now();
+    const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
+    // the threads start first: their start overlaps loading SQLite and opening the database
+    const ingest = startFileIngest({
+      files: positionals, procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!, trust,
+      maxErrors, batchEveryMs: BATCH_EVERY_MS, maxPendingRows: MAX_PENDING_ROWS, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
+    }, io.stdin);
     let store: SyscallStore;
     try {
+      checkSyscallTables();
+      const { SyscallStore } = await import('../store/syscall-store.js');
       store = SyscallStore.open({ path: values.db });
     } catch (err) {
+      await ingest.cancel();
       io.stderr.write(`seccomp-auditor ingest: ${(err as Error).message}\n`);
       return 1;
     }
-    const started = Date.now();
-    const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
     let doneBytes = 0, lastProgress = 0, failed = 0, shownFile = '';
     let summary: FileIngestSummary;
     try {
-      summary = await ingestFiles({
-        files: positionals, procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!, trust,
-        maxErrors, batchEveryMs: BATCH_EVERY_MS, maxPendingRows: MAX_PENDING_ROWS, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
-      }, io.stdin, {
+      summary = await ingest.run({
         onBatch: (batch) => store.commitBatch(batch),
         onMalformed: (file, lineNo, reason, excerpt) => io.stderr.write(`${file}:${lineNo}: malformed seccomp record (${reason}): ${excerpt}\n`),
         onProgress: (file, bytes) => {

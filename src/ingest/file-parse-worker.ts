@@ -18,6 +18,8 @@ const report = (m: FileParseMessage): void => parentPort!.postMessage(m);
 
 let current = '';
 let malformed = 0;
+/** lines of the files before this one: a malformed line's number counts from its own file's start */
+let linesBefore = 0;
 const packer = new RecordPacker(slots);
 const parser = new RecordStreamParser({
   trust: options.trust,
@@ -25,7 +27,7 @@ const parser = new RecordStreamParser({
     onRecord: (rec) => packer.addRecord(rec),
     onLostSignal: (kind, count) => packer.addSignal(kind, count),
     onMalformed(lineNo, reason, excerpt) {
-      if (malformed++ < options.maxErrors) report({ type: 'malformed', file: current, lineNo, reason, excerpt });
+      if (malformed++ < options.maxErrors) report({ type: 'malformed', file: current, lineNo: lineNo - linesBefore, reason, excerpt });
     },
   },
 });
@@ -53,6 +55,7 @@ function send(): void {
 
 for (const file of options.files) {
   current = file === '-' ? '<stdin>' : file;
+  linesBefore = parser.lineCount;
   try {
     for await (const chunk of inputChunks(file, process.stdin)) {
       for (let from = 0; from < chunk.length; from += SLOT_BYTES) {

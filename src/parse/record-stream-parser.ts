@@ -48,6 +48,11 @@ export class RecordStreamParser {
     return this.#lines.stats;
   }
 
+  /** Lines seen so far (a line is counted when its newline, or the input's end, is). */
+  get lineCount(): number {
+    return this.#lineNo;
+  }
+
 
 
   push(chunk: Buffer): void {

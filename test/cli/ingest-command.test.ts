@@ -95,3 +95,14 @@ t.test('ingest reads stdin (gzipped too) on its reading thread and names the inp
   const gz = await runCli(['ingest', '-', '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs], readFileSync(join(n.dir, 'kern.log.1.gz')));
   t.match(gz.stdout, /^records 3, attributed 3,/, 'gzip told by its magic bytes on stdin too');
 });
+
+t.test("a malformed line's number counts from its own file's start", async (t) => {
+  const n = nodeCopy();
+  const bad = 'Nov 27 07:21:26 node-1 kernel: [ 1.0] audit: type=1326 audit(104.000:104): pid=4242 comm="app" syscall=notanumber';
+  // line 3 of each file; the first file's last line has no newline (still a line of its own)
+  writeFileSync(join(n.dir, 'a.log'), ['x', 'y', bad, 'last'].join('\n'));
+  writeFileSync(join(n.dir, 'b.log'), ['x', 'y', bad].join('\n') + '\n');
+  const r = await runCli(['ingest', join(n.dir, 'a.log'), join(n.dir, 'b.log'), join(n.dir, 'a.log'), '--db', n.db]);
+  t.equal(r.code, 0, r.stderr);
+  t.same(r.stderr.match(/^\S+:\d+(?=: malformed)/gm)?.map((m) => m.slice(n.dir.length + 1)), ['a.log:3', 'b.log:3', 'a.log:3'], r.stderr);
+});

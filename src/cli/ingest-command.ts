@@ -107,11 +107,25 @@ ${formatOptions(OPTIONS)}
     io.stdout.write(
       `records ${stats.records}, attributed ${attributed}, unattributed ${stats.records - attributed}, ` +
         `lost-record signals ${stats.lostSignals}, malformed lines ${stats.malformed}, foreign lines ${stats.foreign}, distinct syscalls ${summary.newKeys}, ` +
-        `${Math.round(stats.records / seconds).toLocaleString('en')} records/s\n`,
+        `${withThousands(Math.round(stats.records / seconds))} records/s\n`,
     );
     return failed > 0 ? 1 : 0;
   },
 };
+
+/**
+ * 1234567 as "1,234,567". Not toLocaleString: its first use loads ICU's locale data, ~13 ms of
+ * every ingest's end.
+ */
+function withThousands(n: number): string {
+  const digits = String(n);
+  let out = '';
+  for (let i = 0; i < digits.length; i++) {
+    if (i > 0 && (digits.length - i) % 3 === 0 && digits[i - 1] !== '-') out += ',';
+    out += digits[i];
+  }
+  return out;
+}
 
 function sizeOf(path: string): number {
   try {

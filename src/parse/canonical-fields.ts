@@ -4,10 +4,10 @@ import { actionOfCode } from './seccomp-action.js';
 /**
  * The fast path for the field order every kernel since 4.14 prints (audit_seccomp):
  * `auid= uid= gid= ses= [subj=] pid= comm= exe= sig= arch= syscall= compat= ip=0x code=0x`.
- * Instead of scanning every byte for '=' and ' ', it checks each expected key in place, reads
- * numbers digit by digit and jumps over comm and exe with native memchr (`indexOf(byte)`). At
- * the first surprise it returns false and the caller runs the general parser (raw-fields.ts),
- * so odd input is never wrong, only slower.
+ * Instead of splitting on every '=' and ' ', it checks each expected key in place, reads
+ * numbers digit by digit and skips the values it leaves for later (comm, exe, ip) with byte
+ * loops that stop at the line's newline. At the first surprise it returns -1 and the caller runs
+ * the general parser (raw-fields.ts), so odd input is never wrong, only slower.
  */
 
 
@@ -46,15 +46,20 @@ function strEnd(b: Buffer, p: number, end: number): number {
  * ENRICHED suffix begins), or -1 when the fields are not in the canonical shape.
  */
 export function parseCanonicalFields(b: Buffer, p: number, end: number, r: ParsedRecord): number {
-  // Each key is recognised by its first byte and its '=' (the kernel's order is fixed, so two
-  // reads tell a surprise apart); each number is read once, digit by digit.
-  if (b[p] !== 0x61 || b[p + 4] !== 0x3d) return -1; // auid=
+  // The kernel's order is fixed: each key is checked where it must be, whole and with the space
+  // before it (the caller may not know where the line ends: a key checked by two of its bytes let
+  // a newline stand in it or for the space, joining the next line's fields to this line's
+  // record); each number is read once, digit by digit.
+  if (b[p] !== 0x61 || b[p + 1] !== 0x75 || b[p + 2] !== 0x69 || b[p + 3] !== 0x64 || b[p + 4] !== 0x3d) return -1; // 'auid='
   // auid, uid, gid, ses and subj are left for ParsedRecord to read when asked (few consumers
-  // ever do): one memchr for 'p' jumps to ` pid=`, as those fields hold no 'p' but in subj.
+  // ever do): the scan jumps to ` pid=`.
   const head = p;
-  let i = b.indexOf(0x70, p);
-  while (i >= 0 && i < end && !(b[i - 1] === 0x20 && b[i + 1] === 0x69 && b[i + 2] === 0x64 && b[i + 3] === 0x3d)) i = b.indexOf(0x70, i + 1);
-  if (i < 0 || i >= end) return -1;
+  // A byte loop, not memchr for 'p': it must stop at the newline, since `end` may lie lines
+  // ahead (the caller may not know where this line ends) and a ` pid=` past it is the next
+  // record's, whose fields this line would take. (As fast as memchr here: the span is short.)
+  let i = p + 5;
+  while (i < end && b[i] !== 0x0a && !(b[i] === 0x70 && b[i - 1] === 0x20 && b[i + 1] === 0x69 && b[i + 2] === 0x64 && b[i + 3] === 0x3d)) i++;
+  if (i >= end || b[i] === 0x0a) return -1;
   r.headFrom = head;
   r.headEnd = i - 1;
   p = i + 4;
@@ -63,46 +68,46 @@ export function parseCanonicalFields(b: Buffer, p: number, end: number, r: Parse
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
   if (p === s || p - s > 10) return -1;
   r.pid = n;
-  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d) return -1; // ' comm='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x63 || b[p + 2] !== 0x6f || b[p + 3] !== 0x6d || b[p + 4] !== 0x6d || b[p + 5] !== 0x3d) return -1; // ' comm='
   p += 6;
   r.commStart = p;
   if ((p = strEnd(b, p, end)) < 0) return -1;
   r.commEnd = p;
-  if (b[p + 1] !== 0x65 || b[p + 4] !== 0x3d) return -1; // ' exe='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x65 || b[p + 2] !== 0x78 || b[p + 3] !== 0x65 || b[p + 4] !== 0x3d) return -1; // ' exe='
   p += 5;
   r.exeStart = p;
   if ((p = strEnd(b, p, end)) < 0) return -1;
   r.exeEnd = p;
-  if (b[p + 1] !== 0x73 || b[p + 4] !== 0x3d) return -1; // ' sig='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x73 || b[p + 2] !== 0x69 || b[p + 3] !== 0x67 || b[p + 4] !== 0x3d) return -1; // ' sig='
   p += 5; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
   if (p === s) return -1;
   r.sig = n;
-  if (b[p + 1] !== 0x61 || b[p + 5] !== 0x3d) return -1; // ' arch='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x61 || b[p + 2] !== 0x72 || b[p + 3] !== 0x63 || b[p + 4] !== 0x68 || b[p + 5] !== 0x3d) return -1; // ' arch='
   p += 6; n = 0; s = p;
   while (p < end && (c = HEX[b[p]!]!) >= 0) { n = n * 16 + c; p++; }
   if (p === s || p - s > 8) return -1;
   r.auditArch = n;
   // a negative number (-1 from a tracer skipping the call) is left to the general parser
-  if (b[p + 1] !== 0x73 || b[p + 8] !== 0x3d) return -1; // ' syscall='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x73 || b[p + 2] !== 0x79 || b[p + 3] !== 0x73 || b[p + 4] !== 0x63 || b[p + 5] !== 0x61 || b[p + 6] !== 0x6c || b[p + 7] !== 0x6c || b[p + 8] !== 0x3d) return -1; // ' syscall='
   p += 9; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
   if (p === s || p - s > 10) return -1;
   r.syscallNr = n;
-  if (b[p + 1] !== 0x63 || b[p + 7] !== 0x3d) return -1; // ' compat='
+  if (b[p] !== 0x20 || b[p + 1] !== 0x63 || b[p + 2] !== 0x6f || b[p + 3] !== 0x6d || b[p + 4] !== 0x70 || b[p + 5] !== 0x61 || b[p + 6] !== 0x74 || b[p + 7] !== 0x3d) return -1; // ' compat='
   p += 8; n = 0; s = p;
   while ((c = b[p]! - 0x30) >= 0 && c <= 9) { n = n * 10 + c; p++; }
   if (p === s) return -1;
   r.compat = n;
-  if (b[p + 1] !== 0x69 || b[p + 3] !== 0x3d || b[p + 5] !== 0x78) return -1; // ' ip=0x'
+  if (b[p] !== 0x20 || b[p + 1] !== 0x69 || b[p + 2] !== 0x70 || b[p + 3] !== 0x3d || b[p + 4] !== 0x30 || b[p + 5] !== 0x78) return -1; // ' ip=0x'
   r.ipStart = p + 4;
   // the ip is not needed as a number: its hex digits end at the space (a byte loop: an ip is
-  // shorter than what a native indexOf call costs)
+  // shorter than what a native indexOf call costs), and never past the line's newline
   p += 6;
-  while (p < end && b[p] !== 0x20) p++;
-  if (p >= end) return -1;
+  while (p < end && b[p] !== 0x20 && b[p] !== 0x0a) p++;
+  if (p >= end || b[p] === 0x0a) return -1;
   r.ipEnd = p;
-  if (b[p + 1] !== 0x63 || b[p + 5] !== 0x3d || b[p + 7] !== 0x78) return -1; // ' code=0x'
+  if (b[p] !== 0x20 || b[p + 1] !== 0x63 || b[p + 2] !== 0x6f || b[p + 3] !== 0x64 || b[p + 4] !== 0x65 || b[p + 5] !== 0x3d || b[p + 6] !== 0x30 || b[p + 7] !== 0x78) return -1; // ' code=0x'
   p += 8; n = 0; s = p;
   // at most 8 digits, lower case: a lost ENRICHED separator glues `AUID=` right after them
   const stop = Math.min(end, p + 8);

@@ -93,8 +93,9 @@ export class SeccompLineParser {
    */
   tryRecordLine(b: Buffer, start: number, marker: number, at: number, limit: number, lineNo: number): number {
     // auditd's lines start with their record: only a kernel line's prefix needs reading, and
-    // most often it has the last one's shape
-    if (at !== start && !(marker === Marker.KernelType && this.#template.matches(b, start, at)) && !this.#framed(b, start, marker, at)) return -1;
+    // most often it has the last one's shape (a kernel record with no prefix at all is not
+    // where the kernel writes it: #framed says so, as on the general path)
+    if (!(at === start && marker === Marker.AuditdType) && !(marker === Marker.KernelType && this.#template.matches(b, start, at)) && !this.#framed(b, start, marker, at)) return -1;
     const open = stampOpen(b, at, marker);
     const fields = open < 0 ? -1 : this.#readStamp(b, open);
     if (fields < 0) return -1;

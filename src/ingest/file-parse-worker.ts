@@ -12,6 +12,7 @@ import { RecordStreamParser } from '../parse/record-stream-parser.js';
 import { inputChunks, InputError } from '../sources/input-chunks.js';
 import type { FileIngestOptions, FileParseMessage, ParsedPacket, ParsedPacketAck } from './file-ingest-protocol.js';
 import { RecordPacker, SLOT_BYTES, type PacketSlot } from './packed-records.js';
+import { recordScan } from './record-scan-addon.js';
 
 const { options, port, slots } = workerData as { options: FileIngestOptions; port: MessagePort; slots: PacketSlot[] };
 const report = (m: FileParseMessage): void => parentPort!.postMessage(m);
@@ -20,9 +21,10 @@ let current = '';
 let malformed = 0;
 /** lines of the files before this one: a malformed line's number counts from its own file's start */
 let linesBefore = 0;
-const packer = new RecordPacker(slots);
+const packer = new RecordPacker(slots, recordScan());
 const parser = new RecordStreamParser({
   trust: options.trust,
+  runs: packer,
   handler: {
     onRecord: (rec) => packer.addRecord(rec),
     onLostSignal: (kind, count) => packer.addSignal(kind, count),

@@ -1,6 +1,8 @@
 import { ParsedRecord } from '../parse/parsed-record.js';
 import type { RecordHandler } from '../parse/record-handler.js';
+import type { RunReader } from '../parse/record-stream-parser.js';
 import { SECCOMP_ACTIONS, type LostSignalKind, type SeccompRecordView } from '../types/seccomp-record.js';
+import type { RecordScanAddon } from './record-scan-addon.js';
 
 /**
  * Where the parse thread puts what it found in one piece of input, for the thread that
@@ -78,7 +80,12 @@ export const LOST_SIGNAL_KINDS: readonly LostSignalKind[] = ['printk_suppressed'
  * into the slot, see fill), let the parser push the piece (records and signals arrive here),
  * then `finish()` the header to send.
  */
-export class RecordPacker {
+export class RecordPacker implements RunReader {
+  /** what the last readRun read */
+  records = 0;
+  skipped = 0;
+  readonly #scan: RecordScanAddon | null;
+  readonly #scanned = new Int32Array(2);
   #slot = -1;
   #n = 0;
   /**
@@ -95,8 +102,26 @@ export class RecordPacker {
   #lastExtraOf: Uint8Array | null = null;
   readonly #views: SlotViews[];
 
-  constructor(slots: readonly PacketSlot[]) {
+  /** `scan`: the native reader of auditd's record lines, or null to leave every line to the parser. */
+  constructor(slots: readonly PacketSlot[], scan: RecordScanAddon | null = null) {
     this.#views = slots.map(slotViews);
+    this.#scan = scan;
+  }
+
+  /**
+   * The parser's RunReader (give the packer as `runs`): auditd's record lines of the piece read
+   * natively straight into entries, as addRecord would have packed the parser's records.
+   */
+  readRun(chunk: Buffer, pos: number, end: number): number {
+    this.records = 0;
+    this.skipped = 0;
+    // only the piece's own bytes: an entry's ranges point into them (buffer 0)
+    if (this.#scan === null || chunk !== this.#piece || this.#slot < 0) return pos;
+    const after = this.#scan.scan(chunk, pos, end, this.#numbers, this.#ranges, this.#n, SLOT_ENTRIES, this.#scanned);
+    this.records = this.#scanned[0]!;
+    this.skipped = this.#scanned[1]!;
+    this.#n += this.records;
+    return after;
   }
 
   /**

@@ -20,6 +20,8 @@ function search(chunk: Buffer, needle: Buffer, from: number): number {
   const at = chunk.indexOf(needle, from);
   return at < 0 ? Infinity : at;
 }
+/** Lines a run reader that read nothing waits at most before it is asked again. */
+const MAX_RUNS_BACKOFF = 1024;
 /** Longer lines are cut: no seccomp record comes near it, and a stream without newlines must not grow memory. */
 const MAX_LINE_BYTES = 64 * 1024;
 
@@ -32,16 +34,36 @@ const MAX_LINE_BYTES = 64 * 1024;
  * occurrence has been passed). A line that holds no marker costs one `indexOf` for its newline
  * and one comparison; a record line costs its field parse and one marker search.
  */
+/**
+ * Reads a run of record lines on the parser's behalf and delivers them itself (the ingest's
+ * packer, with native code: see src/ingest/record-scan-addon.ts). It must read exactly as the
+ * parser would: whatever it leaves, the parser reads.
+ */
+export interface RunReader {
+  /**
+   * Reads lines from `pos` (a line's start) on, each ending before `end`; returns where it
+   * stopped (`pos` when it read none), and sets `records` and `skipped` to what it read.
+   */
+  readRun(chunk: Buffer, pos: number, end: number): number;
+  readonly records: number;
+  readonly skipped: number;
+}
+
 export class RecordStreamParser {
   readonly #lines: SeccompLineParser;
+  readonly #runs: RunReader | null;
+  #runsBackoff = 0;
+  /** the line count from which the run reader is asked again */
+  #askRunsAt = 0;
   #carry: Buffer | null = null;
   #overlong = false;
   #lineNo = 0;
   /** Offset of `type=`'s '=' in the last record line, where the next one likely has it too. */
   #guess = 0;
 
-  constructor(options: { handler: RecordHandler; now?: () => number; trust?: RelayTrust }) {
+  constructor(options: { handler: RecordHandler; now?: () => number; trust?: RelayTrust; runs?: RunReader }) {
     this.#lines = new SeccompLineParser(options);
+    this.#runs = options.runs ?? null;
   }
 
   get stats(): ParseStats {
@@ -74,7 +96,26 @@ export class RecordStreamParser {
     let nextAudit = -1, nextSeccomp = -1;
     let hit = -1;
     let n = lineNo;
+    const runs = this.#runs;
     while (pos < len) {
+      if (runs !== null && hit < 0 && n >= this.#askRunsAt) {
+        const after = runs.readRun(chunk, pos, len);
+        if (after > pos) {
+          const stats = lines.stats;
+          n += runs.records + runs.skipped;
+          stats.lines += runs.records + runs.skipped;
+          stats.records += runs.records;
+          stats.skipped += runs.skipped;
+          pos = after;
+          this.#runsBackoff = 0;
+          continue;
+        }
+        // The line here is not for it: this parser reads it, and the reader is asked again after
+        // it, or after twice as many lines each time it reads none (a kernel log's lines are
+        // never its own: a wasted call each would cost more than the lines it reads).
+        this.#runsBackoff = Math.min(MAX_RUNS_BACKOFF, this.#runsBackoff * 2 || 1);
+        this.#askRunsAt = n + this.#runsBackoff;
+      }
       if (hit < 0 && pos + FAST_WINDOW < len) {
         // A record line like the last one: auditd's lines start with `type=`, a kernel log's
         // have it at the same offset as the line before (a source's prefix has a steady

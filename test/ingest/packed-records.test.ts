@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { RecordStreamParser } from '../../src/parse/record-stream-parser.js';
 import type { RecordHandler } from '../../src/parse/record-handler.js';
 import { PacketReader, packetSlots, RecordPacker, SLOT_BYTES, SLOT_ENTRIES } from '../../src/ingest/packed-records.js';
+import { recordScan } from '../../src/ingest/record-scan-addon.js';
 import type { LostSignalKind, SeccompRecordData } from '../../src/types/seccomp-record.js';
+
+// Deterministic pseudo-random input (a fixed-seed xorshift), so a failure can be replayed.
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x / 0x100000000;
+  };
+}
 
 // Every form the parsers read, in one input: the real sample lines (test/fixtures/samples), the
 // kernel's, auditd's raw and enriched, journald's JSON (whose records point into a decoded
@@ -30,6 +42,14 @@ const LINES = [
 
 type Seen = { record: SeccompRecordData } | { signal: LostSignalKind; count: number };
 
+/** Where two long lists first differ, with both sides there (a diff of the whole would be huge). */
+function firstDifference<T>(got: readonly T[], want: readonly T[]): { at: number; got: T | undefined; want: T | undefined } | null {
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    if (JSON.stringify(got[i]) !== JSON.stringify(want[i])) return { at: i, got: got[i], want: want[i] };
+  }
+  return null;
+}
+
 function recorder(out: Seen[]): Pick<RecordHandler, 'onRecord' | 'onLostSignal'> {
   return {
     onRecord: (rec) => { out.push({ record: rec.snapshot() }); },
@@ -48,11 +68,11 @@ t.test('records and signals read on the other side of a thread boundary are what
   t.ok(direct.filter((s) => 'record' in s).length >= 1200 * 10, 'the input holds records');
   t.ok(direct.filter((s) => 'signal' in s).length >= 1200 * 3, 'and signals');
 
-  for (const size of [97, 4096, 1 << 20, input.length]) {
+  for (const [size, scan] of [97, 4096, 1 << 20, input.length].flatMap((size) => [[size, null], [size, recordScan()]] as const)) {
     const slots = packetSlots(2);
-    const packer = new RecordPacker(slots);
+    const packer = new RecordPacker(slots, scan);
     const reader = new PacketReader(slots);
-    const parser = new RecordStreamParser({ handler: { onRecord: (r) => packer.addRecord(r), onLostSignal: (k, c) => packer.addSignal(k, c), onMalformed: () => {} } });
+    const parser = new RecordStreamParser({ runs: packer, handler: { onRecord: (r) => packer.addRecord(r), onLostSignal: (k, c) => packer.addSignal(k, c), onMalformed: () => {} } });
     const replayed: Seen[] = [];
     const handler = recorder(replayed);
     let slot = 0, packets = 0;
@@ -75,8 +95,81 @@ t.test('records and signals read on the other side of a thread boundary are what
     packer.beginEmpty(1 - slot);
     parser.end();
     cross();
-    t.same(replayed, direct, `chunks of ${size} bytes, in ${packets} pieces`);
+    t.same(replayed, direct, `chunks of ${size} bytes, in ${packets} pieces${scan === null ? '' : ', auditd lines read natively'}`);
+    t.same(parser.stats, straight.stats, 'the same lines counted');
   }
+});
+
+t.test('the native reader of auditd lines is built (npm install builds it)', async (t) => {
+  t.not(recordScan(), null);
+});
+
+t.test("auditd lines read natively into entries are what the parser delivers, whatever a line holds", async (t) => {
+  // auditd's SECCOMP lines in the kernel's order, and around them what the native reader must
+  // leave to the parser (or read exactly as it does): every key missing in turn, a newline or a
+  // stray byte anywhere, cut lines, other record types, CRLF, auditd's enriched suffix, labels,
+  // each action, numbers too long, a line longer than the native window, and other forms
+  const next = rng(1326);
+  const codes = ['7ffc0000', '00050001', '80000000', '00000000', '00030000', '7fc00000', '7ff00000', '7fff0000', '12340000', 'ffffffff'];
+  const stamp = (i: number): string => `type=SECCOMP msg=audit(${1795759595 + i}.${String(i % 1000).padStart(3, '0')}:${i}): `;
+  const line = (i: number): string => {
+    const subj = i % 7 === 0 ? 'subj=system_u:system_r:container_t:s0:c19,c27 ' : '';
+    return `${stamp(i)}auid=4294967295 uid=0 gid=0 ses=4294967295 ${subj}pid=${1000 + (i % 5000)} comm="c${i % 13}" exe="/bin/e${i % 11}" sig=0 arch=c000003e syscall=${i % 450} compat=0 ip=0x7f${(i * 2654435761 >>> 0).toString(16)} code=0x${codes[i % codes.length]}`;
+  };
+  const odd = (i: number, l: string): string => {
+    const k = Math.floor(next() * 14);
+    switch (k) {
+      case 0: return l.replace([' pid=', ' comm=', ' exe=', ' sig=', ' arch=', ' syscall=', ' compat=', ' ip=0x', ' code=0x', 'auid='][Math.floor(next() * 10)]!, ' ');
+      case 1: { const at = Math.floor(next() * l.length); return l.slice(0, at) + '\n' + l.slice(at + 1); }
+      case 2: { const at = Math.floor(next() * l.length); return l.slice(0, at) + String.fromCharCode(Math.floor(next() * 256)) + l.slice(at + 1); }
+      case 3: return l.slice(0, Math.floor(next() * l.length));
+      case 4: return `type=PATH msg=audit(${i}.000:${i}): item=0 name="/etc/x" inode=1`;
+      case 5: return l + '\r';
+      case 6: return `${l}\x1dAUID="unset" UID="root" ARCH=x86_64`;
+      case 7: return l.replace('pid=', 'pid=12345678901');
+      case 8: return l.replace('exe="', `exe="${'x'.repeat(17_000)}`);
+      case 9: return `audit: type=1326 audit(1.000:${i}): auid=1 uid=2 gid=3 ses=4 pid=5 comm="a" exe="/a" sig=0 arch=c000003e syscall=0 compat=0 ip=0x1 code=0x7ffc0000`;
+      case 10: return l.replace('comm="', 'comm=').replace('" exe', ' exe');
+      case 11: return l.replace('arch=c000003e', 'arch=C000003E');
+      case 12: return 'type=';
+      default: return l.replace('msg=audit(', 'msg=audit( ');
+    }
+  };
+  const lines = Array.from({ length: 40_000 }, (_, i) => (next() < 0.15 ? odd(i, line(i)) : line(i)));
+  const input = Buffer.from(lines.join('\n') + '\n');
+
+  const direct: Seen[] = [];
+  const directBad: number[] = [];
+  const straight = new RecordStreamParser({ handler: { ...recorder(direct), onMalformed: (n) => directBad.push(n) } });
+  straight.push(input);
+  straight.end();
+
+  for (const size of [1 << 20, 65_536]) {
+    const slots = packetSlots(2);
+    const packer = new RecordPacker(slots, recordScan());
+    const reader = new PacketReader(slots);
+    const bad: number[] = [];
+    // counted as they go, to show the native reader took most lines (not that the parser did all)
+    let native = 0;
+    const runs = { readRun: (chunk: Buffer, pos: number, end: number): number => { const after = packer.readRun(chunk, pos, end); native += packer.records; return after; }, get records() { return packer.records; }, get skipped() { return packer.skipped; } };
+    const parser = new RecordStreamParser({ runs, handler: { onRecord: (r) => packer.addRecord(r), onLostSignal: (k, c) => packer.addSignal(k, c), onMalformed: (n) => bad.push(n) } });
+    const replayed: Seen[] = [];
+    const handler = recorder(replayed);
+    let slot = 0;
+    for (let from = 0; from < input.length; from += size) {
+      slot = 1 - slot;
+      parser.push(packer.begin(slot, input.subarray(from, from + size), 0));
+      reader.replay(structuredClone(packer.finish()), handler);
+    }
+    packer.beginEmpty(1 - slot);
+    parser.end();
+    reader.replay(structuredClone(packer.finish()), handler);
+    t.same(firstDifference(replayed, direct), null, `pieces of ${size} bytes: the same records, in order`);
+    t.same(parser.stats, straight.stats, 'the same lines counted');
+    t.same(firstDifference(bad, directBad), null, 'malformed lines at the same line numbers');
+    t.ok(native > 30_000, `${native} of ${direct.length} records read natively`);
+  }
+  t.ok(direct.length > 30_000 && directBad.length > 500, `${direct.length} records, ${directBad.length} malformed lines compared`);
 });
 
 t.test('a piece of the shortest entries fits its slot; past the bound the packer refuses', async (t) => {

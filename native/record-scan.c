@@ -43,13 +43,17 @@ static inline int hex(uint8_t c) {
   return -1;
 }
 
+static inline int same(const uint8_t *b, const char *key, size_t len) {
+  return memcmp(b, key, len) == 0;
+}
+
 static inline int key_at(const uint8_t *b, size_t p, size_t nl, const char *key, size_t len) {
-  return p + len <= nl && memcmp(b + p, key, len) == 0;
+  return p + len <= nl && same(b + p, key, len);
 }
 
 /* SECCOMP_ACTIONS' index of the action `code` stands for (seccomp-action.ts actionOfCode) */
-static int32_t action_index(double code) {
-  switch ((uint32_t)(int64_t)code & 0xffff0000u) {
+static int32_t action_index(int64_t code) {
+  switch ((uint32_t)code & 0xffff0000u) {
     case 0x7ffc0000u: return 0; /* log */
     case 0x00050000u: return 1; /* errno */
     case 0x80000000u: return 2; /* kill_process */
@@ -73,24 +77,53 @@ static size_t value_end(const uint8_t *b, size_t p, size_t nl) {
   return 0;
 }
 
+/* Decimal digits at *p (at most `max`), as an integer: 0 digits or more than `max` fail (-1).
+ * Integers, not doubles, on the way: a double's multiply-add per digit made a dependent chain
+ * of ~8 cycles a digit, most of the line's time. At most 15 digits stay below 2^53, where the
+ * result is exactly what the JavaScript parser's double arithmetic gives; longer numbers (no
+ * kernel writes them) are left to it. */
+static inline int64_t decimal(const uint8_t *b, size_t *p, size_t nl, int max) {
+  size_t q = *p;
+  uint64_t v = 0;
+  int d;
+  for (; q < nl && (d = digit(b[q])) >= 0; q++) {
+    if ((int)(q - *p) == max) return -1;
+    v = v * 10 + (uint64_t)d;
+  }
+  if (q == *p) return -1;
+  *p = q;
+  return (int64_t)v;
+}
+
+/* The same for lower-case hex digits, at most 8 (the kernel prints 32-bit values). */
+static inline int64_t hexadecimal(const uint8_t *b, size_t *p, size_t nl, size_t max) {
+  size_t q = *p;
+  uint64_t v = 0;
+  int d;
+  for (; q < nl && q - *p < max && (d = hex(b[q])) >= 0; q++) v = v * 16 + (uint64_t)d;
+  if (q == *p) return -1;
+  *p = q;
+  return (int64_t)v;
+}
+
 /* Reads one record line starting at `pos`, whose newline is at `nl`, into the entry at n and
  * r; returns 0 when the line is not one this path takes. */
 static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t *r) {
-  if (nl - pos < PREFIX_LEN || memcmp(b + pos, PREFIX, PREFIX_LEN) != 0) return 0;
-  size_t q = pos + PREFIX_LEN, s;
+  if (nl - pos < PREFIX_LEN || !same(b + pos, PREFIX, PREFIX_LEN)) return 0;
+  size_t q = pos + PREFIX_LEN;
   int d;
   /* the stamp: SECS.MS:SERIAL): (more than three digits of milliseconds are read, not used) */
-  double secs = 0, ms = 0, serial = 0;
-  for (s = q; q < nl && (d = digit(b[q])) >= 0; q++) secs = secs * 10 + d;
-  if (q == s || q >= nl || b[q] != '.') return 0;
+  int64_t secs = decimal(b, &q, nl, 15);
+  if (secs < 0 || q >= nl || b[q] != '.') return 0;
   q++;
+  int64_t ms = 0;
   int digits = 0;
   for (; q < nl && (d = digit(b[q])) >= 0; q++, digits++) if (digits < 3) ms = ms * 10 + d;
   if (digits == 0 || q >= nl || b[q] != ':') return 0;
   for (; digits < 3; digits++) ms *= 10;
   q++;
-  for (s = q; q < nl && (d = digit(b[q])) >= 0; q++) serial = serial * 10 + d;
-  if (q == s || q + 1 >= nl || b[q] != ')' || b[q + 1] != ':') return 0;
+  int64_t serial = decimal(b, &q, nl, 15);
+  if (serial < 0 || q + 1 >= nl || b[q] != ')' || b[q + 1] != ':') return 0;
   size_t p = q + 2 < nl && b[q + 2] == ' ' ? q + 3 : q + 2;
 
   if (!key_at(b, p, nl, "auid=", 5)) return 0;
@@ -102,9 +135,8 @@ static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t
   if (i + 3 >= nl) return 0;
   size_t head_end = i - 1;
   p = i + 4;
-  double pid = 0;
-  for (s = p; p < nl && (d = digit(b[p])) >= 0; p++) pid = pid * 10 + d;
-  if (p == s || p - s > 10) return 0;
+  int64_t pid = decimal(b, &p, nl, 10);
+  if (pid < 0) return 0;
 
   if (!key_at(b, p, nl, " comm=", 6)) return 0;
   p += 6;
@@ -119,35 +151,33 @@ static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t
 
   if (!key_at(b, p, nl, " sig=", 5)) return 0;
   p += 5;
-  double sig = 0;
-  for (s = p; p < nl && (d = digit(b[p])) >= 0; p++) sig = sig * 10 + d;
-  if (p == s) return 0;
+  int64_t sig = decimal(b, &p, nl, 15);
+  if (sig < 0) return 0;
   if (!key_at(b, p, nl, " arch=", 6)) return 0;
   p += 6;
-  double arch = 0;
-  for (s = p; p < nl && (d = hex(b[p])) >= 0; p++) arch = arch * 16 + d;
-  if (p == s || p - s > 8) return 0;
+  /* nine digits or more: the JavaScript path refuses the line, so this one does */
+  int64_t arch = hexadecimal(b, &p, nl, 8);
+  if (arch < 0 || (p < nl && hex(b[p]) >= 0)) return 0;
   if (!key_at(b, p, nl, " syscall=", 9)) return 0;
   p += 9;
-  double nr = 0;
-  for (s = p; p < nl && (d = digit(b[p])) >= 0; p++) nr = nr * 10 + d;
-  if (p == s || p - s > 10) return 0;
+  int64_t nr = decimal(b, &p, nl, 10);
+  if (nr < 0) return 0;
   if (!key_at(b, p, nl, " compat=", 8)) return 0;
   p += 8;
-  double compat = 0;
-  for (s = p; p < nl && (d = digit(b[p])) >= 0; p++) compat = compat * 10 + d;
-  if (p == s) return 0;
+  int64_t compat = decimal(b, &p, nl, 15);
+  if (compat < 0) return 0;
   if (!key_at(b, p, nl, " ip=0x", 6)) return 0;
   size_t ip = p + 4;
-  for (p += 6; p < nl && b[p] != ' '; p++) {}
-  if (p >= nl) return 0;
+  {
+    const uint8_t *space = memchr(b + p + 6, ' ', nl - (p + 6));
+    if (space == NULL) return 0;
+    p = (size_t)(space - b);
+  }
   size_t ip_end = p;
   if (!key_at(b, p, nl, " code=0x", 8)) return 0;
   p += 8;
-  double code = 0;
-  size_t stop = p + 8 < nl ? p + 8 : nl;
-  for (s = p; p < stop && (d = hex(b[p])) >= 0; p++) code = code * 16 + d;
-  if (p == s) return 0;
+  int64_t code = hexadecimal(b, &p, nl, 8);
+  if (code < 0) return 0;
   /* what may follow: the end, auditd's 0x1d separator, or its upper-case fields glued on (the
    * rest of the line is then skipped, as the JavaScript path does) */
   if (p < nl) {
@@ -155,18 +185,19 @@ static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t
     if (c != 0x1d && c != ' ' && c != '\r' && c != '#' && !(c >= 'A' && c <= 'Z')) return 0;
   }
 
-  n[N_TIME] = secs * 1000 + ms;
-  n[N_SERIAL] = serial;
-  n[N_PID] = pid;
+  /* as the JavaScript parser computes it: in doubles (a 14-digit second overflows 2^53) */
+  n[N_TIME] = (double)secs * 1000 + (double)ms;
+  n[N_SERIAL] = (double)serial;
+  n[N_PID] = (double)pid;
   n[N_UID] = ABSENT;
   n[N_GID] = ABSENT;
   n[N_AUID] = ABSENT;
   n[N_SES] = ABSENT;
-  n[N_SIG] = sig;
-  n[N_ARCH] = arch;
-  n[N_NR] = nr;
-  n[N_COMPAT] = compat;
-  n[N_CODE] = code;
+  n[N_SIG] = (double)sig;
+  n[N_ARCH] = (double)arch;
+  n[N_NR] = (double)nr;
+  n[N_COMPAT] = (double)compat;
+  n[N_CODE] = (double)code;
   r[R_ENTRY] = RECORD;
   r[R_BUF] = 0;
   r[R_ACTION] = action_index(code);
@@ -224,11 +255,11 @@ static napi_value scan(napi_env env, napi_callback_info info) {
     const uint8_t *found = memchr(b + p, '\n', window);
     if (found == NULL) break;
     size_t nl = (size_t)(found - b);
-    if (nl - p < 5 || memcmp(b + p, "type=", 5) != 0) break;
-    if (nl - p >= 13 && memcmp(b + p + 5, "SECCOMP ", 8) == 0) {
+    if (nl - p < 5 || !same(b + p, "type=", 5)) break;
+    if (nl - p >= 13 && same(b + p + 5, "SECCOMP ", 8)) {
       if (!read_line(b, p, nl, numbers + (size_t)e * NUMBERS, ranges + (size_t)e * RANGES)) break;
       e++;
-    } else if (nl - p >= 10 && memcmp(b + p + 5, "1326 ", 5) == 0) {
+    } else if (nl - p >= 10 && same(b + p + 5, "1326 ", 5)) {
       /* the kernel's form: its framing is for the JavaScript parser to judge */
       break;
     } else {

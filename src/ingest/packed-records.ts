@@ -89,12 +89,16 @@ export class RecordPacker implements RunReader {
   #slot = -1;
   #n = 0;
   /**
-   * Entries are written here and copied into the slot once a piece is done: V8 writes to
-   * typed arrays over shared memory markedly slower than to its own (the piece's records
-   * packed twice as fast, the copy costing a fraction of that).
+   * Where entries are written. Without the native reader: arrays of this thread's own, copied
+   * into the slot once a piece is done, since V8 writes to typed arrays over shared memory
+   * markedly slower than to its own (the piece's records packed twice as fast, the copy costing
+   * a fraction of that). With it: the slot's arrays themselves, as it fills nearly all entries
+   * (C writes shared memory as fast as any), and the copy (relaxed, word by word, as V8 copies
+   * shared memory) cost more than the few entries JavaScript still writes.
    */
-  readonly #numbers = new Float64Array(SLOT_ENTRIES * NUMBERS);
-  readonly #ranges = new Int32Array(SLOT_ENTRIES * RANGES);
+  #numbers: Float64Array;
+  #ranges: Int32Array;
+  readonly #own: { numbers: Float64Array; ranges: Int32Array } | null;
   /** what the parser reads: the caller's bytes, not the slot's (reading shared memory is slower too) */
   #piece: Buffer | null = null;
   #extras: Uint8Array[] = [];
@@ -106,6 +110,10 @@ export class RecordPacker implements RunReader {
   constructor(slots: readonly PacketSlot[], scan: RecordScanAddon | null = null) {
     this.#views = slots.map(slotViews);
     this.#scan = scan;
+    this.#own = scan === null ? { numbers: new Float64Array(SLOT_ENTRIES * NUMBERS), ranges: new Int32Array(SLOT_ENTRIES * RANGES) } : null;
+    const first = this.#own ?? this.#views[0]!;
+    this.#numbers = first.numbers;
+    this.#ranges = first.ranges;
   }
 
   /**
@@ -143,6 +151,10 @@ export class RecordPacker implements RunReader {
   }
 
   #start(slot: number, piece: Buffer | null): void {
+    if (this.#own === null) {
+      this.#numbers = this.#views[slot]!.numbers;
+      this.#ranges = this.#views[slot]!.ranges;
+    }
     this.#slot = slot;
     this.#n = 0;
     this.#piece = piece;
@@ -199,7 +211,7 @@ export class RecordPacker implements RunReader {
   /** The header of what was gathered since begin(): the slot is the receiver's until it says so. */
   finish(): PacketHeader {
     const header: PacketHeader = { slot: this.#slot, count: this.#n, extras: this.#extras };
-    if (this.#slot >= 0 && this.#n > 0) {
+    if (this.#own !== null && this.#slot >= 0 && this.#n > 0) {
       const v = this.#views[this.#slot]!;
       v.numbers.set(this.#numbers.subarray(0, this.#n * NUMBERS));
       v.ranges.set(this.#ranges.subarray(0, this.#n * RANGES));

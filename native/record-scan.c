@@ -106,6 +106,13 @@ static inline int64_t hexadecimal(const uint8_t *b, size_t *p, size_t nl, size_t
   return (int64_t)v;
 }
 
+/* ` key=` then its decimal number (see decimal), or -1. */
+static inline int64_t keyed_decimal(const uint8_t *b, size_t *p, size_t nl, const char *key, size_t len, int max) {
+  if (!key_at(b, *p, nl, key, len)) return -1;
+  *p += len;
+  return decimal(b, p, nl, max);
+}
+
 /* Reads one record line starting at `pos`, whose newline is at `nl`, into the entry at n and
  * r; returns 0 when the line is not one this path takes. */
 static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t *r) {
@@ -149,22 +156,16 @@ static int read_line(const uint8_t *b, size_t pos, size_t nl, double *n, int32_t
   if ((p = value_end(b, p, nl)) == 0) return 0;
   size_t exe_end = p;
 
-  if (!key_at(b, p, nl, " sig=", 5)) return 0;
-  p += 5;
-  int64_t sig = decimal(b, &p, nl, 15);
+  int64_t sig = keyed_decimal(b, &p, nl, " sig=", 5, 15);
   if (sig < 0) return 0;
   if (!key_at(b, p, nl, " arch=", 6)) return 0;
   p += 6;
   /* nine digits or more: the JavaScript path refuses the line, so this one does */
   int64_t arch = hexadecimal(b, &p, nl, 8);
   if (arch < 0 || (p < nl && hex(b[p]) >= 0)) return 0;
-  if (!key_at(b, p, nl, " syscall=", 9)) return 0;
-  p += 9;
-  int64_t nr = decimal(b, &p, nl, 10);
+  int64_t nr = keyed_decimal(b, &p, nl, " syscall=", 9, 10);
   if (nr < 0) return 0;
-  if (!key_at(b, p, nl, " compat=", 8)) return 0;
-  p += 8;
-  int64_t compat = decimal(b, &p, nl, 15);
+  int64_t compat = keyed_decimal(b, &p, nl, " compat=", 8, 15);
   if (compat < 0) return 0;
   if (!key_at(b, p, nl, " ip=0x", 6)) return 0;
   size_t ip = p + 4;

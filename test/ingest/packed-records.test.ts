@@ -6,17 +6,8 @@ import type { RecordHandler } from '../../src/parse/record-handler.js';
 import { PacketReader, packetSlots, RecordPacker, SLOT_BYTES, SLOT_ENTRIES } from '../../src/ingest/packed-records.js';
 import { recordScan } from '../../src/ingest/record-scan-addon.js';
 import type { LostSignalKind, SeccompRecordData } from '../../src/types/seccomp-record.js';
+import { rng } from '../helpers/rng.js';
 
-// Deterministic pseudo-random input (a fixed-seed xorshift), so a failure can be replayed.
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 // Every form the parsers read, in one input: the real sample lines (test/fixtures/samples), the
 // kernel's, auditd's raw and enriched, journald's JSON (whose records point into a decoded

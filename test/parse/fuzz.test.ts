@@ -1,16 +1,6 @@
 import t from 'tap';
 import { collect } from '../helpers/collect.js';
-
-// Deterministic pseudo-random input (a fixed-seed xorshift), so a failure can be replayed.
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const GOOD = [
   'audit: type=1326 audit(1795759595.762:3): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=2026 comm="true" exe="/usr/bin/true" sig=0 arch=c000003e syscall=12 compat=0 ip=0x7fcfd5ec1c47 code=0x7ffc0000',

@@ -179,39 +179,41 @@ t.test('batches agree with a plain model through growth, many tables, eviction, 
   t.ok(agg.newKeys > 10_000, `${agg.newKeys} new keys`);
 });
 
-t.test('the key arena: pages and counters released are used again, pages cleared', async (t) => {
-  const arena = new KeyArena();
+/**
+ * 300 workloads' keys in `arena`: 200 numbers under two actions each (two tables, and growth past
+ * the first block); `after` runs after each key is added. Returns the workloads' keys and how
+ * many keys a fresh table already held.
+ */
+function fillArena(arena: KeyArena, after: (keys: WorkloadKeys, action: number, nr: number) => void): { held: WorkloadKeys[]; found: number } {
   const held: WorkloadKeys[] = [];
-  let found = 0, lost = 0;
+  let found = 0;
   for (let w = 0; w < 300; w++) {
     const keys = new WorkloadKeys(arena);
     for (let nr = 0; nr < 200; nr++) {
-      // two tables each, and growth past the first block
       for (const action of [0, 1]) {
         if (keys.slotOf(0, action, nr) !== -1) found++;
         keys.add(0xc000003e, action, nr, 1000 + nr, null, null, false);
-        if (keys.slotOf(0, action, nr) !== 2 * nr + action) lost++;
+        after(keys, action, nr);
       }
     }
     held.push(keys);
   }
-  t.equal(found, 0, 'new pages hold nothing');
+  return { held, found };
+}
+
+t.test('the key arena: pages and counters released are used again, pages cleared', async (t) => {
+  const arena = new KeyArena();
+  let lost = 0;
+  const first = fillArena(arena, (keys, action, nr) => {
+    if (keys.slotOf(0, action, nr) !== 2 * nr + action) lost++;
+  });
+  t.equal(first.found, 0, 'new pages hold nothing');
   t.equal(lost, 0, 'each key found where it was put, the arena grown or not');
   t.same(arena.used, { pages: 600, blocks: 300 });
   const tables = arena.tables.length, nums = arena.nums.length;
-  for (const keys of held) keys.release();
+  for (const keys of first.held) keys.release();
   t.same(arena.used, { pages: 0, blocks: 0 });
-  for (let w = 0; w < 300; w++) {
-    const keys = new WorkloadKeys(arena);
-    for (let nr = 0; nr < 200; nr++) {
-      for (const action of [0, 1]) {
-        if (keys.slotOf(0, action, nr) !== -1) found++;
-        keys.add(0xc000003e, action, nr, 1000 + nr, null, null, false);
-        keys.count(keys.slotOf(0, action, nr), 5000);
-      }
-    }
-    held[w] = keys;
-  }
+  const { held, found } = fillArena(arena, (keys, action, nr) => keys.count(keys.slotOf(0, action, nr), 5000));
   t.equal(found, 0, 'reused pages hold nothing of their last workload');
   const rows = new SyscallColumnsBuilder();
   held[7]!.takeDeltas('w', rows, new Float64Array(SECCOMP_ACTIONS.length));

@@ -135,8 +135,3 @@ export function startFileIngest(options: FileIngestOptions, stdin: NodeJS.Readab
 }
 
 const THREAD_NAMES = { parse: 'the parsing thread', attribute: 'the attributing thread' } as const;
-
-/** startFileIngest(options, stdin).run(events), for a caller that is ready before it starts. */
-export function ingestFiles(options: FileIngestOptions, stdin: NodeJS.ReadableStream, events: FileIngestEvents): Promise<FileIngestSummary> {
-  return startFileIngest(options, stdin).run(events);
-}

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { columnBuffers, columnsOf, rowsOf } from '../../src/types/syscall-columns.js';
-import { ingestFiles } from '../../src/ingest/file-ingest.js';
+import { startFileIngest } from '../../src/ingest/file-ingest.js';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import type { FlushBatch } from '../../src/types/flush-batch.js';
 import { SyscallStore } from '../../src/store/syscall-store.js';
@@ -54,7 +54,7 @@ t.test('the reading thread hands over bounded batches whose sum is exactly what 
   const single = SyscallStore.open({ path: join(dir, 'single.db') });
   t.teardown(() => { threaded.close(); single.close(); });
   const sizes: number[] = [];
-  const summary = await ingestFiles({ files: [file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 500, maxBatchesInFlight: 1 }, process.stdin, {
+  const summary = await startFileIngest({ files: [file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 500, maxBatchesInFlight: 1 }, process.stdin).run({
     onBatch: (b) => { t.equal(b.syscalls.length, 0); sizes.push(b.columns!.length); threaded.commitBatch(b); },
     onMalformed: () => t.fail('no malformed line'),
     onProgress: () => {},
@@ -91,7 +91,7 @@ t.test('a batch the store refuses ends the ingest: nothing after it is committed
   const file = join(dir, 'audit.log');
   writeFileSync(file, lines.join('\n') + '\n');
   let calls = 0;
-  const run = ingestFiles({ files: [file, file, file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 1, maxBatchesInFlight: 4 }, process.stdin, {
+  const run = startFileIngest({ files: [file, file, file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 1, maxBatchesInFlight: 4 }, process.stdin).run({
     onBatch: () => {
       calls++;
       // a slow first commit: the reading thread sends the next batches meanwhile, so they are
@@ -105,4 +105,27 @@ t.test('a batch the store refuses ends the ingest: nothing after it is committed
   });
   await t.rejects(run, /database or disk is full/);
   t.equal(calls, 2, 'the batches already on their way were not committed after the failure');
+});
+
+t.test('what the threads say before run() is kept for it: an ingest started early loses nothing', async (t) => {
+  const dir = makeTempDir('sa-file-ingest-');
+  const line = (i: number, bad: boolean): string => bad
+    ? 'type=SECCOMP msg=audit(garbage'
+    : `type=SECCOMP msg=audit(1700000000.${String(i % 1000).padStart(3, '0')}:${i}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=7 comm="a" exe="/a" sig=0 arch=c000003e syscall=${i % 40} compat=0 ip=0x1 code=0x7ffc0000`;
+  writeFileSync(join(dir, 'a.log'), Array.from({ length: 300 }, (_, i) => line(i, i % 100 === 50)).join('\n') + '\n');
+  const ingest = startFileIngest({ files: [join(dir, 'a.log')], procRoot: null, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 10, maxBatchesInFlight: 8 }, process.stdin);
+  // long enough for both threads to have read it all, handed batches over and said they are done
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const malformed: number[] = [];
+  let counted = 0, batches = 0;
+  const summary = await ingest.run({
+    // no proc root: every record is in the unattributed bucket
+    onBatch: (b) => { batches++; for (const u of b.unattributed) counted += u.count; },
+    onMalformed: (_f, lineNo) => malformed.push(lineNo),
+    onProgress: () => {},
+    onInputError: (_f, m) => t.fail(m),
+  });
+  t.equal(summary.stats.records, 297);
+  t.same(malformed, [51, 151, 251], 'the malformed lines, reported before run() was called');
+  t.equal(counted, 297, `every record in the batches handed over, before run() and after (${batches} batches)`);
 });

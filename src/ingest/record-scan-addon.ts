@@ -17,7 +17,7 @@ let loaded: RecordScanAddon | null | undefined;
 
 /**
  * The addon, or null when it is not built: the JavaScript parser then reads every line, with
- * the same result, about three times slower (`npm install` builds it with node-gyp).
+ * the same result, at about twice the parse thread's CPU (`npm install` builds it with node-gyp).
  */
 export function recordScan(): RecordScanAddon | null {
   if (loaded === undefined) {

@@ -2,7 +2,6 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { startFileIngest } from '../ingest/file-ingest.js';
 import type { FileIngestSummary } from '../ingest/file-ingest-protocol.js';
-import type { SyscallStore } from '../store/syscall-store.js';
 import { checkSyscallTables } from '../syscalls/syscall-table.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -58,16 +57,14 @@ ${formatOptions(OPTIONS)}
     const trust = relayTrustOf(values['trust-relay']);
     const started = Date.now();
     const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
-    // the threads start first: their start overlaps loading SQLite and opening the database
     const ingest = startFileIngest({
       files: positionals, procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!, trust,
       maxErrors, batchEveryMs: BATCH_EVERY_MS, maxPendingRows: MAX_PENDING_ROWS, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
-    }, io.stdin);
-    let store: SyscallStore;
+    }, values.db, io.stdin);
     try {
+      // the threads' start overlaps this check (a table is read on first use, and `ingest` must not
+      // stop halfway through a log on a broken one)
       checkSyscallTables();
-      const { SyscallStore } = await import('../store/syscall-store.js');
-      store = SyscallStore.open({ path: values.db });
     } catch (err) {
       await ingest.cancel();
       io.stderr.write(`seccomp-auditor ingest: ${(err as Error).message}\n`);
@@ -77,7 +74,6 @@ ${formatOptions(OPTIONS)}
     let summary: FileIngestSummary;
     try {
       summary = await ingest.run({
-        onBatch: (batch) => store.commitBatch(batch),
         onMalformed: (file, lineNo, reason, excerpt) => io.stderr.write(`${file}:${lineNo}: malformed seccomp record (${reason}): ${excerpt}\n`),
         onProgress: (file, bytes) => {
           doneBytes += bytes;
@@ -95,10 +91,8 @@ ${formatOptions(OPTIONS)}
       });
     } catch (err) {
       io.stderr.write(`${io.isTTY ? '\n' : ''}seccomp-auditor ingest: ${(err as Error).message}\n`);
-      store.close();
       return 1;
     }
-    store.close();
     if (io.isTTY && totalBytes > 0) io.stderr.write(`\r${' '.repeat(60)}\r`);
     if (summary.malformed > maxErrors) io.stderr.write(`... ${summary.malformed - maxErrors} more malformed lines not shown\n`);
     const { stats, counts } = summary;

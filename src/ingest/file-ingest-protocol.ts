@@ -26,6 +26,9 @@ export interface FileIngestSummary {
   counts: Record<AttributionMethod | UnattributedReason, number>;
   newKeys: number;
   malformed: number;
+  /** batches committed, and the syscall rows of the largest (each is bounded by maxPendingRows, give or take a piece) */
+  batches: number;
+  largestBatch: number;
 }
 
 /** From the parse thread to the thread that started it. */
@@ -46,10 +49,28 @@ export type ParsedPacket =
 export type ParsedPacketAck = { type: 'ack'; slot: number };
 
 /** From the attributing thread to the thread that started it. */
-export type FileIngestMessage =
+export type FileIngestMessage = {
+  type: 'done';
+  counts: FileIngestSummary['counts'];
+  newKeys: number;
+  /** batches handed to the store's thread, and the syscall rows of the largest */
+  batches: number;
+  largestBatch: number;
+};
+
+/** From the attributing thread to the store's thread, over their own channel. */
+export type StorePacket =
   /** its syscall rows in `columns`, whose buffers are transferred */
   | { type: 'batch'; batch: FlushBatch }
-  | { type: 'done'; counts: FileIngestSummary['counts']; newKeys: number };
+  /** no batch follows: the store closes */
+  | { type: 'end' };
 
-/** From the committing thread: a batch is in the store (reading may go on). */
-export type FileIngestReply = { type: 'committed' };
+/** From the store's thread back to the attributing thread: a batch is in the store (reading may go on). */
+export type StoreAck = { type: 'committed' };
+
+/** From the store's thread to the thread that started it. */
+export type FileStoreMessage =
+  /** the store could not be opened, or refused a batch (rolled back; nothing after it is committed) */
+  | { type: 'failed'; message: string }
+  /** every batch is committed and the store closed */
+  | { type: 'closed' };

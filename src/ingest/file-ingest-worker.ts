@@ -1,23 +1,24 @@
 /**
  * The thread that attributes and aggregates `ingest`'s records: the parse thread
  * (file-parse-worker.ts) sends them a chunk at a time as packed records, and batches go to the
- * thread that started both, which commits them. Reading, attributing and committing are each
+ * store's thread (file-store-worker.ts), which commits them. Reading, attributing and committing are each
  * seconds of CPU on a month of a busy node's log: on threads of their own they overlap.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { columnBuffers } from '../types/syscall-columns.js';
-import type { FileIngestMessage, FileIngestOptions, FileIngestReply, ParsedPacket, ParsedPacketAck } from './file-ingest-protocol.js';
+import type { FileIngestMessage, FileIngestOptions, ParsedPacket, ParsedPacketAck, StoreAck, StorePacket } from './file-ingest-protocol.js';
 import { PacketReader, type PacketSlot } from './packed-records.js';
 import { RecordPipeline } from './record-pipeline.js';
 
-const { options, port, slots } = workerData as { options: FileIngestOptions; port: MessagePort; slots: PacketSlot[] };
+const { options, port, storePort, slots } = workerData as { options: FileIngestOptions; port: MessagePort; storePort: MessagePort; slots: PacketSlot[] };
 const ADVANCE_EVERY_MS = 1000;
-const post = (m: FileIngestMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
+const toStore = (m: StorePacket, transfer?: ArrayBuffer[]): void => storePort.postMessage(m, transfer);
 
 let inFlight = 0;
+let batches = 0;
+let largestBatch = 0;
 let wakeCommitted: (() => void) | null = null;
-parentPort!.on('message', (m: FileIngestReply) => {
-  if (m.type !== 'committed') return;
+storePort.on('message', (_m: StoreAck) => {
   inFlight--;
   wakeCommitted?.();
   wakeCommitted = null;
@@ -42,7 +43,9 @@ async function handOver(): Promise<void> {
   const batch = pipeline.takeBatch([]);
   if (batch === null) return;
   inFlight++;
-  post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
+  batches++;
+  largestBatch = Math.max(largestBatch, batch.columns?.length ?? 0);
+  toStore({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
   while (inFlight >= options.maxBatchesInFlight) await new Promise<void>((resolve) => { wakeCommitted = resolve; });
 }
 
@@ -71,4 +74,5 @@ for (;;) {
 await handOver();
 pipeline.stop();
 port.close();
-post({ type: 'done', counts: { ...pipeline.attributor.counts }, newKeys: pipeline.aggregate.newKeys });
+toStore({ type: 'end' });
+parentPort!.postMessage({ type: 'done', counts: { ...pipeline.attributor.counts }, newKeys: pipeline.aggregate.newKeys, batches, largestBatch } satisfies FileIngestMessage);

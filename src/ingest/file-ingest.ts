@@ -1,12 +1,9 @@
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { READER_YOUNG_GENERATION_MB, startThread, threadEntry } from '../runtime/start-thread.js';
-import type { FlushBatch } from '../types/flush-batch.js';
 import { packetSlots } from './packed-records.js';
-import type { FileIngestMessage, FileIngestOptions, FileIngestReply, FileIngestSummary, FileParseMessage } from './file-ingest-protocol.js';
+import type { FileIngestMessage, FileIngestOptions, FileIngestSummary, FileParseMessage, FileStoreMessage } from './file-ingest-protocol.js';
 
 export interface FileIngestEvents {
-  /** a batch to commit (its syscall rows in columns); it is acknowledged (reading goes on) when this returns */
-  onBatch(batch: FlushBatch): void;
   onMalformed(file: string, lineNo: number, reason: string, excerpt: string): void;
   onProgress(file: string, bytes: number): void;
   onInputError(file: string, message: string): void;
@@ -18,53 +15,64 @@ export interface FileIngestEvents {
  */
 const PARSE_YOUNG_GENERATION_MB = 8;
 /**
+ * The store's thread keeps little between batches: a batch lives from its arrival to its commit.
+ */
+const STORE_YOUNG_GENERATION_MB = 8;
+/**
  * Pieces (1 MiB each) the parse thread may be ahead of the attributing one: enough that neither
  * waits for the other's next step, few enough that memory stays flat when attributing is the
  * slower half.
  */
 const SLOTS = 4;
 
-/** A started ingest: its threads read while the caller gets ready to commit (opens its store). */
+/** A started ingest: its threads read and commit while the caller finishes its own checks. */
 export interface FileIngest {
   /**
-   * Hands each batch to `events.onBatch`, in order, those that came before this call first;
-   * resolves with what was read. A throw from onBatch (the store refused) ends the reading
-   * threads and rejects.
+   * Hands the parse's events to `events`, those that came before this call first; resolves
+   * with what was read once every batch is committed and the store closed. A store that cannot
+   * be opened or refuses a batch ends the threads and rejects with its error (what was committed
+   * before stays).
    */
   run(events: FileIngestEvents): Promise<FileIngestSummary>;
-  /** Ends the threads without committing anything (the caller could not get ready). */
+  /** Ends the threads, whatever they were doing (the caller could not go on). */
   cancel(): Promise<void>;
 }
 
-type ThreadName = 'parse' | 'attribute';
+type ThreadName = 'parse' | 'attribute' | 'store';
 type ThreadEvent =
   | { from: 'parse'; message: FileParseMessage }
   | { from: 'attribute'; message: FileIngestMessage }
+  | { from: 'store'; message: FileStoreMessage }
   | { from: ThreadName; error: Error }
   | { from: ThreadName; exit: number };
 
 /**
- * Starts reading `options.files` on two threads of their own (file-parse-worker.ts parses,
- * file-ingest-worker.ts attributes and aggregates); batches come to this thread through run().
- * Started before the caller opens its store, the threads' start (~60 ms of Node and module
- * loading) overlaps the store's, a tenth of a small log's ingest.
+ * Starts reading `options.files` into the database at `dbPath` on three threads of their own in
+ * a line (file-parse-worker.ts parses, file-ingest-worker.ts attributes and aggregates,
+ * file-store-worker.ts commits); this thread only hears how it goes. Each start (~60 ms of Node
+ * and module loading, the store's opening) overlaps the others'.
  */
-export function startFileIngest(options: FileIngestOptions, stdin: NodeJS.ReadableStream): FileIngest {
+export function startFileIngest(options: FileIngestOptions, dbPath: string, stdin: NodeJS.ReadableStream): FileIngest {
   const readsStdin = options.files.includes('-');
-  const { port1, port2 } = new MessageChannel();
+  const records = new MessageChannel();
+  const batches = new MessageChannel();
   const slots = packetSlots(SLOTS);
   const parse = startThread(threadEntry(import.meta.url, './file-parse-worker'), {
-    workerData: { options, port: port1, slots }, transferList: [port1], stdin: readsStdin, resourceLimits: { maxYoungGenerationSizeMb: PARSE_YOUNG_GENERATION_MB },
+    workerData: { options, port: records.port1, slots }, transferList: [records.port1], stdin: readsStdin, resourceLimits: { maxYoungGenerationSizeMb: PARSE_YOUNG_GENERATION_MB },
   });
   const attribute = startThread(threadEntry(import.meta.url, './file-ingest-worker'), {
-    workerData: { options, port: port2, slots }, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
+    workerData: { options, port: records.port2, storePort: batches.port1, slots }, transferList: [records.port2, batches.port1],
+    resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB },
+  });
+  const store = startThread(threadEntry(import.meta.url, './file-store-worker'), {
+    workerData: { path: dbPath, port: batches.port2 }, transferList: [batches.port2], resourceLimits: { maxYoungGenerationSizeMb: STORE_YOUNG_GENERATION_MB },
   });
   if (readsStdin) stdin.pipe(parse.stdin!);
   // what the threads say before run() is kept, in order, for run() to handle: a Worker drops
   // messages nobody listens to
   const early: ThreadEvent[] = [];
   let deliver = (e: ThreadEvent): void => { early.push(e); };
-  const threads: [ThreadName, Worker][] = [['parse', parse], ['attribute', attribute]];
+  const threads: [ThreadName, Worker][] = [['parse', parse], ['attribute', attribute], ['store', store]];
   for (const [from, worker] of threads) {
     worker.on('message', (message: unknown) => deliver({ from, message } as ThreadEvent));
     worker.once('error', (error) => deliver({ from, error }));
@@ -84,8 +92,8 @@ export function startFileIngest(options: FileIngestOptions, stdin: NodeJS.Readab
         return await new Promise<FileIngestSummary>((resolve, reject) => {
           let parsed: Extract<FileParseMessage, { type: 'parsed' }> | null = null;
           let done: Extract<FileIngestMessage, { type: 'done' }> | null = null;
-          const said = { parse: () => parsed !== null, attribute: () => done !== null };
-          // after a failed commit nothing more is committed: the batches after it would leave a gap
+          let closed = false;
+          const said = { parse: () => parsed !== null, attribute: () => done !== null, store: () => closed };
           let failed = false;
           const fail = (err: Error): void => {
             failed = true;
@@ -108,17 +116,12 @@ export function startFileIngest(options: FileIngestOptions, stdin: NodeJS.Readab
                   case 'input-error': events.onInputError(m.file, m.message); break;
                   case 'parsed': parsed = m; break;
                 }
-              } else {
-                const m = e.message;
-                switch (m.type) {
-                  case 'batch':
-                    events.onBatch(m.batch);
-                    attribute.postMessage({ type: 'committed' } satisfies FileIngestReply);
-                    break;
-                  case 'done': done = m; break;
-                }
+              } else if (e.from === 'attribute') done = e.message;
+              else if (e.message.type === 'failed') return fail(new Error(e.message.message));
+              else closed = true;
+              if (parsed !== null && done !== null && closed) {
+                resolve({ stats: parsed.stats, malformed: parsed.malformed, counts: done.counts, newKeys: done.newKeys, batches: done.batches, largestBatch: done.largestBatch });
               }
-              if (parsed !== null && done !== null) resolve({ stats: parsed.stats, malformed: parsed.malformed, counts: done.counts, newKeys: done.newKeys });
             } catch (err) {
               fail(err as Error);
             }
@@ -134,4 +137,4 @@ export function startFileIngest(options: FileIngestOptions, stdin: NodeJS.Readab
   };
 }
 
-const THREAD_NAMES = { parse: 'the parsing thread', attribute: 'the attributing thread' } as const;
+const THREAD_NAMES = { parse: 'the parsing thread', attribute: 'the attributing thread', store: "the store's thread" } as const;

@@ -1,7 +1,7 @@
 /**
  * The thread that reads and parses `ingest`'s files. What it finds goes, a chunk at a time, to
  * the thread that attributes and aggregates (file-ingest-worker.ts) as packed records over a
- * channel of their own; the store commits on the thread that started both. On a month of a busy
+ * channel of their own; the store commits on a third (file-store-worker.ts). On a month of a busy
  * node's log each of the three is seconds of CPU: in a line, they take the time of the longest.
  * A record's pid is looked up in /proc up to a few pieces after it was read, not right after as
  * on the daemon's reading thread: an ingest reads logs of the past, whose short-lived processes

@@ -5,6 +5,7 @@ import { columnBuffers, columnsOf, rowsOf } from '../../src/types/syscall-column
 import { startFileIngest } from '../../src/ingest/file-ingest.js';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import type { FlushBatch } from '../../src/types/flush-batch.js';
+import Database from 'better-sqlite3';
 import { SyscallStore } from '../../src/store/syscall-store.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
@@ -50,21 +51,19 @@ t.test('the reading thread hands over bounded batches whose sum is exactly what 
   const file = join(dir, 'audit.log');
   writeFileSync(file, lines.join('\n') + '\n');
 
-  const threaded = SyscallStore.open({ path: join(dir, 'threaded.db') });
-  const single = SyscallStore.open({ path: join(dir, 'single.db') });
-  t.teardown(() => { threaded.close(); single.close(); });
-  const sizes: number[] = [];
-  const summary = await startFileIngest({ files: [file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 500, maxBatchesInFlight: 1 }, process.stdin).run({
-    onBatch: (b) => { t.equal(b.syscalls.length, 0); sizes.push(b.columns!.length); threaded.commitBatch(b); },
+  const summary = await startFileIngest({ files: [file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 500, maxBatchesInFlight: 1 }, join(dir, 'threaded.db'), process.stdin).run({
     onMalformed: () => t.fail('no malformed line'),
     onProgress: () => {},
     onInputError: (_f, m) => t.fail(m),
   });
   t.equal(summary.stats.records, 20_000);
-  t.ok(sizes.length > 3, `several batches (${sizes.length})`);
+  t.ok(summary.batches > 3, `several batches (${summary.batches})`);
   // the bound is checked per chunk read, so a batch may pass it by what one chunk adds
-  t.ok(Math.max(...sizes) < 500 + 5400, `each batch bounded (${Math.max(...sizes)} rows at most)`);
+  t.ok(summary.largestBatch > 0 && summary.largestBatch < 500 + 5400, `each batch bounded (${summary.largestBatch} rows at most)`);
 
+  const threaded = SyscallStore.open({ path: join(dir, 'threaded.db') });
+  const single = SyscallStore.open({ path: join(dir, 'single.db') });
+  t.teardown(() => { threaded.close(); single.close(); });
   const pipeline = new RecordPipeline({ source: 'ingest', procRoot: proc, logDir: null, nodeName: 'n', events: { onNewSyscall() {}, onLostSignal() {}, onMalformed() {} } });
   pipeline.start({ watch: false });
   pipeline.push(Buffer.from(lines.join('\n') + '\n'));
@@ -90,21 +89,36 @@ t.test('a batch the store refuses ends the ingest: nothing after it is committed
   }
   const file = join(dir, 'audit.log');
   writeFileSync(file, lines.join('\n') + '\n');
-  let calls = 0;
-  const run = startFileIngest({ files: [file, file, file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 1, maxBatchesInFlight: 4 }, process.stdin).run({
-    onBatch: () => {
-      calls++;
-      // a slow first commit: the reading thread sends the next batches meanwhile, so they are
-      // already queued when the second one fails
-      if (calls === 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-      if (calls === 2) throw new Error('database or disk is full');
-    },
+  // a real refusal from SQLite: the first batch adds the 50 workloads, the next ones (the same
+  // file again) update them, which the database refuses
+  const path = join(dir, 'full.db');
+  SyscallStore.open({ path }).close();
+  const db = new Database(path);
+  db.exec("CREATE TRIGGER full BEFORE UPDATE ON workloads BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+  db.close();
+  const run = startFileIngest({ files: [file, file, file], procRoot: proc, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 1, maxBatchesInFlight: 4 }, path, process.stdin).run({
     onMalformed: () => {},
     onProgress: () => {},
     onInputError: () => {},
   });
   await t.rejects(run, /database or disk is full/);
-  t.equal(calls, 2, 'the batches already on their way were not committed after the failure');
+  const after = new Database(path, { readonly: true });
+  t.teardown(() => after.close());
+  const records = after.prepare('SELECT ifnull(sum(count), 0) FROM syscalls').pluck().get() as number;
+  t.equal(after.prepare('SELECT count(*) FROM workloads').pluck().get(), 50, 'the first batch is committed');
+  t.ok(records > 0 && records <= 5_000, `only the first batch's records, from the first file (${records}); the failed batch was rolled back, none after it committed`);
+});
+
+t.test('a store that cannot be opened fails the ingest with its own message', async (t) => {
+  const dir = makeTempDir('sa-file-ingest-open-');
+  const file = join(dir, 'audit.log');
+  writeFileSync(file, 'type=SECCOMP msg=audit(1700000000.001:1): pid=7 comm="a" exe="/a" sig=0 arch=c000003e syscall=1 compat=0 ip=0x1 code=0x7ffc0000\n');
+  writeFileSync(join(dir, 'not-a.db'), 'this is not a database, and it is longer than a header would be '.repeat(20));
+  const run = startFileIngest({ files: [file], procRoot: null, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 10, maxBatchesInFlight: 2 }, join(dir, 'not-a.db'), process.stdin)
+    .run({ onMalformed: () => {}, onProgress: () => {}, onInputError: () => {} });
+  const err = await run.then(() => null, (e: Error) => e);
+  t.match(err?.message, /not-a\.db/, `the store's error, naming the file: ${err?.message}`);
+  t.notMatch(err?.message, /ended before/, 'not a thread that died');
 });
 
 t.test('what the threads say before run() is kept for it: an ingest started early loses nothing', async (t) => {
@@ -113,19 +127,21 @@ t.test('what the threads say before run() is kept for it: an ingest started earl
     ? 'type=SECCOMP msg=audit(garbage'
     : `type=SECCOMP msg=audit(1700000000.${String(i % 1000).padStart(3, '0')}:${i}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=7 comm="a" exe="/a" sig=0 arch=c000003e syscall=${i % 40} compat=0 ip=0x1 code=0x7ffc0000`;
   writeFileSync(join(dir, 'a.log'), Array.from({ length: 300 }, (_, i) => line(i, i % 100 === 50)).join('\n') + '\n');
-  const ingest = startFileIngest({ files: [join(dir, 'a.log')], procRoot: null, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 10, maxBatchesInFlight: 8 }, process.stdin);
-  // long enough for both threads to have read it all, handed batches over and said they are done
+  const path = join(dir, 'early.db');
+  const ingest = startFileIngest({ files: [join(dir, 'a.log')], procRoot: null, logDir: null, nodeName: 'n', trust: {}, maxErrors: 5, batchEveryMs: 60_000, maxPendingRows: 10, maxBatchesInFlight: 8 }, path, process.stdin);
+  // long enough for the threads to have read it all, committed and said they are done
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const malformed: number[] = [];
-  let counted = 0, batches = 0;
   const summary = await ingest.run({
-    // no proc root: every record is in the unattributed bucket
-    onBatch: (b) => { batches++; for (const u of b.unattributed) counted += u.count; },
     onMalformed: (_f, lineNo) => malformed.push(lineNo),
     onProgress: () => {},
     onInputError: (_f, m) => t.fail(m),
   });
   t.equal(summary.stats.records, 297);
   t.same(malformed, [51, 151, 251], 'the malformed lines, reported before run() was called');
-  t.equal(counted, 297, `every record in the batches handed over, before run() and after (${batches} batches)`);
+  const store = SyscallStore.open({ path });
+  t.teardown(() => store.close());
+  // no proc root: every record is in the unattributed bucket
+  const counted = store.unattributedPage({ limit: 100 }).items.reduce((sum, u) => sum + u.count, 0);
+  t.equal(counted, 297, `every record committed (${summary.batches} batches)`);
 });

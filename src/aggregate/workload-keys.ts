@@ -3,10 +3,13 @@ import { grown } from '../types/typed-arrays.js';
 
 /** per slot in the arena's nums: its count since the last batch (> 0: listed in #dirty), first and last time */
 const NUMS = 3;
-/** per slot in #cold: its key (folded), audit arch, number, action (+ FLUSHED) */
+/** per slot in #cold: its key (folded), audit arch, number, flags (action, FLUSHED, sample) */
 const COLD = 4;
 /** the key's first row went to the store: its sample comm and exe are not sent again */
 const FLUSHED = 16;
+const ACTION_MASK = 15;
+/** flags >> SAMPLE_SHIFT: a new key's sample in #samples, until its first row is taken */
+const SAMPLE_SHIFT = 5;
 /**
  * Slots a workload starts with: a container makes 50 to 150 keys, and each doubling from fewer
  * allocates and copies its arrays again (a third of the aggregate's time in a 30-day ingest
@@ -115,9 +118,13 @@ export class WorkloadKeys {
   #base: number;
   /** what only a new key and a batch read, in one array: fewer to allocate and copy per growth */
   #cold = new Float64Array(INITIAL_SLOTS * COLD);
-  /** sample comm and exe of a key's first record, until its first row is taken */
-  #comm: (string | null)[] = [];
-  #exe: (string | null)[] = [];
+  /**
+   * Sample comm and exe pairs of the new keys since the last batch (comm at 2i, exe at 2i + 1).
+   * A process makes its new keys in a run, so a pair serves many keys: a slot names its pair in
+   * its flags instead of holding two strings, which kept two arrays the length of every held
+   * workload's keys alive, mostly nulls, for the promotions they cost.
+   */
+  #samples: (string | null)[] | null = null;
   /** slots counted since the last batch: each is listed once, so they fit in #cap */
   #dirty = new Int32Array(INITIAL_SLOTS);
   #dirtyCount = 0;
@@ -216,14 +223,12 @@ export class WorkloadKeys {
     this.#cold[c] = this.#key;
     this.#cold[c + 1] = auditArch;
     this.#cold[c + 2] = nr;
-    this.#cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex;
+    this.#cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex | (this.#sampleOf(comm, exe) << SAMPLE_SHIFT);
     const nums = this.#arena.nums;
     const i = this.#base + slot * NUMS;
     nums[i] = 0;
     nums[i + 1] = time;
     nums[i + 2] = time;
-    this.#comm[slot] = seenBefore ? null : comm;
-    this.#exe[slot] = seenBefore ? null : exe;
     this.count(slot, time);
   }
 
@@ -232,7 +237,7 @@ export class WorkloadKeys {
     const nums = this.#arena.nums;
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = this.#dirty[i]!;
-      counts[this.#cold[slot * COLD + 3]! & ~FLUSHED] += nums[this.#base + slot * NUMS]!;
+      counts[this.#cold[slot * COLD + 3]! & ACTION_MASK] += nums[this.#base + slot * NUMS]!;
     }
   }
 
@@ -246,18 +251,18 @@ export class WorkloadKeys {
       const c = slot * COLD;
       const flags = this.#cold[c + 3]!;
       const flushed = (flags & FLUSHED) !== 0;
-      const action = flags & ~FLUSHED;
+      const action = flags & ACTION_MASK;
+      const sample = (flags >> SAMPLE_SHIFT) * 2;
       const at = this.#base + slot * NUMS;
       const count = nums[at]!;
       rows.push(this.#cold[c + 1]!, this.#cold[c + 2]!, action, count, nums[at + 1]!, nums[at + 2]!,
-        flushed ? null : this.#comm[slot]!, flushed ? null : this.#exe[slot]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
+        flushed ? null : this.#samples![sample]!, flushed ? null : this.#samples![sample + 1]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
       actions[action] += count;
       nums[at] = 0;
       this.#cold[c + 3] = action | FLUSHED;
-      this.#comm[slot] = null;
-      this.#exe[slot] = null;
     }
     this.#dirtyCount = 0;
+    this.#samples = null;
   }
 
   /** Every key ever seen, sorted: what an evicted workload keeps. Call with nothing pending. */
@@ -285,6 +290,15 @@ export class WorkloadKeys {
     this.#tableHi = -1;
     this.#arena.freeBlock(this.#base, this.#cap);
     this.#base = -1;
+  }
+
+  /** The index of the pair (comm, exe) in #samples: the last one when it is the same strings. */
+  #sampleOf(comm: string | null, exe: string | null): number {
+    const samples = this.#samples ??= [];
+    const n = samples.length;
+    if (n > 0 && samples[n - 2] === comm && samples[n - 1] === exe) return n / 2 - 1;
+    samples.push(comm, exe);
+    return n / 2;
   }
 
   #markDirty(slot: number): void {

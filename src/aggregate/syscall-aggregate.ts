@@ -13,6 +13,8 @@ interface WorkloadState {
   known: Float64Array | null;
   firstSeen: number;
   lastSeen: number;
+  /** records after its newest new key */
+  sinceNewKey: number;
   dirty: boolean;
   /** the sample comm and exe of its last new key */
   comm: string | null;
@@ -121,6 +123,7 @@ export class SyscallAggregate {
     if (w == null || w.owner !== this || w.workload !== workload) w = this.#stateOf(workload, time);
     if (time > w.lastSeen) w.lastSeen = time;
     if (time < w.firstSeen) w.firstSeen = time;
+    w.sinceNewKey++;
     if (!w.dirty) {
       w.dirty = true;
       this.#dirtyWorkloads.push(w);
@@ -141,6 +144,7 @@ export class SyscallAggregate {
       if (exe === w.exe) exe = w.exe;
       else w.exe = exe;
       keys.add(rec.auditArch, actionIndex, nr, time, comm, exe, false);
+      w.sinceNewKey = 0;
       this.keys++;
       this.newKeys++;
       if (this.#onNewKey !== null) this.#onNewKey(workload, { auditArch: rec.auditArch, syscallNr: nr, action: rec.action });
@@ -160,7 +164,7 @@ export class SyscallAggregate {
   #stateOf(workload: Workload, time: number): WorkloadState {
     let w = this.#workloads.get(workload.key);
     if (w === undefined) {
-      w = { owner: this, workload, keys: new WorkloadKeys(this.#arena), known: null, firstSeen: time, lastSeen: time, dirty: false, executables: null, comm: null, exe: null };
+      w = { owner: this, workload, keys: new WorkloadKeys(this.#arena), known: null, firstSeen: time, lastSeen: time, sinceNewKey: 0, dirty: false, executables: null, comm: null, exe: null };
       this.#workloads.set(workload.key, w);
     } else if (w.workload !== workload) {
       // made again by the attributor (names may have been found since): the newer one speaks
@@ -228,8 +232,16 @@ export class SyscallAggregate {
    * What changed since the last batch, with the positions it covers; null when nothing did. The
    * syscall rows are in `columns` (syscall-columns.ts), the form the store reads and the one that
    * crosses threads; `syscalls` is empty.
+   *
+   * `hold` (a one-shot ingest's, which commits no positions) keeps back the workloads with a
+   * record in the last `idleMs` of record time, unless their rows would pass `maxRows`: a
+   * container still running would be counted again after the batch and written twice. On a
+   * month's log in batches of 131 072 rows, 1.45 M rows went to the store for its 1.08 M keys,
+   * the third more being the containers alive at each batch's end. What is held costs no memory
+   * beyond the counters the workload holds anyway.
    */
-  takeBatch(positions: SourcePosition[]): FlushBatch | null {
+  takeBatch(positions: SourcePosition[], hold?: { idleMs: number; maxRows: number }): FlushBatch | null {
+    if (hold !== undefined && positions.length > 0) throw new Error('takeBatch: workloads are held back only when no position is committed');
     this.newestInLastBatch = this.#newest;
     if (this.#newest > this.#clock) this.#clock = this.#newest;
     this.#newest = ABSENT;
@@ -237,24 +249,29 @@ export class SyscallAggregate {
       this.#evictIdle();
       return positions.length > 0 ? { workloads: [], syscalls: [], executables: [], unattributed: [], lost: [], positions } : null;
     }
+    const taken = hold === undefined ? this.#dirtyWorkloads : this.#takeIdle(hold.idleMs, hold.maxRows);
     const workloads: WorkloadRow[] = [];
-    const rows = new SyscallColumnsBuilder(this.pendingRows);
+    let rowCount = 0;
+    for (const w of taken) rowCount += w.keys!.pending;
+    const rows = new SyscallColumnsBuilder(rowCount);
     const executables: ExecutableDelta[] = [];
-    for (const w of this.#dirtyWorkloads) {
+    for (const w of taken) {
       w.dirty = false;
       const x = w.workload;
       workloads.push({
         key: x.key, kind: x.kind, containerId: x.containerId, podUid: x.podUid, namespace: x.namespace, pod: x.pod,
         container: x.container, runtime: x.runtime, qos: x.qos, unit: x.unit, node: this.#nodeName,
         ownerKind: x.ownerKind ?? null, ownerName: x.ownerName ?? null,
-        firstSeen: w.firstSeen, lastSeen: w.lastSeen,
+        firstSeen: w.firstSeen, lastSeen: w.lastSeen, recordsSinceNewKey: w.sinceNewKey,
       });
       w.keys!.takeDeltas(x.key, rows, this.#actions);
       if (w.executables !== null) {
+        this.#executables -= w.executables.size;
         for (const [exe, c] of w.executables) executables.push({ workload: x.key, exe, count: c.count, firstSeen: c.firstSeen, lastSeen: c.lastSeen });
         w.executables = null;
       }
     }
+    if (taken === this.#dirtyWorkloads) this.#dirtyWorkloads = [];
     const unattributed: UnattributedDelta[] = [];
     for (const [reason, byComm] of this.#unattributed) {
       for (const [comm, byExe] of byComm) {
@@ -264,13 +281,27 @@ export class SyscallAggregate {
     const lost = [...this.#lost.values()];
     const losses = this.#losses;
     this.#losses = [];
-    this.#dirtyWorkloads = [];
-    this.#executables = 0;
     this.#unattributed.clear();
     this.#unattributedSize = 0;
     this.#lost.clear();
     this.#evictIdle();
     return { workloads, syscalls: [], columns: rows.finish(), executables, unattributed, lost, losses, positions };
+  }
+
+  /** The dirty workloads idle for `idleMs` (record time), the rest staying dirty; all of them when the rest has more than `maxRows`. */
+  #takeIdle(idleMs: number, maxRows: number): WorkloadState[] {
+    const taken: WorkloadState[] = [];
+    const held: WorkloadState[] = [];
+    let heldRows = 0;
+    for (const w of this.#dirtyWorkloads) {
+      if (this.#clock - w.lastSeen < idleMs) {
+        held.push(w);
+        heldRows += w.keys!.pending;
+      } else taken.push(w);
+    }
+    if (heldRows > maxRows) return this.#dirtyWorkloads;
+    this.#dirtyWorkloads = held;
+    return taken;
   }
 
   /** Once a batch, with nothing pending: idle workloads give up their counters, or are forgotten. */

@@ -39,8 +39,15 @@ const pipeline = new RecordPipeline({
   events: { onLostSignal() {}, onMalformed() {} },
 });
 
-async function handOver(): Promise<void> {
-  const batch = pipeline.takeBatch([]);
+/**
+ * Containers with records in the last ten minutes of the log's time stay out of a batch (unless
+ * they hold half a batch's rows): still running, they would be counted again after it and
+ * written twice. The last batch takes everything.
+ */
+const HOLD = { idleMs: 10 * 60_000, maxRows: options.maxPendingRows / 2 };
+
+async function handOver(last: boolean): Promise<void> {
+  const batch = pipeline.takeBatch([], last ? undefined : HOLD);
   if (batch === null) return;
   inFlight++;
   batches++;
@@ -67,11 +74,11 @@ for (;;) {
     lastAdvance = now;
   }
   if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
-    await handOver();
+    await handOver(false);
     lastBatch = now;
   }
 }
-await handOver();
+await handOver(true);
 pipeline.stop();
 port.close();
 toStore({ type: 'end' });

@@ -193,12 +193,12 @@ export class RecordPipeline implements LineSink, AuditBodySink {
   /**
    * What the store has not committed yet, with `positions`; each position is stamped with the
    * newest record read (unless the caller did), which is where a later loss of unknown start
-   * begins.
+   * begins. `hold`: see SyscallAggregate.takeBatch.
    */
-  takeBatch(positions: SourcePosition[]): FlushBatch | null {
+  takeBatch(positions: SourcePosition[], hold?: { idleMs: number; maxRows: number }): FlushBatch | null {
     if (this.#open.length > 0) this.#closeOpen(Date.now());
     if (this.#newest !== ABSENT) for (const p of positions) p.recordTime ??= this.#newest;
-    const batch = this.aggregate.takeBatch(positions);
+    const batch = this.aggregate.takeBatch(positions, hold);
     const newest = this.aggregate.newestInLastBatch;
     if (newest !== ABSENT) this.#lagSeconds = Math.max(0, Date.now() - newest) / 1000;
     return batch;

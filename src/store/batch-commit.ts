@@ -22,6 +22,8 @@ interface SummaryDelta {
   executableOverflow: number;
   /** first record of the newest new (arch, number) in this batch; 0: none */
   newestCall: number;
+  /** records of the batch after the aggregate's newest new key (WorkloadRow.recordsSinceNewKey) */
+  sinceNewKey: number;
   /** the summary's stored executables, read only when a new executable must be checked against the cap */
   storedExecutables: number | undefined;
 }
@@ -167,15 +169,16 @@ export class BatchCommit {
     this.#insertUnattributed = db.prepare('INSERT INTO unattributed (comm, exe, reason, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)');
     this.#counter = db.prepare<[string], number>('SELECT value FROM counters WHERE name = ?').pluck();
     this.#addCounter = db.prepare<[string, number]>('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = value + excluded.value');
-    // syscalls > 0: this batch brought a new call, so the records counted since start again from here
+    // syscalls > 0: this batch brought a new call, so the records counted since start again from the
+    // aggregate's newest new key in it (@since records of the batch came after it)
     this.#addSummary = db.prepare(`
       INSERT INTO workload_summaries (workload_id, syscalls, records, violations, executables, executable_overflow, last_new_syscall_at, records_at_last_new)
-      VALUES (@id, @syscalls, @records, @violations, @executables, @overflow, @newest, iif(@syscalls > 0, @records, 0))
+      VALUES (@id, @syscalls, @records, @violations, @executables, @overflow, @newest, iif(@syscalls > 0, @records - @since, 0))
       ON CONFLICT DO UPDATE SET syscalls = syscalls + excluded.syscalls, records = records + excluded.records,
         violations = violations + excluded.violations, executables = executables + excluded.executables,
         executable_overflow = executable_overflow + excluded.executable_overflow,
         last_new_syscall_at = iif(excluded.syscalls > 0, max(ifnull(last_new_syscall_at, 0), excluded.last_new_syscall_at), last_new_syscall_at),
-        records_at_last_new = iif(excluded.syscalls > 0, records + excluded.records, records_at_last_new)`);
+        records_at_last_new = iif(excluded.syscalls > 0, records + excluded.records_at_last_new, records_at_last_new)`);
     this.#addLost = db.prepare(`
       INSERT INTO lost_records (source, reason, count) VALUES (?, ?, ?)
       ON CONFLICT DO UPDATE SET count = count + excluded.count`);
@@ -200,7 +203,7 @@ export class BatchCommit {
     const summaryOf = (id: number): SummaryDelta => {
       let s = summaries.get(id);
       if (s === undefined) {
-        s = { syscalls: 0, records: 0, violations: 0, executables: 0, executableOverflow: 0, newestCall: 0, storedExecutables: undefined };
+        s = { syscalls: 0, records: 0, violations: 0, executables: 0, executableOverflow: 0, newestCall: 0, sinceNewKey: 0, storedExecutables: undefined };
         summaries.set(id, s);
       }
       return s;
@@ -210,7 +213,7 @@ export class BatchCommit {
       const id = this.#upsertWorkload.get(w.key, w.kind, w.containerId, w.podUid, w.namespace, w.pod, w.container, w.runtime, w.qos, w.unit,
         w.ownerName == null ? null : w.ownerKind ?? null, w.ownerName ?? null, w.node, w.firstSeen, w.lastSeen) as number;
       ids.set(w.key, id);
-      summaryOf(id);
+      summaryOf(id).sinceNewKey = w.recordsSinceNewKey ?? 0;
     }
     // a key the batch does not describe: its id from the database, or null, which the NOT NULL
     // constraint turns into SA_BATCH_INVALID
@@ -275,6 +278,7 @@ export class BatchCommit {
       this.#addSummary.run({
         id, syscalls: s.syscalls, records: s.records, violations: s.violations, executables: s.executables,
         overflow: s.executableOverflow, newest: s.syscalls > 0 ? s.newestCall : null,
+        since: Math.min(s.sinceNewKey, s.records),
       });
     }
     for (const l of b.lost) this.#addLost.run(l.source, l.reason, l.count);

@@ -29,6 +29,12 @@ export interface WorkloadRow {
   node: string;
   firstSeen: number;
   lastSeen: number;
+  /**
+   * Records after its newest new key, counted at the aggregate (absent: 0, as for rows made
+   * elsewhere): what the store's convergence count (records since the newest syscall) takes
+   * for the batch it came in, which may hold hours of a container's records.
+   */
+  recordsSinceNewKey?: number;
 }
 
 export interface SyscallDelta {

@@ -222,3 +222,47 @@ t.test('the key arena: pages and counters released are used again, pages cleared
   t.equal(arena.tables.length, tables, 'no more tables than the first time');
   t.equal(arena.nums.length, nums, 'no more counters than the first time');
 });
+
+t.test('a held batch keeps back the workloads still running, and the batches add up to one', async (t) => {
+  const minute = 60_000;
+  const hold = { idleMs: 10 * minute, maxRows: 100 };
+  const make = () => new SyscallAggregate({ nodeName: 'n' });
+  const held = make(), whole = make();
+  // the job ran at the start; the web server runs throughout
+  const records: [Workload, string][] = [
+    [other, line(0, 0)], [other, line(60, 1)], [web, line(60, 0)], [web, line(120, 1)],
+    [web, line(30 * 60, 2)],
+  ];
+  const feedInto = (agg: SyscallAggregate, from: number, to: number) => {
+    for (const [w, l] of records.slice(from, to)) feed([l], (rec) => agg.add(w, rec, 'cache', 0));
+  };
+  feedInto(held, 0, 4);
+  feedInto(whole, 0, 5);
+  // 2 minutes into the log both ran within the last ten minutes: nothing is taken
+  const first = held.takeBatch([], hold)!;
+  t.same(first.workloads, [], 'both still running');
+  t.equal(held.pendingRows, 4, 'their rows stay pending');
+  feedInto(held, 4, 5);
+  // at 30 minutes the job has been idle for 29: it goes, the web server (a record now) stays
+  const second = held.takeBatch([], hold)!;
+  t.same(second.workloads.map((w) => w.pod), ['job-1']);
+  t.same(rowsOf(second.columns!).map((r) => [r.syscallNr, r.count]), [[0, 1], [1, 1]]);
+  const last = held.takeBatch([])!;
+  t.same(last.workloads.map((w) => w.pod), ['web-1'], 'the last batch takes everything');
+  const rows = (cols: NonNullable<typeof last.columns>[]) => cols.flatMap((c) => rowsOf(c)).map((r) => [r.workload, r.syscallNr, r.count, r.firstSeen, r.lastSeen, r.comm]).sort();
+  t.same(rows([second.columns!, last.columns!]), rows([whole.takeBatch([])!.columns!]), 'the same rows as one batch, each key once');
+  t.same([...held.actionCounts()], [...whole.actionCounts()]);
+
+  const crowded = make();
+  feedInto(crowded, 0, 4);
+  t.equal(crowded.takeBatch([], { idleMs: 10 * minute, maxRows: 3 })!.workloads.length, 2, 'more held rows than maxRows: everything is taken');
+  t.throws(() => crowded.takeBatch([{ source: 'kmsg', position: '1' }], hold), /held back only when no position/);
+});
+
+t.test('a workload row counts its records after the newest new key', async (t) => {
+  const agg = new SyscallAggregate({ nodeName: 'n' });
+  feed([line(1, 0), line(2, 0), line(3, 1), line(4, 0), line(5, 1), line(6, 0)], (rec) => agg.add(web, rec, 'cache', 0));
+  t.equal(agg.takeBatch([])!.workloads[0]!.recordsSinceNewKey, 3, 'three records after the one that brought syscall 1');
+  feed([line(7, 0), line(8, 2)], (rec) => agg.add(web, rec, 'cache', 0));
+  t.equal(agg.takeBatch([])!.workloads[0]!.recordsSinceNewKey, 0, 'the newest key came last');
+});

@@ -30,6 +30,22 @@ function summaries(store: SyscallStore): unknown[] {
     .map((w) => ({ key: w.key, syscalls: w.syscalls, records: w.records, violations: w.violations, executables: w.executables }));
 }
 
+t.test('records since the newest syscall count from the record that brought it, not from the end of its batch', (t) => {
+  const store = SyscallStore.open({ path: join(tempDir(t), 'since.db') });
+  t.teardown(() => store.close());
+  // a batch of a whole day: the newest call came, then 40 records of known calls
+  store.commitBatch(batch({ workloads: [{ ...workload(WEB), recordsSinceNewKey: 40 }], syscalls: [syscall(WEB, 0, { count: 45, firstSeen: 1000 }), syscall(WEB, 1, { count: 5, firstSeen: 1500 })] }));
+  t.match(store.workload(WEB), { records: 50, lastNewSyscallAt: 1500, recordsSinceNewSyscall: 40 });
+  store.commitBatch(batch({ workloads: [{ ...workload(WEB), recordsSinceNewKey: 7 }], syscalls: [syscall(WEB, 0, { count: 10, firstSeen: 2000 })] }));
+  t.match(store.workload(WEB), { records: 60, recordsSinceNewSyscall: 50 }, 'a batch without a new call adds all its records');
+  store.commitBatch(batch({ workloads: [{ ...workload(WEB), recordsSinceNewKey: 2 }], syscalls: [syscall(WEB, 2, { count: 3, firstSeen: 3000 })] }));
+  t.match(store.workload(WEB), { syscalls: 3, records: 63, lastNewSyscallAt: 3000, recordsSinceNewSyscall: 2 });
+  // a count the batch cannot hold (a row made elsewhere) is bounded by the batch's records
+  store.commitBatch(batch({ workloads: [{ ...workload(WEB), recordsSinceNewKey: 1_000 }], syscalls: [syscall(WEB, 3, { count: 4, firstSeen: 4000 })] }));
+  t.match(store.workload(WEB), { records: 67, recordsSinceNewSyscall: 4 });
+  t.end();
+});
+
 t.test('the commit keeps each workload\'s summary: distinct calls, records, violations, convergence', (t) => {
   const store = SyscallStore.open({ path: join(tempDir(t), 'a.db') });
   t.teardown(() => store.close());

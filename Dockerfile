@@ -50,6 +50,7 @@ COPY --from=prod-deps /src/node_modules ./node_modules
 # audit-netlink.js and dist/ingest/record-scan-addon.js look for them (../../build/Release)
 COPY --from=prod-deps /src/build/Release/audit_netlink.node ./build/Release/
 COPY --from=prod-deps /src/build/Release/record_scan.node ./build/Release/
+COPY --from=prod-deps /src/build/Release/malloc_policy.node ./build/Release/
 COPY --from=build /src/dist ./dist
 COPY syscall-tables/*.json ./syscall-tables/
 COPY syscall-tables/baselines/*.json ./syscall-tables/baselines/

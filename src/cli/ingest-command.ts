@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { startFileIngest } from '../ingest/file-ingest.js';
 import type { FileIngestSummary } from '../ingest/file-ingest-protocol.js';
+import { keepLargeAllocationsMapped } from '../runtime/malloc-policy.js';
 import { checkSyscallTables } from '../syscalls/syscall-table.js';
 import type { Command, CommandIo } from './command.js';
 import { formatOptions, parseCommandLine, UsageError, type OptionTable } from './options.js';
@@ -57,6 +58,8 @@ ${formatOptions(OPTIONS)}
     const trust = relayTrustOf(values['trust-relay']);
     const started = Date.now();
     const totalBytes = positionals.reduce((sum, f) => sum + (f === '-' ? 0 : sizeOf(f)), 0);
+    // before the threads start: their batches are the large buffers freed most often
+    keepLargeAllocationsMapped();
     const ingest = startFileIngest({
       files: positionals, procRoot: values['proc-root'] ?? null, logDir: values['log-dir'] ?? null, nodeName: values['node-name']!, trust,
       maxErrors, batchEveryMs: BATCH_EVERY_MS, maxPendingRows: MAX_PENDING_ROWS, maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,

@@ -89,12 +89,19 @@ export class SyscallColumnsBuilder {
     this.#n = i + 1;
   }
 
+  /**
+   * The columns, in arrays of their own (their buffers may be transferred). Sized right (the
+   * aggregate knows its row count) the builder's arrays are handed over as they are: copying a
+   * 131 072-row batch's 6 MB only to free the originals left the malloc arenas of a 30-day
+   * ingest tens of MB larger. The builder is done with then.
+   */
   finish(): SyscallColumns {
     const n = this.#n;
+    const fit = <T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(a: T, length: number): T => (a.length === length ? a : a.slice(0, length) as T);
     return {
-      length: n, workloadKeys: this.#workloadKeys, workload: this.#workload.slice(0, n), auditArch: this.#auditArch.slice(0, n),
-      syscallNr: this.#syscallNr.slice(0, n), action: this.#action.slice(0, n), isNew: this.#isNew.slice(0, n),
-      numbers: this.#numbers.slice(0, 3 * n), strings: this.#strings, comm: this.#comm.slice(0, n), exe: this.#exe.slice(0, n),
+      length: n, workloadKeys: this.#workloadKeys, workload: fit(this.#workload, n), auditArch: fit(this.#auditArch, n),
+      syscallNr: fit(this.#syscallNr, n), action: fit(this.#action, n), isNew: fit(this.#isNew, n),
+      numbers: fit(this.#numbers, 3 * n), strings: this.#strings, comm: fit(this.#comm, n), exe: fit(this.#exe, n),
     };
   }
 

@@ -80,6 +80,24 @@ t.test('a reused pid is noticed by its start time', async (t) => {
   t.same(record(200), { key: `container:${ID_B}`, method: 'proc', reason: null }, 'after it, the new process is resolved afresh');
 });
 
+t.test('pids that share their low bits, and a pid reused, each keep their own answer', async (t) => {
+  const { proc, attributor, record } = setup();
+  // 200 and 200 + 65 536 fall in the same slot of the attributor's direct-mapped table
+  proc.spawn(200, { cgroup: CG_A, start: 5000 });
+  proc.spawn(200 + 65_536, { cgroup: CG_B, start: 5000 });
+  for (let i = 0; i < 3; i++) {
+    t.equal(record(200).key, `container:${ID_A}`);
+    t.equal(record(200 + 65_536).key, `container:${ID_B}`);
+  }
+  // reused after the check interval: the new entry replaces the old one in the table too
+  proc.exit(200);
+  proc.spawn(200, { cgroup: CG_B, start: 9000 });
+  attributor.advance(1_000_000 + 1500);
+  t.equal(record(200).key, `container:${ID_B}`, 'the new process');
+  t.equal(record(200 + 65_536).key, `container:${ID_B}`);
+  t.same(record(200), { key: `container:${ID_B}`, method: 'cache', reason: null }, 'and from the cache after that');
+});
+
 t.test('a child that is gone: its parent\'s children list, a zombie\'s ppid, the fork in the stream', async (t) => {
   const { proc, record } = setup();
   // the parent forks (clone = 56 on x86_64) while the child still runs: the children list names it

@@ -3,7 +3,7 @@ import { grown } from '../types/typed-arrays.js';
 
 /** per slot in the arena's nums: its count since the last batch (> 0: listed in #dirty), first and last time */
 const NUMS = 3;
-/** per slot in #cold: its key (folded), audit arch, number, flags (action, FLUSHED, sample) */
+/** per slot in the arena's cold: its key (folded), audit arch, number, flags (action, FLUSHED, sample) */
 const COLD = 4;
 /** the key's first row went to the store: its sample comm and exe are not sent again */
 const FLUSHED = 16;
@@ -31,12 +31,20 @@ const DIRECT_HI = 64;
  * the array's header and then its element, and records of a node's processes interleave, so the
  * last workload's lines are seldom at hand; these two arrays' headers stay at hand. Pages and
  * blocks an evicted workload gives up are used again; the arrays grow by doubling and do not
- * shrink (they hold what the busiest stretch's active workloads needed).
+ * shrink (they hold what the busiest stretch's active workloads needed). A block's slots also
+ * have their cold half (`cold`: what only a new key and a batch read) and their list of counted
+ * slots (`dirty`) at the same slot offset in arrays of their own: as arrays of each workload's,
+ * tens of thousands of small buffers of workloads long evicted waited in malloc for V8's next full
+ * collection (40 MB of the 30-day ingest's attributing thread, growing with the run).
  */
 export class KeyArena {
   /** slot + 1 (0: none) by syscall number, DIRECT_NR a page */
   tables = new Int32Array(64 * DIRECT_NR);
   nums = new Float64Array(64 * INITIAL_SLOTS * NUMS);
+  /** COLD per slot, at (block offset / NUMS + slot) * COLD */
+  cold = new Float64Array(64 * INITIAL_SLOTS * COLD);
+  /** one per slot, at block offset / NUMS + i */
+  dirty = new Int32Array(64 * INITIAL_SLOTS);
   #pagesUsed = 0;
   readonly #freePages: number[] = [];
   /** doubles handed out from the start of nums */
@@ -75,6 +83,8 @@ export class KeyArena {
       let length = this.nums.length * 2;
       while (length < this.#numsUsed) length *= 2;
       this.nums = grown(this.nums, length);
+      this.cold = grown(this.cold, (length / NUMS) * COLD);
+      this.dirty = grown(this.dirty, length / NUMS);
     }
     return base;
   }
@@ -114,10 +124,10 @@ export class WorkloadKeys {
   #tableHi = -1;
   #tableBase = 0;
   #cap = INITIAL_SLOTS;
+  /** the block's first slot in the arena: its cold half at #first * COLD, its dirty list at #first */
+  #first: number;
   /** where its slots' counters start in the arena's nums: a record's three side by side, one cache line */
   #base: number;
-  /** what only a new key and a batch read, in one array: fewer to allocate and copy per growth */
-  #cold = new Float64Array(INITIAL_SLOTS * COLD);
   /**
    * Sample comm and exe pairs of the new keys since the last batch (comm at 2i, exe at 2i + 1).
    * A process makes its new keys in a run, so a pair serves many keys: a slot names its pair in
@@ -125,8 +135,7 @@ export class WorkloadKeys {
    * workload's keys alive, mostly nulls, for the promotions they cost.
    */
   #samples: (string | null)[] | null = null;
-  /** slots counted since the last batch: each is listed once, so they fit in #cap */
-  #dirty = new Int32Array(INITIAL_SLOTS);
+  /** slots counted since the last batch (in the arena's dirty): each is listed once, so they fit in #cap */
   #dirtyCount = 0;
   /** the key of the last slotOf(), for the add() that follows a miss */
   #key = 0;
@@ -142,6 +151,7 @@ export class WorkloadKeys {
   constructor(arena: KeyArena) {
     this.#arena = arena;
     this.#base = arena.allocBlock(INITIAL_SLOTS);
+    this.#first = this.#base / NUMS;
   }
 
   /** keys counted since the last takeDeltas(): the rows the next batch carries */
@@ -219,11 +229,12 @@ export class WorkloadKeys {
       this.#arena.tables[page + nr] = slot + 1;
     }
     else this.#slots.set(this.#key, slot);
-    const c = slot * COLD;
-    this.#cold[c] = this.#key;
-    this.#cold[c + 1] = auditArch;
-    this.#cold[c + 2] = nr;
-    this.#cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex | (this.#sampleOf(comm, exe) << SAMPLE_SHIFT);
+    const cold = this.#arena.cold;
+    const c = (this.#first + slot) * COLD;
+    cold[c] = this.#key;
+    cold[c + 1] = auditArch;
+    cold[c + 2] = nr;
+    cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex | (this.#sampleOf(comm, exe) << SAMPLE_SHIFT);
     const nums = this.#arena.nums;
     const i = this.#base + slot * NUMS;
     nums[i] = 0;
@@ -234,10 +245,10 @@ export class WorkloadKeys {
 
   /** Adds the pending deltas per action (indexed like SECCOMP_ACTIONS). */
   addActionCounts(counts: Float64Array): void {
-    const nums = this.#arena.nums;
+    const { nums, cold, dirty } = this.#arena;
     for (let i = 0; i < this.#dirtyCount; i++) {
-      const slot = this.#dirty[i]!;
-      counts[this.#cold[slot * COLD + 3]! & ACTION_MASK] += nums[this.#base + slot * NUMS]!;
+      const slot = dirty[this.#first + i]!;
+      counts[cold[(this.#first + slot) * COLD + 3]! & ACTION_MASK] += nums[this.#base + slot * NUMS]!;
     }
   }
 
@@ -245,21 +256,21 @@ export class WorkloadKeys {
   takeDeltas(workload: string, rows: SyscallColumnsBuilder, actions: Float64Array): void {
     if (this.#dirtyCount === 0) return;
     rows.workload(workload);
-    const nums = this.#arena.nums;
+    const { nums, cold, dirty } = this.#arena;
     for (let i = 0; i < this.#dirtyCount; i++) {
-      const slot = this.#dirty[i]!;
-      const c = slot * COLD;
-      const flags = this.#cold[c + 3]!;
+      const slot = dirty[this.#first + i]!;
+      const c = (this.#first + slot) * COLD;
+      const flags = cold[c + 3]!;
       const flushed = (flags & FLUSHED) !== 0;
       const action = flags & ACTION_MASK;
       const sample = (flags >> SAMPLE_SHIFT) * 2;
       const at = this.#base + slot * NUMS;
       const count = nums[at]!;
-      rows.push(this.#cold[c + 1]!, this.#cold[c + 2]!, action, count, nums[at + 1]!, nums[at + 2]!,
+      rows.push(cold[c + 1]!, cold[c + 2]!, action, count, nums[at + 1]!, nums[at + 2]!,
         flushed ? null : this.#samples![sample]!, flushed ? null : this.#samples![sample + 1]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
       actions[action] += count;
       nums[at] = 0;
-      this.#cold[c + 3] = action | FLUSHED;
+      cold[c + 3] = action | FLUSHED;
     }
     this.#dirtyCount = 0;
     this.#samples = null;
@@ -270,7 +281,8 @@ export class WorkloadKeys {
     const n = this.#n;
     const known = this.#known;
     const out = new Float64Array(n + (known === null ? 0 : known.length));
-    for (let i = 0; i < n; i++) out[i] = this.#cold[i * COLD]!;
+    const cold = this.#arena.cold;
+    for (let i = 0; i < n; i++) out[i] = cold[(this.#first + i) * COLD]!;
     let size = n;
     if (known !== null) {
       // revived keys are in both
@@ -290,6 +302,7 @@ export class WorkloadKeys {
     this.#tableHi = -1;
     this.#arena.freeBlock(this.#base, this.#cap);
     this.#base = -1;
+    this.#first = -1;
   }
 
   /** The index of the pair (comm, exe) in #samples: the last one when it is the same strings. */
@@ -302,17 +315,21 @@ export class WorkloadKeys {
   }
 
   #markDirty(slot: number): void {
-    this.#dirty[this.#dirtyCount++] = slot;
+    this.#arena.dirty[this.#first + this.#dirtyCount++] = slot;
   }
 
   #grow(): void {
     const cap = this.#cap * 2;
-    const base = this.#arena.allocBlock(cap);
-    this.#arena.nums.copyWithin(base, this.#base, this.#base + this.#cap * NUMS);
-    this.#arena.freeBlock(this.#base, this.#cap);
+    const arena = this.#arena;
+    // after allocBlock: it may have replaced the arena's arrays
+    const base = arena.allocBlock(cap);
+    const first = base / NUMS;
+    arena.nums.copyWithin(base, this.#base, this.#base + this.#cap * NUMS);
+    arena.cold.copyWithin(first * COLD, this.#first * COLD, (this.#first + this.#cap) * COLD);
+    arena.dirty.copyWithin(first, this.#first, this.#first + this.#dirtyCount);
+    arena.freeBlock(this.#base, this.#cap);
     this.#base = base;
-    this.#cold = grown(this.#cold, cap * COLD);
-    this.#dirty = grown(this.#dirty, cap);
+    this.#first = first;
     this.#cap = cap;
   }
 }

@@ -34,6 +34,10 @@ export class WaitingForks {
     return this.#waiting.length;
   }
 
+  forEachWorkload(fn: (workload: Workload) => void): void {
+    for (const w of this.#waiting) fn(w.workload);
+  }
+
   /** The parents with a fork waiting, oldest first, at most `max`. */
   parents(max: number): { parentPid: number; workload: Workload }[] {
     const seen = new Map<number, Workload>();

@@ -183,3 +183,21 @@ t.test('pids held are capped: the least recently checked go first, a live one is
   t.equal(record(300), `container:${ID_A}`, 'a live process shed is resolved again');
   t.equal(attributor.counts.proc, 11, 'through /proc');
 });
+
+t.test('a workload no pid names any more is forgotten at a prune, and made again if it shows again', async (t) => {
+  const { proc, attributor, record } = setup();
+  proc.spawn(400, { cgroup: CG_A, start: 5000 });
+  proc.spawn(401, { cgroup: CG_B, start: 5000 });
+  t.equal(record(400).key, `container:${ID_A}`);
+  t.equal(record(401).key, `container:${ID_B}`);
+  t.equal([...attributor.workloads].length, 2);
+  // B's only process exits; a minute later the prune forgets the pid and then its workload
+  proc.exit(401);
+  attributor.advance(1_000_000 + 61_000);
+  record(400);
+  attributor.advance(1_000_000 + 125_000);
+  t.same([...attributor.workloads].map((w) => w.key), [`container:${ID_A}`], 'only the workload a live pid names');
+  proc.spawn(402, { cgroup: CG_B, start: 7000 });
+  t.same(record(402), { key: `container:${ID_B}`, method: 'proc', reason: null }, 'made again from /proc');
+  t.equal([...attributor.workloads].length, 2);
+});

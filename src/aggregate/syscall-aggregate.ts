@@ -16,9 +16,6 @@ interface WorkloadState {
   /** records after its newest new key */
   sinceNewKey: number;
   dirty: boolean;
-  /** the sample comm and exe of its last new key */
-  comm: string | null;
-  exe: string | null;
   /** executables of its new processes since the last batch */
   executables: Map<string, CountState> | null;
 }
@@ -136,14 +133,8 @@ export class SyscallAggregate {
     if (slot >= 0) keys.count(slot, time);
     else if (keys.wasKnown()) keys.add(rec.auditArch, actionIndex, nr, time, null, null, true);
     else {
-      // A process makes its new calls in a run: holding its sample strings once, not once a key,
-      // lets each new key's own copy die young instead of living until the batch is taken.
-      let comm = rec.comm(), exe = rec.exe();
-      if (comm === w.comm) comm = w.comm;
-      else w.comm = comm;
-      if (exe === w.exe) exe = w.exe;
-      else w.exe = exe;
-      keys.add(rec.auditArch, actionIndex, nr, time, comm, exe, false);
+      // the keys hold one (comm, exe) pair for a run of new keys with the same sample
+      keys.add(rec.auditArch, actionIndex, nr, time, rec.comm(), rec.exe(), false);
       w.sinceNewKey = 0;
       this.keys++;
       this.newKeys++;
@@ -164,7 +155,7 @@ export class SyscallAggregate {
   #stateOf(workload: Workload, time: number): WorkloadState {
     let w = this.#workloads.get(workload.key);
     if (w === undefined) {
-      w = { owner: this, workload, keys: new WorkloadKeys(this.#arena), known: null, firstSeen: time, lastSeen: time, sinceNewKey: 0, dirty: false, executables: null, comm: null, exe: null };
+      w = { owner: this, workload, keys: new WorkloadKeys(this.#arena), known: null, firstSeen: time, lastSeen: time, sinceNewKey: 0, dirty: false, executables: null };
       this.#workloads.set(workload.key, w);
     } else if (w.workload !== workload) {
       // made again by the attributor (names may have been found since): the newer one speaks

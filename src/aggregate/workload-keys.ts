@@ -1,7 +1,7 @@
 import { IS_NEW_FALSE, IS_NEW_TRUE, type SyscallColumnsBuilder } from '../types/syscall-columns.js';
 import { grown } from '../types/typed-arrays.js';
 
-/** per slot in the arena's nums: its count since the last batch (> 0: listed in #dirty), first and last time */
+/** per slot in the arena's nums: its count since the last batch (> 0: listed in the arena's dirty), first and last time */
 const NUMS = 3;
 /** per slot in the arena's cold: its key (folded), audit arch, number, flags (action, FLUSHED, sample) */
 const COLD = 4;
@@ -40,16 +40,17 @@ const DIRECT_HI = 64;
 export class KeyArena {
   /** slot + 1 (0: none) by syscall number, DIRECT_NR a page */
   tables = new Int32Array(64 * DIRECT_NR);
+  /** NUMS per slot, at (block's first slot + slot) * NUMS */
   nums = new Float64Array(64 * INITIAL_SLOTS * NUMS);
-  /** COLD per slot, at (block offset / NUMS + slot) * COLD */
+  /** COLD per slot, at (block's first slot + slot) * COLD */
   cold = new Float64Array(64 * INITIAL_SLOTS * COLD);
-  /** one per slot, at block offset / NUMS + i */
+  /** one per slot, at block's first slot + i */
   dirty = new Int32Array(64 * INITIAL_SLOTS);
   #pagesUsed = 0;
   readonly #freePages: number[] = [];
-  /** doubles handed out from the start of nums */
-  #numsUsed = 0;
-  /** free blocks by size class: INITIAL_SLOTS << class slots */
+  /** slots handed out from the start of the arrays */
+  #slotsUsed = 0;
+  /** free blocks (their first slots) by size class: INITIAL_SLOTS << class slots */
   readonly #freeBlocks: number[][] = [];
   #blocks = 0;
 
@@ -72,26 +73,26 @@ export class KeyArena {
     this.#freePages.push(base);
   }
 
-  /** The offset in `nums` of a block for `slots` (INITIAL_SLOTS times a power of two); its content is not cleared. */
+  /** The first slot of a block of `slots` (INITIAL_SLOTS times a power of two); its content is not cleared. */
   allocBlock(slots: number): number {
     this.#blocks++;
     const reused = this.#freeBlocks[sizeClass(slots)]?.pop();
     if (reused !== undefined) return reused;
-    const base = this.#numsUsed;
-    this.#numsUsed += slots * NUMS;
-    if (this.#numsUsed > this.nums.length) {
-      let length = this.nums.length * 2;
-      while (length < this.#numsUsed) length *= 2;
-      this.nums = grown(this.nums, length);
-      this.cold = grown(this.cold, (length / NUMS) * COLD);
-      this.dirty = grown(this.dirty, length / NUMS);
+    const first = this.#slotsUsed;
+    this.#slotsUsed += slots;
+    if (this.#slotsUsed > this.dirty.length) {
+      let length = this.dirty.length * 2;
+      while (length < this.#slotsUsed) length *= 2;
+      this.nums = grown(this.nums, length * NUMS);
+      this.cold = grown(this.cold, length * COLD);
+      this.dirty = grown(this.dirty, length);
     }
-    return base;
+    return first;
   }
 
-  freeBlock(base: number, slots: number): void {
+  freeBlock(first: number, slots: number): void {
     this.#blocks--;
-    (this.#freeBlocks[sizeClass(slots)] ??= []).push(base);
+    (this.#freeBlocks[sizeClass(slots)] ??= []).push(first);
   }
 }
 
@@ -124,10 +125,11 @@ export class WorkloadKeys {
   #tableHi = -1;
   #tableBase = 0;
   #cap = INITIAL_SLOTS;
-  /** the block's first slot in the arena: its cold half at #first * COLD, its dirty list at #first */
+  /**
+   * The block's first slot in the arena: its counters from #first * NUMS (a record's three side
+   * by side, one cache line), its cold half from #first * COLD, its dirty list from #first.
+   */
   #first: number;
-  /** where its slots' counters start in the arena's nums: a record's three side by side, one cache line */
-  #base: number;
   /**
    * Sample comm and exe pairs of the new keys since the last batch (comm at 2i, exe at 2i + 1).
    * A process makes its new keys in a run, so a pair serves many keys: a slot names its pair in
@@ -150,8 +152,7 @@ export class WorkloadKeys {
 
   constructor(arena: KeyArena) {
     this.#arena = arena;
-    this.#base = arena.allocBlock(INITIAL_SLOTS);
-    this.#first = this.#base / NUMS;
+    this.#first = arena.allocBlock(INITIAL_SLOTS);
   }
 
   /** keys counted since the last takeDeltas(): the rows the next batch carries */
@@ -211,7 +212,7 @@ export class WorkloadKeys {
 
   count(slot: number, time: number): void {
     const nums = this.#arena.nums;
-    const i = this.#base + slot * NUMS;
+    const i = (this.#first + slot) * NUMS;
     if (nums[i]++ === 0) this.#markDirty(slot);
     if (time < nums[i + 1]!) nums[i + 1] = time;
     if (time > nums[i + 2]!) nums[i + 2] = time;
@@ -236,7 +237,7 @@ export class WorkloadKeys {
     cold[c + 2] = nr;
     cold[c + 3] = seenBefore ? actionIndex | FLUSHED : actionIndex | (this.#sampleOf(comm, exe) << SAMPLE_SHIFT);
     const nums = this.#arena.nums;
-    const i = this.#base + slot * NUMS;
+    const i = (this.#first + slot) * NUMS;
     nums[i] = 0;
     nums[i + 1] = time;
     nums[i + 2] = time;
@@ -248,7 +249,7 @@ export class WorkloadKeys {
     const { nums, cold, dirty } = this.#arena;
     for (let i = 0; i < this.#dirtyCount; i++) {
       const slot = dirty[this.#first + i]!;
-      counts[cold[(this.#first + slot) * COLD + 3]! & ACTION_MASK] += nums[this.#base + slot * NUMS]!;
+      counts[cold[(this.#first + slot) * COLD + 3]! & ACTION_MASK] += nums[(this.#first + slot) * NUMS]!;
     }
   }
 
@@ -264,7 +265,7 @@ export class WorkloadKeys {
       const flushed = (flags & FLUSHED) !== 0;
       const action = flags & ACTION_MASK;
       const sample = (flags >> SAMPLE_SHIFT) * 2;
-      const at = this.#base + slot * NUMS;
+      const at = (this.#first + slot) * NUMS;
       const count = nums[at]!;
       rows.push(cold[c + 1]!, cold[c + 2]!, action, count, nums[at + 1]!, nums[at + 2]!,
         flushed ? null : this.#samples![sample]!, flushed ? null : this.#samples![sample + 1]!, flushed ? IS_NEW_FALSE : IS_NEW_TRUE);
@@ -300,8 +301,7 @@ export class WorkloadKeys {
     for (const base of this.#direct) if (base !== undefined) this.#arena.freePage(base);
     this.#direct.length = 0;
     this.#tableHi = -1;
-    this.#arena.freeBlock(this.#base, this.#cap);
-    this.#base = -1;
+    this.#arena.freeBlock(this.#first, this.#cap);
     this.#first = -1;
   }
 
@@ -322,13 +322,11 @@ export class WorkloadKeys {
     const cap = this.#cap * 2;
     const arena = this.#arena;
     // after allocBlock: it may have replaced the arena's arrays
-    const base = arena.allocBlock(cap);
-    const first = base / NUMS;
-    arena.nums.copyWithin(base, this.#base, this.#base + this.#cap * NUMS);
+    const first = arena.allocBlock(cap);
+    arena.nums.copyWithin(first * NUMS, this.#first * NUMS, (this.#first + this.#cap) * NUMS);
     arena.cold.copyWithin(first * COLD, this.#first * COLD, (this.#first + this.#cap) * COLD);
     arena.dirty.copyWithin(first, this.#first, this.#first + this.#dirtyCount);
-    arena.freeBlock(this.#base, this.#cap);
-    this.#base = base;
+    arena.freeBlock(this.#first, this.#cap);
     this.#first = first;
     this.#cap = cap;
   }

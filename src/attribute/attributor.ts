@@ -237,7 +237,7 @@ export class Attributor {
     // still knows it
     const workload = content === null ? null : this.#workloadOf(parseCgroupFile(content));
     if (workload !== null) {
-      this.#setPid(pid, { pid, workload, via: null, startTime: startTime!, checkedAt: this.#now });
+      this.#setPid({ pid, workload, via: null, startTime: startTime!, checkedAt: this.#now });
       this.#forks.settle(stat!.ppid);
       const subj = rec.subj();
       if (subj !== null && isMcsLabel(subj)) this.#labels.set(subj, workload);
@@ -248,19 +248,19 @@ export class Attributor {
     // an exited child not yet reaped still names its parent
     const parentEntry = stat === null ? undefined : this.#pids.get(stat.ppid);
     if (parentEntry !== undefined) {
-      this.#setPid(pid, { pid, workload: parentEntry.workload, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid({ pid, workload: parentEntry.workload, via: null, startTime: known, checkedAt: this.#now });
       this.#forks.settle(stat!.ppid);
       return this.#hit('lineage', parentEntry.workload);
     }
     const parent = this.#forks.parentOf(rec, this.#recordTime(rec));
     if (parent !== null) {
-      this.#setPid(pid, { pid, workload: parent, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid({ pid, workload: parent, via: null, startTime: known, checkedAt: this.#now });
       return this.#hit('lineage', parent);
     }
     const subj = rec.subj();
     const labelled = subj === null ? undefined : this.#labels.get(subj);
     if (labelled !== undefined) {
-      this.#setPid(pid, { pid, workload: labelled, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid({ pid, workload: labelled, via: null, startTime: known, checkedAt: this.#now });
       return this.#hit('label', labelled);
     }
     return this.#unattributed(content === null ? 'exited' : 'no-cgroup-identity');
@@ -286,7 +286,8 @@ export class Attributor {
     }
   }
 
-  #setPid(pid: number, entry: PidEntry): void {
+  #setPid(entry: PidEntry): void {
+    const pid = entry.pid;
     this.#pids.set(pid, entry);
     const slot = pid & (RECENT_PIDS - 1);
     if (this.#recent[slot]?.pid === pid) this.#recent[slot] = entry;
@@ -346,7 +347,7 @@ export class Attributor {
       if (known !== undefined && known.startTime === startTime) continue;
       // settled when its first record comes: by now the parent may have forked again, so this
       // child may belong to a fork whose record is still on its way
-      this.#setPid(child, { pid: child, workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
+      this.#setPid({ pid: child, workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
     }
     return true;
   }

@@ -34,6 +34,7 @@ export class WaitingForks {
     return this.#waiting.length;
   }
 
+  /** Calls `fn` with the workload of every waiting fork (the attributor keeps those workloads). */
   forEachWorkload(fn: (workload: Workload) => void): void {
     for (const w of this.#waiting) fn(w.workload);
   }

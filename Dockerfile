@@ -30,7 +30,7 @@ COPY src ./src
 RUN npm run build
 
 # --- prod-deps: runtime dependencies only, with better-sqlite3 and the project's addons
-# (native/audit-netlink.c, native/record-scan.c) compiled for this Node
+# (native/audit-netlink.c, native/record-scan.c, native/malloc-policy.c) compiled for this Node
 FROM toolchain AS prod-deps
 COPY package.json package-lock.json binding.gyp ./
 COPY native ./native
@@ -46,8 +46,9 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
-# the audit source's addon and the ingest's reader of auditd lines, where dist/sources/
-# audit-netlink.js and dist/ingest/record-scan-addon.js look for them (../../build/Release)
+# the audit source's addon, the ingest's reader of auditd lines and its malloc setting, where
+# dist/sources/audit-netlink.js, dist/ingest/record-scan-addon.js and dist/runtime/malloc-policy.js
+# look for them (../../build/Release)
 COPY --from=prod-deps /src/build/Release/audit_netlink.node ./build/Release/
 COPY --from=prod-deps /src/build/Release/record_scan.node ./build/Release/
 COPY --from=prod-deps /src/build/Release/malloc_policy.node ./build/Release/

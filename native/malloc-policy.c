@@ -2,7 +2,7 @@
  * glibc's malloc keeps a freed allocation of up to 32 MB in its arena once an earlier one of
  * that size was freed (its mmap threshold rises with what is freed). A month's ingest frees
  * many buffers of 128 KB to a few MB (batches, their transfer between threads): kept in the
- * threads' arenas they added 25-35 MB to its peak RSS. keepLargeMapped() fixes the threshold
+ * threads' arenas they added 20-30 MB to its peak RSS. keepLargeMapped() fixes the threshold
  * at glibc's initial 128 KiB, so large allocations are mapped and given back when freed. Other C
  * libraries have no such threshold, and false is returned.
  */

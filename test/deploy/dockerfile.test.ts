@@ -192,7 +192,7 @@ t.test('the runtime stage\'s files are enough to run the CLI', async (t) => {
   // ingest's reader of auditd lines too: without it the image's ingest would fall back, slower
   const scan = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(app, 'dist/ingest/record-scan-addon.js'))}).then((m) => { process.stdout.write(typeof m.recordScan()?.scan); })`], { encoding: 'utf8', cwd: app });
   t.equal(scan.stdout, 'function', `the record scan addon loads in the image's layout (${scan.stderr.trim()})`);
-  // and the malloc policy (without it an ingest's peak RSS is 25-35 MB higher)
+  // and the malloc policy (without it an ingest's peak RSS is 20-30 MB higher)
   const policy = spawnSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(app, 'dist/runtime/malloc-policy.js'))}).then((m) => { process.stdout.write(String(m.keepLargeAllocationsMapped())); })`], { encoding: 'utf8', cwd: app });
   t.equal(policy.stdout, 'true', `the malloc policy addon loads and applies in the image's layout (${policy.stderr.trim()})`);
 });

@@ -35,6 +35,9 @@ port.on('message', (m: ParsedPacket) => {
 
 const pipeline = new RecordPipeline({
   source: 'ingest', procRoot: options.procRoot, logDir: options.logDir, nodeName: options.nodeName, trust: options.trust,
+  // a file is the past: each pid is read from /proc once; stdin may be a live stream
+  // (`journalctl -kf | seccomp-auditor ingest -`), whose reused pids the checks catch
+  reverifyPids: options.files.includes('-'),
   // the parse thread reports malformed lines; nothing else is announced during an ingest
   events: { onLostSignal() {}, onMalformed() {} },
 });

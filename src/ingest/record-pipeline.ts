@@ -80,6 +80,8 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     kubeApi?: KubeApiPods | null;
     /** relays of the kernel's records this source's lines may come through (none by default) */
     trust?: RelayTrust;
+    /** false for a past log: each pid read from /proc once (AttributorOptions.reverifyPids) */
+    reverifyPids?: boolean;
   }) {
     this.#source = options.source;
     this.#onError = (message) => options.events.onError?.(message);
@@ -90,6 +92,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     if (api !== null) sources.push({ lookupOrRescan: (id) => api.byContainerId(id) });
     this.attributor = new Attributor({
       proc: options.procRoot === null ? NO_PROC : new ProcFs({ root: options.procRoot }),
+      ...(options.reverifyPids === undefined ? {} : { reverifyPids: options.reverifyPids }),
       ...(sources.length > 0 ? { names: api === null ? new ContainerNameSources(sources) : withOwners(new ContainerNameSources(sources), api) } : {}),
     });
     const onNewSyscall = options.events.onNewSyscall?.bind(options.events);

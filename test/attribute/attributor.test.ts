@@ -30,13 +30,13 @@ class FakeProc {
   }
 }
 
-function setup() {
+function setup(options: { reverifyPids?: boolean } = {}) {
   const root = makeTempDir('sa-proc-');
   const proc = new FakeProc(root);
   const names = {
     lookupOrRescan: (id: string) => (id === ID_A ? { namespace: 'shop', pod: 'web-1', podUid: '11111111-2222-3333-4444-555555555555', container: 'nginx' } : null),
   };
-  const attributor = new Attributor({ proc: new ProcFs({ root }), names });
+  const attributor = new Attributor({ proc: new ProcFs({ root }), names, ...options });
   attributor.advance(1_000_000);
   let last: { key: string | null; method: string | null; reason: string | null } = { key: null, method: null, reason: null };
   const parser = new SeccompLineParser({
@@ -78,6 +78,24 @@ t.test('a reused pid is noticed by its start time', async (t) => {
   t.equal(record(200).key, `container:${ID_A}`, 'within the check interval the cache answers');
   attributor.advance(1_000_000 + 1500);
   t.same(record(200), { key: `container:${ID_B}`, method: 'proc', reason: null }, 'after it, the new process is resolved afresh');
+});
+
+t.test('reverifyPids false (ingest of a past log): a cached pid is not read from /proc again', async (t) => {
+  const { proc, attributor, record } = setup({ reverifyPids: false });
+  proc.spawn(200, { cgroup: CG_A, start: 5000 });
+  t.same(record(200), { key: `container:${ID_A}`, method: 'proc', reason: null });
+  // what /proc shows now says nothing of the log's pid: a stat that would not parse proves it is not read
+  proc.exit(200);
+  proc.spawn(200, { cgroup: CG_B, start: 9000 });
+  writeFileSync(join(proc.root, '200', 'stat'), 'not a stat file');
+  for (const at of [1500, 61_000, 125_000]) {
+    attributor.advance(1_000_000 + at);
+    t.same(record(200), { key: `container:${ID_A}`, method: 'cache', reason: null }, `${at} ms on`);
+  }
+  t.equal(attributor.pids, 1, 'and it is kept: it was seen');
+  // a pid not cached is still read at its first record
+  proc.spawn(201, { cgroup: CG_B });
+  t.same(record(201), { key: `container:${ID_B}`, method: 'proc', reason: null });
 });
 
 t.test('pids that share their low bits, and a pid reused, each keep their own answer', async (t) => {

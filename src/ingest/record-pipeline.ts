@@ -104,6 +104,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
         }),
       }),
     });
+    this.aggregate.advance(this.#now);
     const handler: RecordHandler = {
       onRecord: (rec) => this.#onRecord(rec),
       onLostSignal: (kind, count) => {
@@ -169,6 +170,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
   onBatchEnd(): void {
     this.#now = Date.now();
     this.attributor.advance(this.#now);
+    this.aggregate.advance(this.#now);
   }
 
   /**
@@ -262,11 +264,11 @@ export class RecordPipeline implements LineSink, AuditBodySink {
       // stream goes on
       this.#attributionErrors++;
       if (this.#attributionErrors === 1) this.#onError(`attribution failed for pid ${rec.pid}: ${(err as Error).message}`);
-      this.aggregate.addUnattributed(rec, 'proc-error', this.#now);
+      this.aggregate.addUnattributed(rec, 'proc-error');
       return;
     }
-    if (workload !== null) this.aggregate.add(workload, rec, attributor.method, this.#now);
-    else this.aggregate.addUnattributed(rec, attributor.reason!, this.#now);
+    if (workload !== null) this.aggregate.add(workload, rec, attributor.method);
+    else this.aggregate.addUnattributed(rec, attributor.reason!);
   }
 }
 

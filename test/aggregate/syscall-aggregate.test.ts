@@ -23,7 +23,7 @@ t.test('deltas per key, one row per changed key, counting afresh after each batc
   const fresh: string[] = [];
   const agg = new SyscallAggregate({ nodeName: 'node-1', onNewKey: (w, k) => fresh.push(`${w.pod}:${k.syscallNr}:${k.action}`) });
   t.equal(agg.takeBatch([]), null, 'nothing to flush');
-  feed([line(10, 0), line(11, 0), line(12, 1), line(9, 0), line(13, 0, { code: '0x50000' })], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(10, 0), line(11, 0), line(12, 1), line(9, 0), line(13, 0, { code: '0x50000' })], (rec) => agg.add(web, rec, 'cache'));
   t.same(fresh, ['web-1:0:log', 'web-1:1:log', 'web-1:0:errno'], 'a new key is reported once; an action makes its own key');
   const b1 = agg.takeBatch([{ source: 'kmsg', position: 'boot:42' }])!;
   t.same(b1.positions, [{ source: 'kmsg', position: 'boot:42' }]);
@@ -31,7 +31,7 @@ t.test('deltas per key, one row per changed key, counting afresh after each batc
   t.same(rowsOf(b1.columns!).map((s) => [s.syscallNr, s.action, s.count, s.firstSeen, s.lastSeen, s.comm]), [
     [0, 'log', 3, 9000, 11000, 'nginx'], [1, 'log', 1, 12000, 12000, 'nginx'], [0, 'errno', 1, 13000, 13000, 'nginx'],
   ]);
-  feed([line(20, 1)], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(20, 1)], (rec) => agg.add(web, rec, 'cache'));
   const b2 = agg.takeBatch([])!;
   t.same(rowsOf(b2.columns!).map((s) => [s.syscallNr, s.count, s.comm]), [[1, 1, null]], 'only the changed key, its delta, the sample only once');
   t.equal(agg.keys, 3);
@@ -39,8 +39,8 @@ t.test('deltas per key, one row per changed key, counting afresh after each batc
 
 t.test('executables per new process, unattributed by comm/exe/reason, lost records', async (t) => {
   const agg = new SyscallAggregate({ nodeName: 'n' });
-  feed([line(1, 0, { exe: '/bin/sh' }), line(2, 0, { exe: '/bin/sh' }), line(3, 0, { exe: '/bin/ls' })], (rec) => agg.add(web, rec, rec.time === 2000 ? 'cache' : 'proc', 0));
-  feed([line(4, 0, { comm: 'ls', exe: '/bin/ls' }), line(5, 0, { comm: 'ls', exe: '/bin/ls' })], (rec) => agg.addUnattributed(rec, 'exited', 0));
+  feed([line(1, 0, { exe: '/bin/sh' }), line(2, 0, { exe: '/bin/sh' }), line(3, 0, { exe: '/bin/ls' })], (rec) => agg.add(web, rec, rec.time === 2000 ? 'cache' : 'proc'));
+  feed([line(4, 0, { comm: 'ls', exe: '/bin/ls' }), line(5, 0, { comm: 'ls', exe: '/bin/ls' })], (rec) => agg.addUnattributed(rec, 'exited'));
   agg.addLost('kmsg', 'overwritten', 5, 1000, 2000);
   agg.addLost('kmsg', 'overwritten', 2, null, 3000);
   const b = agg.takeBatch([])!;
@@ -57,23 +57,23 @@ const other: Workload = { ...web, key: `container:${'b'.repeat(64)}`, containerI
 t.test('an idle workload gives up its counters, keeps its keys, and is forgotten after a day', async (t) => {
   const fresh: string[] = [];
   const agg = new SyscallAggregate({ nodeName: 'n', onNewKey: (w, k) => fresh.push(`${w.pod}:${k.syscallNr}`) });
-  feed([line(100, 0), line(101, 1)], (rec) => agg.add(web, rec, 'cache', 0));
-  feed([line(100, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  feed([line(100, 0), line(101, 1)], (rec) => agg.add(web, rec, 'cache'));
+  feed([line(100, 0)], (rec) => agg.add(other, rec, 'cache'));
   agg.takeBatch([]);
   t.equal(agg.activeWorkloads, 2);
   // record time, not the wall clock, says what is idle: an old log is replayed in seconds
-  feed([line(101 + EVICT_IDLE_MS / 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  feed([line(101 + EVICT_IDLE_MS / 1000, 0)], (rec) => agg.add(other, rec, 'cache'));
   agg.takeBatch([]);
   t.equal(agg.activeWorkloads, 1, 'web idle for the eviction window: counters gone');
   t.equal(agg.workloads, 2);
   t.equal(agg.keys, 3, 'its keys still count');
-  feed([line(101 + EVICT_IDLE_MS / 1000 + 1, 1), line(101 + EVICT_IDLE_MS / 1000 + 2, 2)], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(101 + EVICT_IDLE_MS / 1000 + 1, 1), line(101 + EVICT_IDLE_MS / 1000 + 2, 2)], (rec) => agg.add(web, rec, 'cache'));
   const b = agg.takeBatch([])!;
   t.same(fresh, ['web-1:0', 'web-1:1', 'job-1:0', 'web-1:2'], 'a key seen before eviction is not new again');
   t.same(rowsOf(b.columns!).map((s) => [s.workload === web.key, s.syscallNr, s.count, s.comm]), [[true, 1, 1, null], [true, 2, 1, 'nginx']],
     'a revived key counts from zero and sends no second sample');
   t.equal(agg.keys, 4);
-  feed([line(100 + FORGET_IDLE_MS / 1000 + 1000, 0)], (rec) => agg.add(other, rec, 'cache', 0));
+  feed([line(100 + FORGET_IDLE_MS / 1000 + 1000, 0)], (rec) => agg.add(other, rec, 'cache'));
   agg.takeBatch([]);
   t.equal(agg.workloads, 1, 'web silent for a day is forgotten');
   t.equal(agg.newKeys, 4, 'what was ever new still counts');
@@ -85,7 +85,7 @@ t.test('x32 numbers and a missing number are keys of their own', async (t) => {
   const agg = new SyscallAggregate({ nodeName: 'n', onNewKey: (_w, k) => fresh.push(k.syscallNr) });
   const x32 = (0x40000000 + 1).toString();
   const lines = [line(1, 1), line(2, Number(x32)), line(3, Number(x32)), line(4, 0x0f0002)];
-  feed(lines, (rec) => agg.add(web, rec, 'cache', 0));
+  feed(lines, (rec) => agg.add(web, rec, 'cache'));
   t.same(fresh, [1, 0x40000001, 0x0f0002]);
   t.same(rowsOf(agg.takeBatch([])!.columns!).map((s) => [s.syscallNr, s.count]), [[1, 1], [0x40000001, 2], [0x0f0002, 1]]);
 });
@@ -152,7 +152,7 @@ t.test('batches agree with a plain model through growth, many tables, eviction, 
     const nr = r < 2 ? 0x40000000 + random(20) : r < 3 ? 0x0f0000 + random(8) : r < 4 ? -1 : random(wi % 3 === 0 ? 900 : 150);
     const action = SECCOMP_ACTIONS[random(10) === 0 ? random(SECCOMP_ACTIONS.length) : 0]!;
     const comm = `c${random(3)}`;
-    agg.add(workload, view(time, arch, nr, action, comm), 'cache', 0);
+    agg.add(workload, view(time, arch, nr, action, comm), 'cache');
     if (time > newest) newest = time;
     let m = model.get(workload.key);
     if (m === undefined) model.set(workload.key, m = { known: new Set(), held: new Map(), pending: new Map(), lastSeen: time });
@@ -234,7 +234,7 @@ t.test('a held batch keeps back the workloads still running, and the batches add
     [web, line(30 * 60, 2)],
   ];
   const feedInto = (agg: SyscallAggregate, from: number, to: number) => {
-    for (const [w, l] of records.slice(from, to)) feed([l], (rec) => agg.add(w, rec, 'cache', 0));
+    for (const [w, l] of records.slice(from, to)) feed([l], (rec) => agg.add(w, rec, 'cache'));
   };
   feedInto(held, 0, 4);
   feedInto(whole, 0, 5);
@@ -261,8 +261,8 @@ t.test('a held batch keeps back the workloads still running, and the batches add
 
 t.test('a workload row counts its records after the newest new key', async (t) => {
   const agg = new SyscallAggregate({ nodeName: 'n' });
-  feed([line(1, 0), line(2, 0), line(3, 1), line(4, 0), line(5, 1), line(6, 0)], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(1, 0), line(2, 0), line(3, 1), line(4, 0), line(5, 1), line(6, 0)], (rec) => agg.add(web, rec, 'cache'));
   t.equal(agg.takeBatch([])!.workloads[0]!.recordsSinceNewKey, 3, 'three records after the one that brought syscall 1');
-  feed([line(7, 0), line(8, 2)], (rec) => agg.add(web, rec, 'cache', 0));
+  feed([line(7, 0), line(8, 2)], (rec) => agg.add(web, rec, 'cache'));
   t.equal(agg.takeBatch([])!.workloads[0]!.recordsSinceNewKey, 0, 'the newest key came last');
 });

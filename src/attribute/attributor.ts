@@ -35,8 +35,9 @@ export interface AttributorOptions {
   /**
    * False: a pid is read from /proc once, at its first record, and not checked again (`ingest`).
    * A past log's pids were reused over its days in ways /proc cannot tell now: reading a pid's
-   * stat again during the seconds of the run learns nothing about the log, and was 400 000
-   * /proc reads (a quarter of the attributing thread's CPU) in a 30-day ingest of 78 000 pids.
+   * stat again during the seconds of the run learns nothing about the log. (Each cached pid was
+   * checked once a second of the wall clock: the slower the run, the more reads; a slow 30-day
+   * ingest of 78 000 pids made 400 000.)
    * Default true (the daemon: records of now, where a reused pid is a new process).
    */
   reverifyPids?: boolean;

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { churnHistory, smallNodeHistory } from './node-history.js';
+import { plainLineSplit } from './parse-bench.js';
 import { writeNodeLog, type NodeLogSummary } from './node-log-writer.js';
 
 /**
@@ -124,8 +125,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const { dir, summary } = prepareNodeLog(kind, Number(arg ?? (kind === 'churn' ? 6_000_000 : 2_000_000)));
     console.log(JSON.stringify(summary));
     for (let i = 0; i < (kind === 'churn' ? 1 : 3); i++) {
+      // the VM's speed at the time (see run-all.ts): the ingest's time as a multiple of a plain line split of the file
+      const split = plainLineSplit(join(dir, 'audit.log'));
       const r = kind === 'churn' ? await ingestInChild(dir) : ingestCli(dir);
-      console.log(JSON.stringify({ ...r, millionPerSecond: +(r.records / r.ms / 1000).toFixed(2) }));
+      console.log(JSON.stringify({ ...r, millionPerSecond: +(r.records / r.ms / 1000).toFixed(2), splitMs: Math.round(split.ms), timesSplit: +(r.ms / split.ms).toFixed(1) }));
     }
   }
 }

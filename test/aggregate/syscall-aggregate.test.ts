@@ -4,7 +4,7 @@ import { EVICT_IDLE_MS, FORGET_IDLE_MS, SyscallAggregate } from '../../src/aggre
 import { KeyArena, WorkloadKeys } from '../../src/aggregate/workload-keys.js';
 import type { Workload } from '../../src/attribute/workload.js';
 import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
-import { SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../../src/types/seccomp-record.js';
+import { ABSENT, SECCOMP_ACTIONS, type SeccompAction, type SeccompRecordView } from '../../src/types/seccomp-record.js';
 
 const web: Workload = {
   key: `container:${'a'.repeat(64)}`, kind: 'container', containerId: 'a'.repeat(64), podUid: 'u-1', qos: 'burstable', runtime: 'containerd',
@@ -53,6 +53,19 @@ t.test('executables per new process, unattributed by comm/exe/reason, lost recor
 });
 
 const other: Workload = { ...web, key: `container:${'b'.repeat(64)}`, containerId: 'b'.repeat(64), pod: 'job-1' };
+
+t.test('a record without a time of its own is counted at the clock of advance()', async (t) => {
+  const agg = new SyscallAggregate({ nodeName: 'n' });
+  agg.advance(5_000);
+  agg.add(web, view(ABSENT, 0xc000003e, 1, 'log', 'nginx'), 'cache');
+  agg.advance(7_000);
+  agg.add(web, view(ABSENT, 0xc000003e, 1, 'log', 'nginx'), 'cache');
+  agg.add(web, view(6_000, 0xc000003e, 1, 'log', 'nginx'), 'cache');
+  agg.addUnattributed(view(ABSENT, 0xc000003e, 2, 'log', 'ls'), 'exited');
+  const b = agg.takeBatch([])!;
+  t.same(rowsOf(b.columns!).map((s) => [s.syscallNr, s.count, s.firstSeen, s.lastSeen]), [[1, 3, 5_000, 7_000]], 'the clock when it was counted; a record\'s own time beside it');
+  t.same(b.unattributed.map((u) => [u.count, u.firstSeen, u.lastSeen]), [[1, 7_000, 7_000]]);
+});
 
 t.test('an idle workload gives up its counters, keeps its keys, and is forgotten after a day', async (t) => {
   const fresh: string[] = [];

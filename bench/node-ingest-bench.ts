@@ -41,6 +41,11 @@ export interface IngestRun {
   records: number;
   attributed: number;
   ms: number;
+  /**
+   * A plain line split of the same log just before the run (parse-bench.ts): this VM's speed moves
+   * by half from one hour to the next, and this tells a slow spell from a slow ingest
+   */
+  splitMs: number;
   /** CPU time of the process (user and system, all threads): the figure to compare on a shared machine */
   cpuMs: number;
   peakRssMiB: number;
@@ -60,6 +65,7 @@ export interface IngestRun {
 export async function ingestInChild(dir: string): Promise<IngestRun> {
   const db = mkdtempSync(join(tmpdir(), 'sa-node-ingest-'));
   try {
+    const splitMs = plainLineSplit(join(dir, 'audit.log')).ms;
     // the main thread's only: the import runs in every thread of the process, and a thread's exit is an 'exit' too
     const report = 'data:text/javascript,import{writeSync}from"node:fs";import{isMainThread}from"node:worker_threads";if(isMainThread)process.on("exit",()=>writeSync(3,JSON.stringify(process.resourceUsage())))';
     const start = process.hrtime.bigint();
@@ -91,21 +97,22 @@ export async function ingestInChild(dir: string): Promise<IngestRun> {
       violationRows: count("SELECT count(*) FROM syscalls WHERE action <> 'log'"),
     };
     sqlite.close();
-    return { ...summaryOf(stdout), ms, cpuMs: (used.userCPUTime + used.systemCPUTime) / 1000, peakRssMiB: Math.round(used.maxRSS / 1024), rssMiB, ...stored };
+    return { ...summaryOf(stdout), ms, splitMs, cpuMs: (used.userCPUTime + used.systemCPUTime) / 1000, peakRssMiB: Math.round(used.maxRSS / 1024), rssMiB, ...stored };
   } finally {
     rmSync(db, { recursive: true, force: true });
   }
 }
 
 /** `node dist/cli.js ingest`: wall time from spawn to exit, process start included. */
-export function ingestCli(dir: string): { records: number; attributed: number; ms: number } {
+export function ingestCli(dir: string): { records: number; attributed: number; ms: number; splitMs: number } {
   const db = mkdtempSync(join(tmpdir(), 'sa-node-ingest-'));
   try {
+    const splitMs = plainLineSplit(join(dir, 'audit.log')).ms;
     const start = process.hrtime.bigint();
     const r = spawnSync(process.execPath, [CLI, 'ingest', join(dir, 'audit.log'), '--db', join(db, 'bench.db'), '--proc-root', join(dir, 'proc'), '--log-dir', join(dir, 'log')], { encoding: 'utf8' });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (r.status !== 0) throw new Error(`ingest failed (${r.status}): ${r.stderr}`);
-    return { ...summaryOf(r.stdout), ms };
+    return { ...summaryOf(r.stdout), ms, splitMs };
   } finally {
     rmSync(db, { recursive: true, force: true });
   }
@@ -125,10 +132,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const { dir, summary } = prepareNodeLog(kind, Number(arg ?? (kind === 'churn' ? 6_000_000 : 2_000_000)));
     console.log(JSON.stringify(summary));
     for (let i = 0; i < (kind === 'churn' ? 1 : 3); i++) {
-      // the VM's speed at the time (see run-all.ts): the ingest's time as a multiple of a plain line split of the file
-      const split = plainLineSplit(join(dir, 'audit.log'));
       const r = kind === 'churn' ? await ingestInChild(dir) : ingestCli(dir);
-      console.log(JSON.stringify({ ...r, millionPerSecond: +(r.records / r.ms / 1000).toFixed(2), splitMs: Math.round(split.ms), timesSplit: +(r.ms / split.ms).toFixed(1) }));
+      console.log(JSON.stringify({ ...r, millionPerSecond: +(r.records / r.ms / 1000).toFixed(2), splitMs: Math.round(r.splitMs), timesSplit: +(r.ms / r.splitMs).toFixed(1) }));
     }
   }
 }

@@ -50,19 +50,35 @@ export interface AttributorOptions {
 }
 
 interface PidEntry {
+  /**
+   * Always stored as `| 0`: a pid read from a record's Float64Array arrives as a double, and V8
+   * keeps a field first stored a double as a pointer to a box, one more cache miss for each of
+   * the millions of lookups that compare it.
+   */
   pid: number;
   workload: Workload;
   /** how the entry was made, reported for the pid's first record; then it is a cache hit */
   via: AttributionMethod | null;
   /** false once its children list could not be read (gone, or a proc root without one): not asked again */
-  children?: boolean;
-  /** a child found in its parent's children list: its first record settles one of the parent's waits */
-  parentPid?: number;
+  children: boolean;
+  /** a child found in its parent's children list: its first record settles one of the parent's waits (0: none) */
+  parentPid: number;
   /** start time in clock ticks; ABSENT once the process is gone (then a live pid is a new process) */
   startTime: number;
+  /** the attributor's #ms when last checked or seen */
   checkedAt: number;
 }
 
+/**
+ * Every entry is made here, with one shape: records switch entries millions of times, and an
+ * entry of another shape (an optional field present or not) makes each access a choice of maps.
+ */
+function pidEntry(pid: number, workload: Workload, via: AttributionMethod | null, parentPid: number, startTime: number, checkedAt: number): PidEntry {
+  return { pid: pid | 0, workload, via, children: true, parentPid, startTime, checkedAt };
+}
+
+/** The kernel's PID_MAX_LIMIT on 64-bit (4 Mi): no process has a higher pid. */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
 const PRUNE_EVERY_MS = 10_000;
 /** Pids not seen for this long whose process is gone are forgotten. */
 const PRUNE_IDLE_MS = 60_000;
@@ -116,6 +132,13 @@ export class Attributor {
   readonly #labels = new Map<string, Workload>();
   readonly #forks: WaitingForks;
   #now = 0;
+  /**
+   * ms of the clock since its first advance(): what entries and workloads keep, as a small
+   * integer (for 24 days; then V8 widens the fields, no more), not the clock's own value, which a
+   * field would hold in a box of its own: one more cache miss for each record's entry.
+   */
+  #ms = 0;
+  #epoch = Number.NaN;
   #prunedAt = 0;
   /** the pid of the last record found in #pids, and its entry (0: none) */
   #lastPid = 0;
@@ -137,6 +160,8 @@ export class Attributor {
    */
   advance(now: number): void {
     this.#now = now;
+    if (Number.isNaN(this.#epoch)) this.#epoch = now;
+    this.#ms = now - this.#epoch;
     if (this.#forks.size > 0) this.#rescanWaiting();
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
       this.#prunedAt = now;
@@ -175,7 +200,7 @@ export class Attributor {
    */
   #shed(): void {
     const target = Math.floor(this.#maxPids * 0.75);
-    const recent = this.#now - this.#verifyEveryMs;
+    const recent = this.#ms - this.#verifyEveryMs;
     for (const pass of [false, true]) {
       for (const [pid, entry] of this.#pids) {
         if (this.#pids.size <= target) return;
@@ -191,8 +216,9 @@ export class Attributor {
   /** The workload of `rec`, or null (then `reason` says why). */
   attribute(rec: SeccompRecordView): Workload | null {
     const pid = rec.pid;
-    // pid 0 (an idle task) or a negative one names no process /proc could tell about
-    if (pid <= 0) return this.#unattributed('no-pid');
+    // pid 0 (an idle task), a negative one or one past the kernel's limit names no process
+    // /proc could tell about
+    if (pid <= 0 || pid > PID_MAX_LIMIT) return this.#unattributed('no-pid');
     let workload: Workload | null;
     // a process's records come in runs: the last entry at hand spares a Map lookup (a cache
     // miss or two on a node's tens of thousands of pids) for most records
@@ -209,12 +235,12 @@ export class Attributor {
         this.#lastEntry = entry;
       }
     }
-    if (entry !== undefined && (this.#now - entry.checkedAt < this.#verifyEveryMs || this.#trusted(entry))) {
+    if (entry !== undefined && (this.#ms - entry.checkedAt < this.#verifyEveryMs || this.#trusted(entry))) {
       const method = entry.via ?? 'cache';
       entry.via = null;
-      if (entry.parentPid !== undefined) {
+      if (entry.parentPid !== 0) {
         this.#forks.settle(entry.parentPid);
-        entry.parentPid = undefined;
+        entry.parentPid = 0;
       }
       this.method = method;
       this.reason = null;
@@ -224,7 +250,7 @@ export class Attributor {
       workload = this.#resolve(rec, entry);
     }
     if (workload !== null) {
-      if (workload.namesTriedAt !== 0 && this.#now - workload.namesTriedAt >= this.#namesRetryMs) this.#fillNames(workload);
+      if (workload.namesTriedAt !== 0 && this.#ms - workload.namesTriedAt >= this.#namesRetryMs) this.#fillNames(workload);
       if (isProcessCreation(rec.auditArch, rec.syscallNr)) this.#expectChild(rec, workload, entry);
     }
     return workload;
@@ -236,18 +262,19 @@ export class Attributor {
    */
   #trusted(entry: PidEntry): boolean {
     if (this.#reverify) return false;
-    entry.checkedAt = this.#now;
+    entry.checkedAt = this.#ms;
     return true;
   }
 
   #resolve(rec: SeccompRecordView, entry: PidEntry | undefined): Workload | null {
-    const pid = rec.pid;
+    // a small integer (attribute() bounds it): see PidEntry.pid
+    const pid = rec.pid | 0;
     const stat = this.#proc.readStat(pid, entry !== undefined && entry.startTime !== ABSENT);
     const startTime = stat === null ? null : stat.startTime;
     if (entry !== undefined) {
       if (startTime === null || startTime === entry.startTime) {
         // the same process, or gone since: its late records are still its own
-        entry.checkedAt = this.#now;
+        entry.checkedAt = this.#ms;
         if (startTime === null) entry.startTime = ABSENT;
         return this.#hit('cache', entry.workload);
       }
@@ -258,7 +285,7 @@ export class Attributor {
     // still knows it
     const workload = content === null ? null : this.#workloadOf(parseCgroupFile(content));
     if (workload !== null) {
-      this.#setPid({ pid, workload, via: null, startTime: startTime!, checkedAt: this.#now });
+      this.#setPid(pidEntry(pid, workload, null, 0, startTime!, this.#ms));
       this.#forks.settle(stat!.ppid);
       const subj = rec.subj();
       if (subj !== null && isMcsLabel(subj)) this.#labels.set(subj, workload);
@@ -269,19 +296,19 @@ export class Attributor {
     // an exited child not yet reaped still names its parent
     const parentEntry = stat === null ? undefined : this.#pids.get(stat.ppid);
     if (parentEntry !== undefined) {
-      this.#setPid({ pid, workload: parentEntry.workload, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid(pidEntry(pid, parentEntry.workload, null, 0, known, this.#ms));
       this.#forks.settle(stat!.ppid);
       return this.#hit('lineage', parentEntry.workload);
     }
     const parent = this.#forks.parentOf(rec, this.#recordTime(rec));
     if (parent !== null) {
-      this.#setPid({ pid, workload: parent, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid(pidEntry(pid, parent, null, 0, known, this.#ms));
       return this.#hit('lineage', parent);
     }
     const subj = rec.subj();
     const labelled = subj === null ? undefined : this.#labels.get(subj);
     if (labelled !== undefined) {
-      this.#setPid({ pid, workload: labelled, via: null, startTime: known, checkedAt: this.#now });
+      this.#setPid(pidEntry(pid, labelled, null, 0, known, this.#ms));
       return this.#hit('label', labelled);
     }
     return this.#unattributed(content === null ? 'exited' : 'no-cgroup-identity');
@@ -362,13 +389,14 @@ export class Attributor {
     const children = this.#proc.readChildren(parentPid);
     if (children === null) return false;
     for (const child of children) {
+      if (child > PID_MAX_LIMIT) continue;
       const startTime = this.#proc.readStartTime(child);
       if (startTime === null) continue;
       const known = this.#pids.get(child);
       if (known !== undefined && known.startTime === startTime) continue;
       // settled when its first record comes: by now the parent may have forked again, so this
       // child may belong to a fork whose record is still on its way
-      this.#setPid({ pid: child, workload, via: 'lineage', parentPid, startTime, checkedAt: this.#now });
+      this.#setPid(pidEntry(child, workload, 'lineage', parentPid, startTime, this.#ms));
     }
     return true;
   }
@@ -403,7 +431,7 @@ export class Attributor {
   #fillNames(workload: Workload): void {
     const found = this.#names?.lookupOrRescan(workload.containerId!) ?? null;
     if (found === null) {
-      workload.namesTriedAt = this.#now || 1;
+      workload.namesTriedAt = this.#ms || 1;
       return;
     }
     workload.namespace = found.namespace;
@@ -415,7 +443,7 @@ export class Attributor {
       workload.ownerName = owner.name;
     }
     // the kubelet's files name a container at once, the API may know its pod a little later
-    workload.namesTriedAt = owner === null && this.#names?.owners === true ? this.#now || 1 : 0;
+    workload.namesTriedAt = owner === null && this.#names?.owners === true ? this.#ms || 1 : 0;
   }
 
   /** Forgets pids whose processes are gone and have not been seen for `idleMs`, and the workloads no one names then. */
@@ -423,7 +451,7 @@ export class Attributor {
     // reverifyPids false: only the cap sheds pids (a dead pid forgotten would lose its answer)
     if (this.#reverify) {
       for (const [pid, entry] of this.#pids) {
-        if (this.#now - entry.checkedAt > idleMs && this.#proc.readStartTime(pid) !== entry.startTime) this.#forgetPid(pid);
+        if (this.#ms - entry.checkedAt > idleMs && this.#proc.readStartTime(pid) !== entry.startTime) this.#forgetPid(pid);
       }
     }
     this.#forgetUnusedWorkloads();

@@ -22,7 +22,7 @@ export interface Workload {
    */
   ownerKind?: string | null;
   ownerName?: string | null;
-  /** When names were last looked for and not found (ms), to retry without looking per record. */
+  /** When names were last looked for and not found (the attributor's ms, 0: found), to retry without looking per record. */
   namesTriedAt: number;
   /**
    * Set and read by SyscallAggregate alone (opaque to the rest): its per-workload state, so that

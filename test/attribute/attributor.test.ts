@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Attributor } from '../../src/attribute/attributor.js';
+import { Attributor, PID_MAX_LIMIT } from '../../src/attribute/attributor.js';
 import { ProcFs } from '../../src/attribute/proc-fs.js';
 import { SeccompLineParser } from '../../src/parse/seccomp-line-parser.js';
 import type { SeccompRecordView } from '../../src/types/seccomp-record.js';
@@ -170,6 +170,20 @@ t.test('labels, and what stays unattributed', async (t) => {
   t.same(record(503), { key: null, method: null, reason: 'no-cgroup-identity' });
   t.same(record(0), { key: null, method: null, reason: 'no-pid' }, 'pid 0 names no process');
   t.match(attributor.counts, { proc: 1, label: 1, exited: 1, 'no-cgroup-identity': 1, 'no-pid': 1 });
+});
+
+t.test('a pid past the kernel\'s limit names no process, even where the proc root has one', async (t) => {
+  const { proc, record } = setup();
+  proc.spawn(PID_MAX_LIMIT, { cgroup: CG_A });
+  proc.spawn(PID_MAX_LIMIT + 1, { cgroup: CG_A });
+  proc.spawn(2 ** 32 + 7, { cgroup: CG_A });
+  t.same(record(PID_MAX_LIMIT), { key: `container:${ID_A}`, method: 'proc', reason: null }, 'the highest pid the kernel gives');
+  t.same(record(PID_MAX_LIMIT), { key: `container:${ID_A}`, method: 'cache', reason: null });
+  t.same(record(PID_MAX_LIMIT + 1), { key: null, method: null, reason: 'no-pid' }, 'one past it');
+  // a pid that `| 0` would wrap to 7 must not find pid 7's entry
+  proc.spawn(7, { cgroup: CG_B });
+  t.equal(record(7).key, `container:${ID_B}`);
+  t.same(record(2 ** 32 + 7), { key: null, method: null, reason: 'no-pid' }, 'one that wraps in 32 bits');
 });
 
 t.test('pids held are capped: the least recently checked go first, a live one is read again', async (t) => {

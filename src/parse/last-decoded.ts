@@ -23,7 +23,9 @@ export class LastDecoded {
     }
     const value = decode(buf, start, end);
     if (len >= 0 && len <= LastDecoded.MAX_BYTES) {
-      this.#bytes.set(buf.subarray(start, end));
+      // byte by byte: a subarray to set() from is an object a decode (the strings are short)
+      const bytes = this.#bytes;
+      for (let i = 0; i < len; i++) bytes[i] = buf[start + i]!;
       this.#len = len;
       this.#plain = plain;
       this.#value = value;

@@ -42,7 +42,8 @@ export const ingestCommand: Command = {
   summary: 'add seccomp records from log files (copied from a node, .gz too) to a database, once',
   help: () => `Usage: seccomp-auditor ingest FILE... --db PATH [options]
 
-Reads seccomp audit records from FILEs ('-' for stdin) in any form 'parse' reads, attributes
+Reads seccomp audit records from FILEs ('-' for stdin; a pipe such as <(ssh node cat ...) is
+read as it comes) in any form 'parse' reads, attributes
 them like the daemon does (when --proc-root and --log-dir point at something that resolves their
 pids; otherwise they go to the unattributed bucket by comm and exe) and adds them to the
 database. Prints a summary at the end; a progress line on a terminal.

@@ -9,6 +9,7 @@ import { columnBuffers } from '../types/syscall-columns.js';
 import type { FileIngestMessage, FileIngestOptions, ParsedPacket, ParsedPacketAck, StoreAck, StorePacket } from './file-ingest-protocol.js';
 import { PacketReader, type PacketSlot } from './packed-records.js';
 import { RecordPipeline } from './record-pipeline.js';
+import { mayBeLive } from '../sources/input-chunks.js';
 
 const { options, port, storePort, slots } = workerData as { options: FileIngestOptions; port: MessagePort; storePort: MessagePort; slots: PacketSlot[] };
 const ADVANCE_EVERY_MS = 1000;
@@ -35,9 +36,9 @@ port.on('message', (m: ParsedPacket) => {
 
 const pipeline = new RecordPipeline({
   source: 'ingest', procRoot: options.procRoot, logDir: options.logDir, nodeName: options.nodeName, trust: options.trust,
-  // a file is the past: each pid is read from /proc once; stdin may be a live stream
+  // a file is the past: each pid is read from /proc once; stdin or a pipe may be a live stream
   // (`journalctl -kf | seccomp-auditor ingest -`), whose reused pids the checks catch
-  reverifyPids: options.files.includes('-'),
+  reverifyPids: options.files.some(mayBeLive),
   // the parse thread reports malformed lines; nothing else is announced during an ingest
   events: { onLostSignal() {}, onMalformed() {} },
 });
@@ -67,15 +68,16 @@ for (;;) {
   while (packets.length === 0) await new Promise<void>((resolve) => { wakePacket = resolve; });
   const packet = packets.shift()!;
   if (packet.type === 'end') break;
-  reader.replay(packet.header, pipeline.records);
-  port.postMessage({ type: 'ack', slot: packet.header.slot } satisfies ParsedPacketAck);
   const now = Date.now();
   // the attributor's clock moves every second as the daemon's does (re-checking cached pids
-  // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over
+  // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over; before
+  // the packet, so that a live input's records after a pause meet the clock of their arrival
   if (now - lastAdvance >= ADVANCE_EVERY_MS) {
     pipeline.onBatchEnd();
     lastAdvance = now;
   }
+  reader.replay(packet.header, pipeline.records);
+  port.postMessage({ type: 'ack', slot: packet.header.slot } satisfies ParsedPacketAck);
   if (now - lastBatch >= options.batchEveryMs || pipeline.aggregate.pendingRows >= options.maxPendingRows) {
     await handOver(false);
     lastBatch = now;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -16,6 +17,17 @@ export async function* inputChunks(path: string, stdin: NodeJS.ReadableStream): 
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new InputError(path, err);
   });
+  const kind = await handle.stat().then((st) => (st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'stream'), (err: NodeJS.ErrnoException) => err);
+  if (kind !== 'file') {
+    if (kind === 'stream') {
+      // a pipe (`ingest <(ssh node cat audit.log)`, a FIFO) or a device: read in order as it
+      // comes, as stdin is; its bytes cannot be read at an offset
+      yield* streamChunks(path, handle);
+      return;
+    }
+    await handle.close();
+    throw new InputError(path, kind === 'directory' ? Object.assign(new Error('is a directory'), { code: 'EISDIR' }) : kind);
+  }
   const head = Buffer.alloc(2);
   let bytesRead: number;
   try {
@@ -62,6 +74,33 @@ async function* plainChunks(path: string, handle: FileHandle): AsyncGenerator<Bu
     throw new InputError(path, err as NodeJS.ErrnoException);
   } finally {
     await handle.close();
+  }
+}
+
+async function* streamChunks(path: string, handle: FileHandle): AsyncGenerator<Buffer> {
+  const stream = handle.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: true });
+  try {
+    yield* gunzipIfNeeded(stream);
+  } catch (err) {
+    throw new InputError(path, err as NodeJS.ErrnoException);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Whether an input may still be written while it is read: stdin (`-`) and anything that is not
+ * a regular file (a pipe, a FIFO). Its records may be of now, so the pids they name are checked
+ * against /proc again as the daemon checks them; a regular file is the past.
+ */
+export function mayBeLive(path: string): boolean {
+  if (path === '-') return true;
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && !st.isFile() && !st.isDirectory();
+  } catch {
+    // unreadable: the read reports it
+    return false;
   }
 }
 

@@ -1,10 +1,12 @@
 import t from 'tap';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SyscallStore } from '../../src/store/syscall-store.js';
 import { syscallName } from '../../src/syscalls/syscall-table.js';
-import { runCli } from '../helpers/cli.js';
+import { builtCli, runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
 // A node's logs copied elsewhere, with a proc root and kubelet log root captured beside them
@@ -105,4 +107,32 @@ t.test("a malformed line's number counts from its own file's start", async (t) =
   const r = await runCli(['ingest', join(n.dir, 'a.log'), join(n.dir, 'b.log'), join(n.dir, 'a.log'), '--db', n.db]);
   t.equal(r.code, 0, r.stderr);
   t.same(r.stderr.match(/^\S+:\d+(?=: malformed)/gm)?.map((m) => m.slice(n.dir.length + 1)), ['a.log:3', 'b.log:3', 'a.log:3'], r.stderr);
+});
+
+t.test('a pipe may be live: a pid a new process took since is read again, as the daemon reads it', async (t) => {
+  const n = nodeCopy();
+  const ID2 = 'd'.repeat(64);
+  const fifo = join(n.dir, 'live.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const rec = (nr: number, sec: number) =>
+    `audit: type=1326 audit(${sec}.000:${sec}): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=4242 comm="app" exe="/app" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f0000001000 code=0x7ffc0000\n`;
+  // the built CLI, whose threads start in milliseconds (tsx compiles each thread's modules first)
+  const child = spawn(process.execPath, [builtCli(), 'ingest', fifo, '--db', n.db, '--proc-root', n.proc, '--log-dir', n.logs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const out = createWriteStream(fifo);
+  // more than a pipe holds after the two records: when the write is done, the ingest has read them
+  await new Promise<void>((resolve) => out.write(rec(0, 100) + rec(1, 101) + 'unrelated line\n'.repeat(8192), () => resolve()));
+  // past the attributor's check period (a second): then pid 4242 is another process, in another container
+  await sleep(1600);
+  writeFileSync(join(n.proc, '4242', 'stat'), `4242 (app) S 1 ${'0 '.repeat(17)}888 0 0\n`);
+  writeFileSync(join(n.proc, '4242', 'cgroup'), `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${'a'.repeat(8)}_4b5a_6978_8a9b_acbdcedfe0f1.slice/cri-containerd-${ID2}.scope\n`);
+  await new Promise<void>((resolve) => out.end(rec(2, 200), resolve));
+  t.equal(await exited, 0, stderr);
+  const store = SyscallStore.open({ path: n.db });
+  t.teardown(() => store.close());
+  const calls = (id: string) => store.syscallsOf([`container:${id}`]).map((s) => syscallName(s.auditArch, s.syscallNr)).sort();
+  t.same(calls(ID), ['read', 'write'], 'the first process\'s records stay with its container');
+  t.same(calls(ID2), ['open'], 'the new process\'s go to the container /proc names now (a regular file\'s pids are read once)');
 });

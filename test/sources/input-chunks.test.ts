@@ -1,10 +1,11 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { inputChunks, InputError } from '../../src/sources/input-chunks.js';
+import { inputChunks, InputError, mayBeLive } from '../../src/sources/input-chunks.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 
 const MiB = 1 << 20;
@@ -51,4 +52,35 @@ t.test('a file that cannot be read is an InputError that says what to do', async
   await t.rejects(readAll(join(dir, 'nope.log')), { constructor: InputError, message: /nope\.log: no such file; check the path/ });
   mkdirSync(join(dir, 'logs'));
   await t.rejects(readAll(join(dir, 'logs')), { constructor: InputError, message: /logs: is a directory; name the log files inside it/ });
+});
+
+/** A named pipe written by another process in pieces, a pause between them, as `<(ssh node cat ...)` is. */
+function writeFifoSlowly(path: string, data: Buffer, pieces: number): Promise<void> {
+  const out = createWriteStream(path);
+  return (async () => {
+    const step = Math.ceil(data.length / pieces);
+    for (let i = 0; i < data.length; i += step) {
+      if (!out.write(data.subarray(i, i + step))) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      await sleep(20);
+    }
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  })();
+}
+
+t.test('a pipe (a FIFO, process substitution) is read as it comes, gzip or not', async (t) => {
+  const dir = makeTempDir('sa-chunks-');
+  const fifo = join(dir, 'audit.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const data = Buffer.from('type=SECCOMP msg=audit(1.0:1): pid=1\n'.repeat(60_000));
+  // before: a read at an offset, which a pipe refuses: "cannot read (ESPIPE)"
+  const [plain] = await Promise.all([readAll(fifo), writeFifoSlowly(fifo, data, 7)]);
+  t.ok(plain.bytes.equals(data), `same bytes (${plain.sizes.length} chunks)`);
+  const [gz] = await Promise.all([readAll(fifo), writeFifoSlowly(fifo, gzipSync(data), 3)]);
+  t.ok(gz.bytes.equals(data), 'a gzip through a pipe comes decompressed');
+  t.ok(mayBeLive(fifo), 'a pipe may be live');
+  t.ok(mayBeLive('-'), 'stdin may be live');
+  writeFileSync(join(dir, 'plain.log'), data);
+  t.notOk(mayBeLive(join(dir, 'plain.log')), 'a regular file is the past');
+  t.notOk(mayBeLive(join(dir, 'nope.log')), 'a missing file is not live (its read says what is wrong)');
+  t.notOk(mayBeLive(dir), 'nor a directory');
 });

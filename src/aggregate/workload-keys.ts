@@ -212,9 +212,8 @@ export class WorkloadKeys {
 
   /**
    * Counts a record of the key in `slot`; returns the offset of its counters in the arena's nums,
-   * whose first and last times (at +1 and +2) the caller moves: the time is not an argument, as
-   * V8 does not inline this call into SyscallAggregate.add(), and a double passed to a call
-   * that is not inlined is a new heap number (one a record, ~90 MB of the 30-day ingest's garbage).
+   * whose first and last times (at +1 and +2) the caller moves: the record's time is not passed
+   * around, so that it stays a double in SyscallAggregate.add() (see there).
    */
   count(slot: number): number {
     const i = (this.#first + slot) * NUMS;

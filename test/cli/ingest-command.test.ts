@@ -124,8 +124,9 @@ t.test('a pipe may be live: a pid a new process took since is read again, as the
   const out = createWriteStream(fifo);
   // more than a pipe holds after the two records: when the write is done, the ingest has read them
   await new Promise<void>((resolve) => out.write(rec(0, 100) + rec(1, 101) + 'unrelated line\n'.repeat(8192), () => resolve()));
-  // past the attributor's check period (a second): then pid 4242 is another process, in another container
-  await sleep(1600);
+  // past the attributor's check period (a second, with room for a thread that lags on a busy
+  // machine): then pid 4242 is another process, in another container
+  await sleep(2500);
   writeFileSync(join(n.proc, '4242', 'stat'), `4242 (app) S 1 ${'0 '.repeat(17)}888 0 0\n`);
   writeFileSync(join(n.proc, '4242', 'cgroup'), `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${'a'.repeat(8)}_4b5a_6978_8a9b_acbdcedfe0f1.slice/cri-containerd-${ID2}.scope\n`);
   await new Promise<void>((resolve) => out.end(rec(2, 200), resolve));

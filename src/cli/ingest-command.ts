@@ -43,10 +43,10 @@ export const ingestCommand: Command = {
   help: () => `Usage: seccomp-auditor ingest FILE... --db PATH [options]
 
 Reads seccomp audit records from FILEs ('-' for stdin; a pipe such as <(ssh node cat ...) is
-read as it comes) in any form 'parse' reads, attributes
-them like the daemon does (when --proc-root and --log-dir point at something that resolves their
-pids; otherwise they go to the unattributed bucket by comm and exe) and adds them to the
-database. Prints a summary at the end; a progress line on a terminal.
+read as it comes) in any form 'parse' reads, attributes them like the daemon does (when
+--proc-root and --log-dir point at something that resolves their pids; otherwise they go to the
+unattributed bucket by comm and exe) and adds them to the database. Prints a summary at the end;
+a progress line on a terminal.
 
 Options:
 ${formatOptions(OPTIONS)}

@@ -146,9 +146,7 @@ export class SyscallAggregate {
     if (keys === null) keys = this.#revive(w);
     const actionIndex = ACTIONS.indexOf(rec.action);
     const nr = rec.syscallNr;
-    // the last arch compared here: archIndex() is a call, and the arch (above 2^31) a double
-    const arch = rec.auditArch;
-    const slot = keys.slotOf(arch === lastArch ? lastArchIndex : archIndex(arch), actionIndex, nr);
+    const slot = keys.slotOf(archIndex(rec.auditArch), actionIndex, nr);
     if (slot >= 0) {
       const i = keys.count(slot);
       const nums = this.#arena.nums;

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -17,17 +17,20 @@ export async function* inputChunks(path: string, stdin: NodeJS.ReadableStream): 
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new InputError(path, err);
   });
-  const kind = await handle.stat().then((st) => (st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'stream'), (err: NodeJS.ErrnoException) => err);
-  if (kind !== 'file') {
-    if (kind === 'stream') {
-      // a pipe (`ingest <(ssh node cat audit.log)`, a FIFO) or a device: read in order as it
-      // comes, as stdin is; its bytes cannot be read at an offset
-      yield* streamChunks(path, handle);
-      return;
-    }
+  let st: Stats;
+  try {
+    st = await handle.stat();
+  } catch (err) {
     await handle.close();
-    throw new InputError(path, kind === 'directory' ? Object.assign(new Error('is a directory'), { code: 'EISDIR' }) : kind);
+    throw new InputError(path, err as NodeJS.ErrnoException);
   }
+  if (isStream(st)) {
+    // a pipe (`ingest <(ssh node cat audit.log)`, a FIFO) or a device: read in order as it
+    // comes, as stdin is; its bytes cannot be read at an offset
+    yield* streamChunks(path, handle);
+    return;
+  }
+  // a directory gets here too: its first read fails with EISDIR, which says what to do
   const head = Buffer.alloc(2);
   let bytesRead: number;
   try {
@@ -97,11 +100,16 @@ export function mayBeLive(path: string): boolean {
   if (path === '-') return true;
   try {
     const st = statSync(path, { throwIfNoEntry: false });
-    return st !== undefined && !st.isFile() && !st.isDirectory();
+    return st !== undefined && isStream(st);
   } catch {
     // unreadable: the read reports it
     return false;
   }
+}
+
+/** Neither a regular file nor a directory: bytes that come in order, once. */
+function isStream(st: Stats): boolean {
+  return !st.isFile() && !st.isDirectory();
 }
 
 async function* gunzipIfNeeded(input: NodeJS.ReadableStream): AsyncGenerator<Buffer> {

@@ -159,15 +159,20 @@ export class Attributor {
    * batch's end is also when waiting forks are looked at again.
    */
   advance(now: number): void {
-    this.#now = now;
-    if (Number.isNaN(this.#epoch)) this.#epoch = now;
-    this.#ms = now - this.#epoch;
+    this.setClock(now);
     if (this.#forks.size > 0) this.#rescanWaiting();
     if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       this.prune(PRUNE_IDLE_MS);
     }
     if (this.#pids.size > this.#maxPids) this.#shed();
+  }
+
+  /** The clock alone (advance() without the work of a batch's end). */
+  setClock(now: number): void {
+    this.#now = now;
+    if (Number.isNaN(this.#epoch)) this.#epoch = now;
+    this.#ms = now - this.#epoch;
   }
 
   /**

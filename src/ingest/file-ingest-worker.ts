@@ -71,7 +71,8 @@ for (;;) {
   const now = Date.now();
   // the attributor's clock moves every second as the daemon's does (re-checking cached pids
   // against /proc, pruning, shedding past MAX_PIDS), however seldom a batch is handed over; before
-  // the packet, so that a live input's records after a pause meet the clock of their arrival
+  // the packet, whose first record then sets the clocks (RecordPipeline), so that a live input's
+  // records after a pause meet the clock of their arrival
   if (now - lastAdvance >= ADVANCE_EVERY_MS) {
     pipeline.onBatchEnd();
     lastAdvance = now;

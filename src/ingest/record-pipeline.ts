@@ -69,6 +69,8 @@ export class RecordPipeline implements LineSink, AuditBodySink {
    */
   #open: { reason: string; count: number; from: number | null }[] = [];
   #lagSeconds: number | null = null;
+  /** a batch ended since the clocks were set: see #refreshClock() */
+  #clockStale = false;
 
   /**
    * `procRoot` / `logDir` null: nothing to look up (logs copied from another node, whose pids
@@ -171,6 +173,20 @@ export class RecordPipeline implements LineSink, AuditBodySink {
     this.#now = Date.now();
     this.attributor.advance(this.#now);
     this.aggregate.advance(this.#now);
+    this.#clockStale = true;
+  }
+
+  /**
+   * The clocks again at the first record after a batch's end: the next batch may come after a
+   * pause (a quiet node), and its records must meet the time they arrive, not the last batch's
+   * (a pid checked then and reused since would not be checked again). Only the clocks: the
+   * batch's end does the rest (waiting forks, pruning).
+   */
+  #refreshClock(): void {
+    this.#clockStale = false;
+    this.#now = Date.now();
+    this.attributor.setClock(this.#now);
+    this.aggregate.advance(this.#now);
   }
 
   /**
@@ -246,6 +262,7 @@ export class RecordPipeline implements LineSink, AuditBodySink {
   }
 
   #onRecord(rec: SeccompRecordView): void {
+    if (this.#clockStale) this.#refreshClock();
     // where losses begin and end: two comparisons a record, the rest only around a loss
     const time = rec.time;
     if (time !== ABSENT) {

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import { makeTempDir } from '../helpers/real-kernel.js';
 import { makeNode, MALFORMED_LINE, recordLine, type FakeContainer } from './fake-node.js';
@@ -81,4 +83,26 @@ t.test('lost records: audit_lost is the kernel\'s total since boot, so only its 
   p.end();
   t.same(p.takeBatch([])!.lost, [{ source: 'test', reason: 'audit_lost', count: 3 }], 'backlog and rate-limit lines add nothing to audit_lost\'s growth');
   t.end();
+});
+
+t.test('a batch after a pause meets the clock of its arrival: a pid reused meanwhile is read again', async (t) => {
+  const dir = makeTempDir('sa-pipeline-');
+  const { procRoot, logDir } = makeNode(dir, [WEB]);
+  const p = new RecordPipeline({ source: 'test', procRoot, logDir, nodeName: 'node-a', events: { onNewSyscall() {}, onLostSignal() {}, onMalformed() {} } });
+  p.start({ watch: false });
+  t.teardown(() => p.stop());
+  // a source's batch: its records, then its end (the daemon's sources call onBatchEnd after)
+  p.push(Buffer.from(recordLine(WEB.pid, 0)));
+  p.end();
+  p.onBatchEnd();
+  // quiet for more than the attributor's check period (1 s); meanwhile the pid went to a new
+  // process in another container
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  const other = 'b'.repeat(64);
+  writeFileSync(join(procRoot, String(WEB.pid), 'stat'), `${WEB.pid} (other) S 1 ${'0 '.repeat(17)}999999 0 0\n`);
+  writeFileSync(join(procRoot, String(WEB.pid), 'cgroup'), `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod11111111_2222_3333_4444_555555555555.slice/cri-containerd-${other}.scope\n`);
+  p.push(Buffer.from(recordLine(WEB.pid, 1)));
+  p.end();
+  const b = p.takeBatch([])!;
+  t.same(b.workloads.map((w) => w.containerId).sort(), ['a'.repeat(64), other], 'the second batch\'s record is the new process\'s (before: the clock of the first batch\'s end, so the pid was not checked)');
 });

@@ -148,6 +148,7 @@ export class Daemon {
       },
       ...(config.metricsMaxSeries !== undefined ? { maxSeries: config.metricsMaxSeries } : {}),
       ...(config.metricsSeriesWindowMs !== undefined ? { seriesWindowMs: config.metricsSeriesWindowMs } : {}),
+      ...(config.young !== undefined ? { young: config.young } : {}),
     });
     this.#pendingMetrics();
     const readWorkers = config.readWorkers ?? DEFAULT_READ_THREADS;

@@ -1,3 +1,4 @@
+import { DEFAULT_YOUNG_THRESHOLDS, isYoung, lossQueryWindow, type YoungThresholds } from '../profile/learning-window.js';
 import { StoreError } from '../store/store-error.js';
 import type { RecentPodWorkload, SyscallStore } from '../store/syscall-store.js';
 import { containerSyscallSeries } from './container-syscall-series.js';
@@ -5,8 +6,18 @@ import { containerLabelText, FamilyText } from './exposition-text.js';
 
 const WINDOW_NOTE = 'Containers seen within the series window, newest first, at most --metrics-max-series.';
 
+/**
+ * What a profile learned from a container's newest instance would say of itself (the `learned`
+ * part of the profile routes, judged on that instance's window and records).
+ */
+interface Learning {
+  /** no loss of this node overlaps its window (LOSS_MARGIN_MS either side) */
+  complete: boolean;
+  young: boolean;
+}
+
 /** The per-container gauges: one sample per container, from its newest instance's summary. */
-const GAUGES: { name: string; help: string; value: (w: RecentPodWorkload) => number | null }[] = [
+const GAUGES: { name: string; help: string; value: (w: RecentPodWorkload, learning: Learning) => number | null }[] = [
   { name: 'seccomp_auditor_container_syscalls', help: 'Distinct syscalls observed per container.', value: (w) => w.syscalls },
   // convergence: "still learning" or "stable for days", for a dashboard or an alert
   {
@@ -18,6 +29,18 @@ const GAUGES: { name: string; help: string; value: (w: RecentPodWorkload) => num
     name: 'seccomp_auditor_container_records_since_new_syscall',
     help: 'Records of a container committed after the one that brought its newest distinct syscall.',
     value: (w) => w.recordsSinceNewSyscall,
+  },
+  // whether its learned profile can be taken as it is: alertable per container, where the node's
+  // records_lost_total only says that some profile learned then is short of calls
+  {
+    name: 'seccomp_auditor_container_learning_complete',
+    help: 'Whether no record this node lost overlaps the window a container was learned over (its newest instance\'s first to last record, a minute either side): 1, or 0 when one does, and its learned profile is refused (409 SA_PROFILE_INCOMPLETE) unless asked for with allowIncomplete=true.',
+    value: (_w, learning) => (learning.complete ? 1 : 0),
+  },
+  {
+    name: 'seccomp_auditor_container_learning_young',
+    help: 'Whether a container\'s learning window (its newest instance\'s first to last record) is shorter than --young-window or holds fewer than --young-records records: 1 (its profile is marked young, X-Learned-Young), else 0.',
+    value: (_w, learning) => (learning.young ? 1 : 0),
   },
 ];
 
@@ -52,7 +75,8 @@ export const CONTAINER_FAMILY_NAMES: readonly string[] = [...GAUGES.map((g) => g
  * and 0 over the cap. A database read that fails (a StoreError, handed to `onStoreError`) leaves
  * every family without samples, over the cap included: absent rather than partial or a false 0.
  */
-export function containerFamilies(store: SyscallStore | null, options: { sinceMs: number; maxSeries: number; onStoreError?: (err: StoreError) => void }): string {
+export function containerFamilies(store: SyscallStore | null, options: { sinceMs: number; maxSeries: number; young?: YoungThresholds; onStoreError?: (err: StoreError) => void }): string {
+  const young = options.young ?? DEFAULT_YOUNG_THRESHOLDS;
   const { gauges, records, violations, overCap, families } = familyTexts();
   let dropped = 0;
   if (store !== null) {
@@ -79,8 +103,10 @@ export function containerFamilies(store: SyscallStore | null, options: { sinceMs
         texts.set(w.workloadId, text);
         if (seen.has(text)) continue;
         seen.add(text);
+        const window = lossQueryWindow(w.firstSeen, w.lastSeen);
+        const learning = { complete: !store.lossOverlaps(window.fromMs, window.toMs), young: isYoung(w.records, w.firstSeen, w.lastSeen, young) };
         for (const g of gauges) {
-          const v = g.value(w);
+          const v = g.value(w, learning);
           if (v !== null) g.family.sample(text, v);
         }
       }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import type { YoungThresholds } from '../profile/learning-window.js';
 import type { SyscallStore } from '../store/syscall-store.js';
 import type { PipelineCounters } from '../types/pipeline-counters.js';
 import { CONTAINER_FAMILY_NAMES, containerFamilies, unreadContainerFamilies } from './container-families.js';
@@ -31,6 +32,8 @@ export interface MetricsSources {
    * (default DEFAULT_SERIES_WINDOW_MS): what runs now, not the month the database keeps.
    */
   seriesWindowMs?: number;
+  /** when a container's learning is young (seccomp_auditor_container_learning_young; default DEFAULT_YOUNG_THRESHOLDS) */
+  young?: YoungThresholds;
   /** the scrape's time; tests pin it */
   clock?: () => number;
   /**
@@ -38,7 +41,7 @@ export interface MetricsSources {
    * containerFamiliesText); null or absent: on this thread. A StoreError it throws is a failed
    * read, as on this thread.
    */
-  containerFamiliesOffThread?: () => ((args: { sinceMs: number; maxSeries: number }) => Promise<string>) | null;
+  containerFamiliesOffThread?: () => ((args: { sinceMs: number; maxSeries: number; young?: YoungThresholds }) => Promise<string>) | null;
 }
 
 /** Containers seen within the last hour have per-container series by default. */
@@ -91,10 +94,11 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       from.onStoreError?.(err);
     };
     const sinceMs = clock() - windowMs;
+    const args = { sinceMs, maxSeries, ...(from.young === undefined ? {} : { young: from.young }) };
     const offThread = from.containerFamiliesOffThread?.() ?? null;
-    if (offThread === null || from.store() === null) return containerFamilies(from.store(), { sinceMs, maxSeries, onStoreError });
+    if (offThread === null || from.store() === null) return containerFamilies(from.store(), { ...args, onStoreError });
     try {
-      return await offThread({ sinceMs, maxSeries });
+      return await offThread(args);
     } catch (err) {
       if (err instanceof StoreError) {
         onStoreError(err);
@@ -102,7 +106,7 @@ export function buildMetrics(from: MetricsSources): DaemonMetrics {
       }
       // the read queue is full (SA_BUSY) or a read thread failed: a scrape still gets its series,
       // read here as before the read thread, rather than a failed scrape
-      return containerFamilies(from.store(), { sinceMs, maxSeries, onStoreError });
+      return containerFamilies(from.store(), { ...args, onStoreError });
     }
   });
   const commits = new Histogram({

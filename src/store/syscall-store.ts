@@ -75,6 +75,7 @@ export interface RecentPodWorkload {
   namespace: string;
   pod: string;
   container: string | null;
+  firstSeen: number;
   lastSeen: number;
   syscalls: number;
   records: number;
@@ -167,6 +168,7 @@ export class SyscallStore {
   readonly #counters: Database.Statement<[string, string], { name: string; value: number }>;
   readonly #lost: Database.Statement<[], LostDelta>;
   readonly #lossesBetween: Database.Statement<[number, number], StoredLoss>;
+  readonly #lossOverlaps: Database.Statement<[number, number], number>;
   readonly #unattributedLike: Database.Statement<[string, string, number, number], StoredUnattributed>;
   readonly #pruneLosses: Database.Statement<[number]>;
   readonly #processesOf: Database.Statement<[string, string], { comm: string | null; exe: string | null }>;
@@ -272,6 +274,9 @@ export class SyscallStore {
     this.#lossesBetween = db.prepare(`
       SELECT source, reason, count, from_ms AS "from", to_ms AS "to" FROM loss_events
       WHERE to_ms >= ? AND from_ms <= ? ORDER BY from_ms, source, reason`);
+    // the same range, up to the first row that lost records
+    this.#lossOverlaps = db.prepare<[number, number], number>(`
+      SELECT EXISTS (SELECT 1 FROM loss_events WHERE to_ms >= ? AND from_ms <= ? AND count > 0)`).pluck();
     // groups of the same comm or exe seen within [from, to] (keys arrive as JSON arrays); the
     // table is capped (10 000 keys by default), so a scan of it is bounded
     this.#unattributedLike = db.prepare(`
@@ -286,7 +291,7 @@ export class SyscallStore {
     // Newest first (workloads_by_last_seen, backwards), only as far back as asked: what a
     // scrape exports is what runs now, and a month of history behind it costs nothing.
     this.#recentPodWorkloads = db.prepare(`
-      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, w.last_seen AS lastSeen, m.syscalls, m.records, m.violations,
+      SELECT w.id AS workloadId, w.namespace, w.pod, w.container, w.first_seen AS firstSeen, w.last_seen AS lastSeen, m.syscalls, m.records, m.violations,
         m.last_new_syscall_at AS lastNewSyscallAt, m.records - m.records_at_last_new AS recordsSinceNewSyscall
       FROM workloads w JOIN workload_summaries m ON m.workload_id = w.id
       WHERE w.last_seen >= ? AND ${IS_POD} ORDER BY w.last_seen DESC, w.id DESC`);
@@ -519,6 +524,11 @@ export class SyscallStore {
         unattributed: this.unattributedLike({ exes: [...exes], comms: [...comms], fromMs, toMs }),
       };
     });
+  }
+
+  /** Whether a row of the loss timeline with lost records overlaps [fromMs, toMs] (both inclusive). */
+  lossOverlaps(fromMs: number, toMs: number): boolean {
+    return this.#guard(() => this.#lossOverlaps.get(fromMs, toMs) === 1);
   }
 
   /** The loss timeline's rows whose interval overlaps [fromMs, toMs] (both inclusive), oldest first. */

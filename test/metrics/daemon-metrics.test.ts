@@ -95,3 +95,47 @@ t.test('the per-container families read elsewhere (the read thread): its text is
   t.match(damaged, /seccomp_auditor_database_up 0\n/, 'the failed read shows in database_up');
   t.equal(seen.length, 1, 'and the daemon is told');
 });
+
+t.test('per-container learning gauges say what each container\'s profile answer says: complete unless a loss overlaps its window, young by the thresholds', async (t) => {
+  const { podProfile } = await import('../../src/http/reads/profile-reads.js');
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-metrics-'), 'l.db') });
+  t.teardown(() => store.close());
+  const MIN = 60_000, now = 1000 * MIN;
+  // name, window (first, last record), records; the loss below lasts [now - 30 min, now - 29 min]
+  const containers = [
+    ['settled', now - 120 * MIN, now - 60 * MIN + 1, 2000], // ends 29 min before the loss: 1 min of margin is not enough to reach it
+    ['over-loss', now - 40 * MIN, now - MIN, 2000], // the loss inside its window
+    ['after-loss', now - 28 * MIN, now - 2 * MIN, 2000], // starts a minute after the loss ends: within the margin (inclusive)
+    ['clear-after', now - 28 * MIN + 1, now - 2 * MIN, 2000], // a millisecond later: beyond it
+    // by this test's thresholds (8 minutes, 1 500 records; the defaults would say otherwise of each)
+    ['few-records', now - 120 * MIN, now - 60 * MIN + 2, 1200],
+    ['short', now - 9 * MIN, now - 2 * MIN, 5000], // 7 minutes
+    ['long-enough', now - 11 * MIN, now - 2 * MIN, 5000], // 9 minutes
+  ] as const;
+  let n = 0;
+  for (const [pod, firstSeen, lastSeen, records] of containers) {
+    const key = containerKey(++n);
+    store.commitBatch({
+      workloads: [workload(key, { namespace: 'shop', pod, container: 'app', firstSeen, lastSeen })],
+      syscalls: [syscall(key, 0, { count: records - 1, firstSeen, lastSeen: firstSeen }), syscall(key, 1, { count: 1, firstSeen: lastSeen, lastSeen })],
+      executables: [], unattributed: [], lost: [], positions: [],
+    });
+  }
+  store.commitBatch({
+    workloads: [], syscalls: [], executables: [], unattributed: [], positions: [],
+    lost: [{ source: 'kmsg', reason: 'printk_suppressed', count: 40 }],
+    losses: [{ source: 'kmsg', reason: 'printk_suppressed', count: 40, from: now - 30 * MIN, to: now - 29 * MIN }],
+  });
+  const young = { minWindowMs: 8 * MIN, minRecords: 1500 };
+  const text = await buildMetrics({ store: () => store, sources: () => [], clock: () => now, seriesWindowMs: 24 * 60 * MIN, young }).registry.metrics();
+  const gauge = (family: string, pod: string): string | undefined => new RegExp(`^${family}\\{namespace="shop",workload="${pod}",pod="${pod}",container="app"\\} (\\d+)$`, 'm').exec(text)?.[1];
+  const query = { format: 'oci', defaultAction: 'errno', baseline: 'runc', logDenied: false, allowIncomplete: true } as const;
+  const expected: Record<string, [complete: string, young: string]> = {
+    settled: ['1', '0'], 'over-loss': ['0', '0'], 'after-loss': ['0', '0'], 'clear-after': ['1', '0'], 'few-records': ['1', '1'], short: ['1', '1'], 'long-enough': ['1', '0'],
+  };
+  for (const [pod] of containers) {
+    const learned = podProfile(store, { namespace: 'shop', pod, query, young }).learned;
+    t.same([gauge('seccomp_auditor_container_learning_complete', pod), gauge('seccomp_auditor_container_learning_young', pod)], expected[pod], pod);
+    t.same([learned.complete ? '1' : '0', learned.young ? '1' : '0'], expected[pod], `${pod}: the profile answer says the same`);
+  }
+});

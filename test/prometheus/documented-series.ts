@@ -20,6 +20,8 @@ export const DOCUMENTED_SERIES: Record<string, readonly string[]> = {
   seccomp_auditor_container_syscalls: ['namespace', 'workload', 'pod', 'container'],
   seccomp_auditor_container_last_new_syscall_timestamp_seconds: ['namespace', 'workload', 'pod', 'container'],
   seccomp_auditor_container_records_since_new_syscall: ['namespace', 'workload', 'pod', 'container'],
+  seccomp_auditor_container_learning_complete: ['namespace', 'workload', 'pod', 'container'],
+  seccomp_auditor_container_learning_young: ['namespace', 'workload', 'pod', 'container'],
   seccomp_auditor_container_syscall_records_total: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'],
   seccomp_auditor_violations_total: ['namespace', 'workload', 'pod', 'container', 'syscall', 'action'],
   seccomp_auditor_container_syscall_records_over_cap: [],

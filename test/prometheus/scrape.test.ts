@@ -50,6 +50,12 @@ t.test('every documented series, with its labels, from two scrapes of a fed daem
   t.equal(await one('seccomp_auditor_profiles_installed{source="builtin"}'), 1, 'the log-all profile');
   const lastNew = await one(`seccomp_auditor_container_last_new_syscall_timestamp_seconds{${web}}`);
   t.ok(Math.abs(lastNew - Date.now() / 1000) < 120, `the last new syscall was seen just now (${lastNew})`);
+  // the kernel's audit_lost=5 came with no earlier count, so its records may be of any time before
+  // it: every window up to it is incomplete, as the profile route would say (409)
+  t.equal(await one(`seccomp_auditor_container_learning_complete{${web}}`), 0, 'learned over the loss the kernel reported');
+  t.equal(await one(`seccomp_auditor_container_learning_young{${web}}`), 1, '4 records in one go: young');
+  const answer = await fetch(`http://${daemon.target}/api/v1/namespaces/shop/pods/${WEB.pod}/profile`);
+  t.equal(answer.status, 409, 'the profile route refuses it as incomplete');
   t.ok(await one('seccomp_auditor_database_commit_seconds_count') >= 1, 'commits were timed');
   t.equal(await one('seccomp_auditor_container_syscall_records_over_cap'), 0, 'under the cap');
 });

@@ -60,7 +60,7 @@ export type FileIngestMessage = {
 
 /** From the attributing thread to the store's thread, over their own channel. */
 export type StorePacket =
-  /** its syscall rows in `columns` (copied: see SyscallColumns) */
+  /** its syscall rows in `columns`, whose buffers are transferred */
   | { type: 'batch'; batch: FlushBatch }
   /** no batch follows: the store closes */
   | { type: 'end' };

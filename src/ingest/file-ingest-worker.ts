@@ -5,6 +5,7 @@
  * seconds of CPU on a month of a busy node's log: on threads of their own they overlap.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { columnBuffers } from '../types/syscall-columns.js';
 import type { FileIngestMessage, FileIngestOptions, ParsedPacket, ParsedPacketAck, StoreAck, StorePacket } from './file-ingest-protocol.js';
 import { PacketReader, type PacketSlot } from './packed-records.js';
 import { RecordPipeline } from './record-pipeline.js';
@@ -12,7 +13,7 @@ import { mayBeLive } from '../sources/input-chunks.js';
 
 const { options, port, storePort, slots } = workerData as { options: FileIngestOptions; port: MessagePort; storePort: MessagePort; slots: PacketSlot[] };
 const ADVANCE_EVERY_MS = 1000;
-const toStore = (m: StorePacket): void => storePort.postMessage(m);
+const toStore = (m: StorePacket, transfer?: ArrayBuffer[]): void => storePort.postMessage(m, transfer);
 
 let inFlight = 0;
 let batches = 0;
@@ -55,8 +56,7 @@ async function handOver(last: boolean): Promise<void> {
   inFlight++;
   batches++;
   largestBatch = Math.max(largestBatch, batch.columns?.length ?? 0);
-  // copied, not transferred: see SyscallColumns
-  toStore({ type: 'batch', batch });
+  toStore({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
   while (inFlight >= options.maxBatchesInFlight) await new Promise<void>((resolve) => { wakeCommitted = resolve; });
 }
 

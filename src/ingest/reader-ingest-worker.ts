@@ -17,10 +17,11 @@ import { AuditSource } from '../sources/audit-source.js';
 import { KmsgSource } from '../sources/kmsg-source.js';
 import { ABSENT } from '../types/seccomp-record.js';
 import { RecordPipeline } from './record-pipeline.js';
+import { columnBuffers } from '../types/syscall-columns.js';
 import type { AuditChannelState, ReaderIngestMessage, ReaderIngestOptions } from './reader-ingest-protocol.js';
 
 const options = workerData as ReaderIngestOptions;
-const post = (m: ReaderIngestMessage): void => parentPort!.postMessage(m);
+const post = (m: ReaderIngestMessage, transfer?: ArrayBuffer[]): void => parentPort!.postMessage(m, transfer);
 
 let niced = false;
 try {
@@ -151,12 +152,12 @@ function flush(): void {
   if (pipeline.newestRecordTime !== ABSENT) lossCheckedUpTo = pipeline.newestRecordTime;
   const at = source.position;
   const position = at >= 0 && at !== committed ? [{ source: options.kind, position: `${bootId}:${at}` }] : [];
-  // syscall rows in columns, copied whole (not transferred: see SyscallColumns): no clone of a
-  // row object on either side, and no garbage of them on the main thread's heap, which serves the API
+  // syscall rows in columns whose buffers move to the main thread: no clone of a row object on
+  // either side, and no garbage of them on the main thread's heap, which serves the API
   const batch = pipeline.takeBatch(position);
   if (batch === null) return;
   committed = at;
-  post({ type: 'batch', batch });
+  post({ type: 'batch', batch }, batch.columns === undefined ? [] : columnBuffers(batch.columns));
 }
 
 if (kubeApi !== null) {

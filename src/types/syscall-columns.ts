@@ -4,16 +4,10 @@ import { grown } from './typed-arrays.js';
 
 /**
  * A batch's syscall rows (one per changed key) in columns: what the aggregate hands over, what
- * crosses to the committing thread, and what the store's commit loop reads. A 30-day ingest
- * carries a million and more rows; as objects each cost an allocation, two boxed times and a
- * structured clone on either side of the thread boundary, which was a quarter of the reading
- * thread's time and most of its garbage.
- *
- * The arrays cross by copy (postMessage without a transfer list: a memcpy each, ~6 MB for a full
- * batch), not by transfer. The first ArrayBuffer a thread detaches invalidates V8's
- * ArrayBufferDetaching protector for the rest of that thread's life: on a 30-day ingest that
- * deoptimized 23 functions of the attributing thread at its first batch (the record path among
- * them, recompiled), and code optimized after it checks the buffer on each typed-array access.
+ * crosses to the committing thread (the typed arrays' buffers are transferred, not copied), and
+ * what the store's commit loop reads. A 30-day ingest carries a million and more rows; as
+ * objects each cost an allocation, two boxed times and a structured clone on either side of the
+ * thread boundary, which was a quarter of the reading thread's time and most of its garbage.
  */
 export interface SyscallColumns {
   length: number;
@@ -96,7 +90,7 @@ export class SyscallColumnsBuilder {
   }
 
   /**
-   * The columns, in arrays of their own. Sized right (the
+   * The columns, in arrays of their own (their buffers may be transferred). Sized right (the
    * aggregate knows its row count) the builder's arrays are handed over as they are: copying a
    * 131 072-row batch's 6 MB only to free the originals left the malloc arenas of a 30-day
    * ingest tens of MB larger. The builder is done with then.
@@ -133,6 +127,11 @@ export class SyscallColumnsBuilder {
     this.#exe = grown(this.#exe, cap);
     this.#cap = cap;
   }
+}
+
+/** The buffers to pass in postMessage's transfer list. */
+export function columnBuffers(c: SyscallColumns): ArrayBuffer[] {
+  return [c.workload.buffer, c.auditArch.buffer, c.syscallNr.buffer, c.action.buffer, c.isNew.buffer, c.numbers.buffer, c.comm.buffer, c.exe.buffer] as ArrayBuffer[];
 }
 
 /** Records and the time they span, over every row. */

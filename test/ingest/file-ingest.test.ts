@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { columnsOf, rowsOf } from '../../src/types/syscall-columns.js';
+import { columnBuffers, columnsOf, rowsOf } from '../../src/types/syscall-columns.js';
 import { startFileIngest } from '../../src/ingest/file-ingest.js';
 import { RecordPipeline } from '../../src/ingest/record-pipeline.js';
 import type { FlushBatch } from '../../src/types/flush-batch.js';
@@ -22,10 +22,11 @@ t.test('syscall rows cross threads in columns and come back row for row', async 
   const columns = columnsOf(batch.syscalls);
   t.same(columns.workloadKeys, ['container:a', 'container:b', 'container:a'], 'a workload key travels once per run of its rows');
   t.same(columns.strings, ['nginx', '/usr/sbin/nginx', 'a "quoted"\n comm'], 'a sample string travels once');
-  // what postMessage does with a batch: a structured clone, no transfer list (see SyscallColumns)
-  const crossed = structuredClone({ ...batch, syscalls: [], columns });
+  const transfer = columnBuffers(columns);
+  t.equal(transfer.length, 8);
+  const crossed = structuredClone({ ...batch, syscalls: [], columns }, { transfer });
+  t.equal(columns.workload.byteLength, 0, 'the buffers were moved, not copied');
   t.same(rowsOf(crossed.columns), batch.syscalls);
-  t.same(rowsOf(columns), batch.syscalls, "the sender's arrays stay whole: nothing detached in its thread");
   t.throws(() => columnsOf([{ ...batch.syscalls[0]!, action: 'nope' as 'log' }]), /unknown seccomp action "nope"/);
 });
 

@@ -161,7 +161,9 @@ export function buildApp(options: {
     // with protectReads, every API route of this scope asks for the token (DELETE does anyway)
     if (options.protectReads === true) api.addHook('onRequest', async (req) => authorize(req, token));
     podsRoutes(api, reader);
-    nodeRoutes(api, reader, options.status);
+    // the status's store part is a few rows and a stat: read here, so that it answers while the
+    // read threads are busy or their queue is full (an operator's first stop when things go wrong)
+    nodeRoutes(api, reader, options.status, new InlineStoreReader(store));
     // mutating: on this thread, on the daemon's own (writing) connection
     forgetPodRoute(api, store, token);
     profileRoute(api, reader, options.young ?? DEFAULT_YOUNG_THRESHOLDS);

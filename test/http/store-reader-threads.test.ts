@@ -170,6 +170,25 @@ t.test('past the queue\'s bound a read is refused at once: 503 SA_BUSY with Retr
   t.same((await Promise.all(waiting)).map((r) => r.status), [200, 200], 'the reads within the bound are answered');
 });
 
+t.test('/api/v1/status answers while the read thread is held and its queue is full: its store part is read on the main thread', async (t) => {
+  const s = await serve(t, { maxQueued: 1 });
+  s.store.commitBatch(batch({ positions: [{ source: 'kmsg', position: 'boot:41' }] }));
+  const { gate, done } = await holdThread(s.reader);
+  const waiting = fetch(`${s.url}/api/v1/pods`);
+  await until('a read waits', async () => ((await queued(s)) === 1 ? true : undefined));
+  t.equal((await fetch(`${s.url}/api/v1/units`)).status, 503, 'the queue is full: a page is refused');
+  const status = await fetch(`${s.url}/api/v1/status`);
+  t.equal(status.status, 200, 'the status is not');
+  const body = await status.json() as { positions: { source: string; position: string }[]; databaseBytes: number };
+  t.same(body.positions.map((p) => [p.source, p.position]), [['kmsg', 'boot:41']], 'with what the database holds');
+  t.ok(body.databaseBytes > 0);
+  t.equal(Atomics.load(gate, 1), 0, 'while the read thread was still held');
+  openGate(gate);
+  await done;
+  t.equal((await waiting).status, 200);
+  t.equal(await runs(s.registry, 'statusOfStore'), 0, 'no status read went to a read thread');
+});
+
 t.test('errors thrown on the read thread reach the client as on the main thread: ApiError codes, StoreError as 503 told to the daemon', async (t) => {
   const s = await serve(t);
   const missing = await fetch(`${s.url}/api/v1/namespaces/shop/pods/nope/syscalls`);

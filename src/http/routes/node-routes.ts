@@ -8,9 +8,10 @@ import { clientGone, sendJson, type StoreReader } from '../store-reader.js';
 /**
  * What the node as a whole shows: records a restrictive profile blocked (violations), records
  * no container could be found for, and the daemon's own state. What they read of the database
- * is in reads/node-reads.ts, run where the reader runs reads (a read thread).
+ * is in reads/node-reads.ts, run where the reader runs reads (a read thread); the status's few
+ * rows through `inline`, on this thread.
  */
-export function nodeRoutes(app: FastifyInstance, reader: StoreReader, status: DaemonStatus): void {
+export function nodeRoutes(app: FastifyInstance, reader: StoreReader, status: DaemonStatus, inline: StoreReader): void {
   app.get<{ Querystring: { limit: number; continue?: string } }>('/api/v1/violations', {
     schema: {
       description: 'Syscall rows whose action was not log (what a restrictive profile blocked), a page at a time in the order their containers were first stored.',
@@ -83,8 +84,9 @@ export function nodeRoutes(app: FastifyInstance, reader: StoreReader, status: Da
       },
     },
   }, async (_req, reply) => {
-    // the daemon's own state is read here, the database's on the read thread (nothing without a database)
-    const stored = await reader.run('statusOfStore', {}, clientGone(reply)).catch((err: unknown) => {
+    // the daemon's own state and the database's part (nothing without a database) are read here:
+    // a few rows and a stat, bounded, that must not wait behind the read threads' pages and profiles
+    const stored = await inline.run('statusOfStore', {}).catch((err: unknown) => {
       if (err instanceof ApiError && err.code === 'SA_STORE_UNAVAILABLE') return null;
       throw err;
     });

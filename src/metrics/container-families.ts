@@ -44,22 +44,27 @@ const GAUGES: { name: string; help: string; value: (w: RecentPodWorkload, learni
   },
 ];
 
+// The counters count a container's newest instance: a restarted container (a new container id
+// under the same names) starts them again, the reset Prometheus expects of a counter when what it
+// counts begins anew. Summed over the instances seen within the window, they fell instead an hour
+// after a restart, when the old instance left the window: rate() read a reset then, and a
+// violation made in that hour made SeccompAuditorViolations fire again.
 const RECORDS = {
   name: 'seccomp_auditor_container_syscall_records_total', type: 'counter',
-  help: 'Seccomp records per container, syscall and filter action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
+  help: 'Seccomp records per container, syscall and filter action, from the database: each container\'s newest instance (a restart starts again), containers seen within the series window, newest first, at most --metrics-max-series series.',
 } as const;
 const VIOLATIONS = {
   name: 'seccomp_auditor_violations_total', type: 'counter',
-  help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: containers seen within the series window, newest first, at most --metrics-max-series series.',
+  help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: each container\'s newest instance (a restart starts again), containers seen within the series window, newest first, at most --metrics-max-series series.',
 } as const;
 // Records rather than series: with the exported series they add up to every record of the
-// window's containers, so nothing disappears unseen; and counting distinct series would mean
+// window's containers (their newest instances), so nothing disappears unseen; and counting distinct series would mean
 // reading every row, which the cap exists to avoid. A gauge, not a counter: it falls when a
 // container leaves the window or a series moves under the cap (it was
 // container_syscall_records_dropped_total, a counter that could go down).
 const OVER_CAP = {
   name: 'seccomp_auditor_container_syscall_records_over_cap', type: 'gauge',
-  help: 'Seccomp records of containers seen within the series window that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
+  help: 'Seccomp records of containers seen within the series window (their newest instances) that --metrics-max-series kept out of seccomp_auditor_container_syscall_records_total (what it keeps out of seccomp_auditor_violations_total, a subset taken in the same order, is among them); above 0, the cap is reached.',
 } as const;
 
 /** The names of the families containerFamilies writes, for whoever must not write them too. */
@@ -95,9 +100,20 @@ export function containerFamilies(store: SyscallStore | null, options: { sinceMs
     store.readSnapshot(() => {
       const recent = store.recentPodWorkloads(options.sinceMs);
       const texts = new Map<number, string>();
-      // one sample per container (its newest instance), as many containers as the cap allows
-      const seen = new Set<string>();
+      // each container's newest instance (recent comes newest first; a restart or a recreated pod
+      // keeps the names): what every family describes
+      const newest: RecentPodWorkload[] = [];
+      const containers = new Set<string>();
       for (const w of recent) {
+        const names = JSON.stringify([w.namespace, w.pod, w.container]);
+        if (containers.has(names)) continue;
+        containers.add(names);
+        newest.push(w);
+      }
+      // one sample per label set (names that sanitise alike share one: the newest's), as many as
+      // the cap allows
+      const seen = new Set<string>();
+      for (const w of newest) {
         if (seen.size >= options.maxSeries) break;
         const text = containerLabelText(w);
         texts.set(w.workloadId, text);
@@ -110,13 +126,13 @@ export function containerFamilies(store: SyscallStore | null, options: { sinceMs
           if (v !== null) g.family.sample(text, v);
         }
       }
-      const all = containerSyscallSeries(store, recent, options.maxSeries, { containerTexts: texts });
+      const all = containerSyscallSeries(store, newest, options.maxSeries, { containerTexts: texts });
       for (const s of all.series) records.sample(`${s.containerText},${s.syscallText}`, s.value);
       // below the cap every violation is one of the record series; only above it are the
       // violations walked on their own (so that they are not the first to go)
       const blocked = all.droppedRecords === 0
         ? all.series.filter((s) => s.labels.action !== 'log')
-        : containerSyscallSeries(store, recent, options.maxSeries, { violations: true, containerTexts: texts }).series;
+        : containerSyscallSeries(store, newest, options.maxSeries, { violations: true, containerTexts: texts }).series;
       for (const s of blocked) violations.sample(`${s.containerText},${s.syscallText}`, s.value);
       dropped = all.droppedRecords;
     });

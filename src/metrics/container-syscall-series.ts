@@ -26,7 +26,8 @@ export interface CappedSeries {
  * recent workloads (`violations`: the rows whose action is not `log`), at most `maxSeries` of them.
  *
  * Rows that share those labels add up: one call under two arches (x86_64 and i386 `read`), or
- * two instances of one container (a restart brings a new container id). A number without a name
+ * two workloads given with the same names (containerFamilies gives one, the container's newest
+ * instance, so that a restart starts its counters again). A number without a name
  * in its arch's table is named by its number. Labels are compared as exported (sanitised and
  * escaped), so names that differ only in what sanitising replaces are one series, not two
  * samples of the same series.

@@ -64,8 +64,9 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
  * - per container and syscall, lost and unattributed records: the database's totals, so they
  *   survive restarts and agree with the REST API. A series goes away with its pod (forgotten or
  *   pruned); should the pod be seen again, its series starts again from its new total, which
- *   Prometheus' rate() and increase() take for a counter reset, as after a restart. The database
- *   totals never decrease otherwise.
+ *   Prometheus' rate() and increase() take for a counter reset, as after a restart. The
+ *   per-container ones count a container's newest instance, so a container restart is such a
+ *   reset too (container-families.ts). The database totals never decrease otherwise.
  */
 export interface DaemonMetrics {
   registry: Registry;

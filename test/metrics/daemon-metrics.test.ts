@@ -139,3 +139,30 @@ t.test('per-container learning gauges say what each container\'s profile answer 
     t.same([learned.complete ? '1' : '0', learned.young ? '1' : '0'], expected[pod], `${pod}: the profile answer says the same`);
   }
 });
+
+t.test('a restarted container\'s counters are its newest instance\'s: they start again at the restart and do not fall when the old instance leaves the window', async (t) => {
+  const store = SyscallStore.open({ path: join(makeTempDir('sa-metrics-'), 'r.db') });
+  t.teardown(() => store.close());
+  const MIN = 60_000, start = 1000 * MIN;
+  // web-1's container ran until start + 10 min, then restarted (a new container id, the same names)
+  const old = containerKey(1), again = containerKey(2);
+  store.commitBatch({
+    workloads: [workload(old, { namespace: 'shop', pod: 'web-1', container: 'nginx', firstSeen: start, lastSeen: start + 10 * MIN })],
+    syscalls: [syscall(old, 0, { count: 40, firstSeen: start, lastSeen: start + 10 * MIN }), syscall(old, 59, { action: 'errno', count: 5, firstSeen: start, lastSeen: start + 10 * MIN })],
+    executables: [], unattributed: [], lost: [], positions: [],
+  });
+  store.commitBatch({
+    workloads: [workload(again, { namespace: 'shop', pod: 'web-1', container: 'nginx', firstSeen: start + 11 * MIN, lastSeen: start + 12 * MIN })],
+    syscalls: [syscall(again, 0, { count: 3, firstSeen: start + 11 * MIN, lastSeen: start + 12 * MIN }), syscall(again, 59, { action: 'errno', count: 2, firstSeen: start + 11 * MIN, lastSeen: start + 12 * MIN })],
+    executables: [], unattributed: [], lost: [], positions: [],
+  });
+  const web = 'namespace="shop",workload="web",pod="web-1",container="nginx"';
+  const scrape = (now: number): Promise<string> => buildMetrics({ store: () => store, sources: () => [], clock: () => now }).registry.metrics();
+  // both instances within the hour's window, then only the new one
+  for (const now of [start + 20 * MIN, start + 65 * MIN]) {
+    const text = await scrape(now);
+    t.match(text, new RegExp(`^seccomp_auditor_container_syscall_records_total\\{${web},syscall="read",action="log"\\} 3$`, 'm'), `read: the new instance's 3 at +${(now - start) / MIN} min`);
+    t.match(text, new RegExp(`^seccomp_auditor_violations_total\\{${web},syscall="execve",action="errno"\\} 2$`, 'm'), 'execve blocked: its 2');
+    t.match(text, /^seccomp_auditor_container_syscall_records_over_cap 0$/m, 'nothing over the cap: the old instance is not counted');
+  }
+});

@@ -58,9 +58,9 @@ const VIOLATIONS = {
   help: 'Seccomp records whose filter action was not log (errno, kill_process, kill_thread, trap, ...: what a restrictive profile blocked), per container, syscall and action, from the database: each container\'s newest instance (a restart starts again), containers seen within the series window, newest first, at most --metrics-max-series series.',
 } as const;
 // Records rather than series: with the exported series they add up to every record of the
-// window's containers (their newest instances), so nothing disappears unseen; and counting distinct series would mean
-// reading every row, which the cap exists to avoid. A gauge, not a counter: it falls when a
-// container leaves the window or a series moves under the cap (it was
+// window's containers (their newest instances), so nothing disappears unseen; and counting
+// distinct series would mean reading every row, which the cap exists to avoid. A gauge, not a
+// counter: it falls when a container leaves the window or a series moves under the cap (it was
 // container_syscall_records_dropped_total, a counter that could go down).
 const OVER_CAP = {
   name: 'seccomp_auditor_container_syscall_records_over_cap', type: 'gauge',
